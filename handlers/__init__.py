@@ -1,0 +1,62 @@
+"""Telegram-facing code. ``register`` is the one place where handler order is decided."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
+
+from bot import callback_data as cd
+from bot.context import BotApplication, BotContext
+from handlers import commands, conversation
+from handlers.errors import on_error
+
+#: /lipsync (or /new) as the caption of a photo or video: CommandHandler ignores captions.
+_CAPTION_COMMAND = filters.CaptionRegex(r"^/(lipsync|new)(@\w+)?(\s|$)") & (
+    filters.PHOTO | filters.VIDEO | filters.Document.IMAGE | filters.Document.VIDEO
+)
+#: Edited messages are not answers to a step; channel posts have no user.
+_USER_MESSAGES = filters.UpdateType.MESSAGE
+
+
+async def _remember_user(update: Update, context: BotContext) -> None:
+    """Keep the users and chats tables current (language, name, chat type)."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return
+    await context.services.users.seen(
+        user.id,
+        first_name=user.first_name,
+        username=user.username,
+        language_code=user.language_code,
+        chat_id=chat.id,
+        chat_type=chat.type,
+        chat_title=chat.title,
+    )
+
+
+def register(application: BotApplication) -> None:
+    """Add every handler, in order. Note: order matters inside a group."""
+    # Group -1 runs first for every update and never stops it.
+    application.add_handler(TypeHandler(Update, _remember_user), group=-1)
+
+    commands_ = [
+        CommandHandler("start", commands.start, filters=_USER_MESSAGES),
+        CommandHandler("help", commands.help_command, filters=_USER_MESSAGES),
+        CommandHandler(["new", "lipsync"], conversation.new, filters=_USER_MESSAGES),
+        CommandHandler("cancel", commands.cancel, filters=_USER_MESSAGES),
+        CommandHandler("jobs", commands.jobs, filters=_USER_MESSAGES),
+        MessageHandler(_CAPTION_COMMAND & _USER_MESSAGES, conversation.new_from_caption),
+        # Every other message from a user goes to the conversation router.
+        MessageHandler(_USER_MESSAGES & ~filters.COMMAND, conversation.on_message),
+    ]
+    buttons = [
+        CallbackQueryHandler(conversation.on_step_button, pattern=cd.STEP_PATTERN),
+        CallbackQueryHandler(commands.again, pattern=cd.AGAIN_PATTERN),
+        CallbackQueryHandler(commands.new_button, pattern=cd.NEW_PATTERN),
+        CallbackQueryHandler(commands.resend, pattern=cd.RESEND_PATTERN),
+    ]
+    application.add_handlers([*commands_, *buttons])
+    application.add_error_handler(on_error)
+
+
+__all__ = ["register"]

@@ -1,0 +1,122 @@
+"""Builds and runs everything in one event loop: PTB Application, web server, services.
+
+Start order: services (database, HTTP client) -> Application (getMe) -> updates (polling or
+webhook) -> web server -> resumed work. Stop order is the reverse. PTB's post_init and
+post_shutdown hooks do not fire here (we do not use run_polling), so this module calls its
+own start-up and shut-down code explicitly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import uvicorn
+from telegram import Update
+from telegram.ext import AIORateLimiter, ApplicationBuilder
+
+import handlers
+from bot.config import Settings
+from bot.context import CONTEXT_TYPES, BotApplication, attach
+from bot.services import Services, open_services
+from bot.updates import PerChatUpdateProcessor
+from bot.web import create_web_app, make_server, webhook_secret
+from handlers.conversation import resume_checks
+
+log = logging.getLogger(__name__)
+
+
+def build_application(settings: Settings) -> BotApplication:
+    """The PTB Application pointed at ``TELEGRAM_API_URL``, with no handlers yet."""
+    root = settings.telegram_api_url
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .local_mode(settings.telegram_local_mode)
+        .context_types(CONTEXT_TYPES)
+        .concurrent_updates(PerChatUpdateProcessor())
+        # No overall cap: replies to users are not broadcasts. Group pacing (20/min) stays,
+        # and a 429 pauses requests for retry_after and retries them.
+        .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
+        .job_queue(None)
+    )
+    if settings.telegram_mode == "webhook":
+        builder = builder.updater(None)
+    return builder.build()  # type: ignore[return-value]
+
+
+@dataclass
+class Running:
+    """A started bot: what tests and benchmarks reach into."""
+
+    application: BotApplication
+    services: Services
+    server: uvicorn.Server
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Running]:
+    """Start the whole bot; stop it cleanly when the block exits."""
+    application = build_application(settings)
+    async with open_services(settings, application.bot) as services:
+        attach(application, services)
+        handlers.register(application)
+        server = make_server(create_web_app(application, services), settings)
+        async with application:  # initialize (getMe) ... shutdown
+            await application.start()
+            await _start_updates(application, settings)
+            server_task = asyncio.create_task(server.serve(), name="web-server")
+            try:
+                await _until_started(server, server_task)
+                await resume_checks(application.bot, services)
+                await services.jobs.resume()
+                log.info(
+                    "Bot @%s running (%s, providers: %s)",
+                    application.bot.username,
+                    settings.telegram_mode,
+                    ", ".join(services.providers),
+                )
+                yield Running(application, services, server)
+            finally:
+                server.should_exit = True
+                await services.tasks.close()
+                if application.updater is not None and application.updater.running:
+                    await application.updater.stop()
+                await application.stop()
+                await server_task
+
+
+async def _start_updates(application: BotApplication, settings: Settings) -> None:
+    if application.updater is not None:
+        await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        return
+    await application.bot.set_webhook(
+        url=f"{settings.public_url}/telegram",
+        secret_token=webhook_secret(settings),
+        allowed_updates=Update.ALL_TYPES,
+    )
+
+
+async def _until_started(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
+    while not server.started:
+        if task.done():
+            task.result()  # raises the start-up error (port in use...)
+            raise RuntimeError("the web server stopped during start-up")
+        await asyncio.sleep(0.02)
+
+
+async def run(settings: Settings) -> None:
+    """Run until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with running(settings):
+        await stop.wait()
+        log.info("Stopping")

@@ -1,0 +1,156 @@
+"""Settings: read once from the environment (and `.env`); nothing else reads the environment.
+
+Variable names are a contract with operators (design.md section 5); field names here are
+the lower-case form of those names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+#: Every provider this build knows, in default menu order.
+KNOWN_PROVIDERS = ("creatify", "magichour", "lipsync_studio", "sync", "preview")
+
+Secret = SecretStr | None
+
+
+class Settings(BaseSettings):
+    """Typed configuration. Build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    telegram_bot_token: SecretStr
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_local_mode: bool = False
+    telegram_mode: Literal["polling", "webhook"] = "polling"
+    telegram_webhook_secret: Secret = None
+    public_url: str = ""
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8080, ge=0, le=65535)
+    database_url: str = "sqlite:///data/bot.db"
+    data_dir: Path = Path("data")
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    providers: Annotated[tuple[str, ...], NoDecode] = ()
+
+    creatify_api_id: Secret = None
+    creatify_api_key: Secret = None
+    creatify_api_url: str = "https://api.creatify.ai"
+    magichour_api_key: Secret = None
+    magichour_webhook_secret: Secret = None
+    magichour_api_url: str = "https://api.magichour.ai"
+    lipsync_studio_api_key: Secret = None
+    lipsync_studio_api_url: str = "https://lipsync.studio"
+    sync_api_key: Secret = None
+    sync_webhook_secret: Secret = None
+    sync_api_url: str = "https://api.sync.so"
+
+    poll_interval_seconds: float = Field(10, gt=0)
+    user_daily_quota_seconds: int = Field(120, ge=0)
+    group_daily_quota_seconds: int = Field(600, ge=0)
+    allow_private_urls: bool = False
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    #: Longest voice accepted, in seconds.
+    max_voice_seconds: float = Field(60, gt=0)
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(int(part) for part in _split(value))
+        return value
+
+    @field_validator("providers", mode="before")
+    @classmethod
+    def _split_names(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.lower() for part in _split(value))
+        return value
+
+    @field_validator("providers")
+    @classmethod
+    def _known_providers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [name for name in value if name not in KNOWN_PROVIDERS]
+        if unknown:
+            raise ValueError(f"unknown provider(s) {', '.join(unknown)}")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("telegram_api_url", "public_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _sqlite_only(cls, value: str) -> str:
+        if not value.startswith("sqlite:///"):
+            raise ValueError("only sqlite:///PATH is supported in this version")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_public_url(self) -> Settings:
+        if self.telegram_mode == "webhook" and not self.public_url:
+            raise ValueError("TELEGRAM_MODE=webhook needs PUBLIC_URL")
+        return self
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite file behind ``DATABASE_URL``."""
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+    @property
+    def download_limit(self) -> int:
+        """Largest file the Bot API lets the bot download (getFile)."""
+        return 2**63 if self.telegram_local_mode else 20_000_000
+
+    @property
+    def upload_limit(self) -> int:
+        """Largest file the Bot API accepts from the bot (sendVideo)."""
+        return 2000 * 1024 * 1024 if self.telegram_local_mode else 50 * 1024 * 1024
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, env_file: str | Path | None = ".env"
+) -> Settings:
+    """Build settings from ``environ`` (default: the process environment) and ``env_file``.
+
+    Raises:
+        ConfigError: one line per problem, each naming the variable.
+    """
+    try:
+        if environ is None:
+            return Settings(_env_file=env_file)
+        # model_validate skips the environment sources: an injected mapping is the whole truth.
+        return Settings.model_validate({key.lower(): value for key, value in environ.items()})
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        name = "_".join(str(part) for part in error["loc"]).upper() or "configuration"
+        if error["type"] == "missing":
+            lines.append(f"{name} is required but not set")
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+            lines.append(f"{name}: {message}" if error["loc"] else message)
+    return "\n".join(lines)
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]

@@ -1,0 +1,84 @@
+"""The domain error tree. Foreign errors (ffmpeg, httpx, Telegram) are translated at the boundary.
+
+::
+
+    BotError
+      ConfigError                 a setting is missing or invalid; stops start-up
+      MediaError                  a user's file cannot be used; carries the i18n key to show
+        FileTooBig                over the download limit (checked before getFile)
+        UnsupportedMedia          not what the step asked for (a sticker, a PDF, audio as face)
+        CorruptMedia              ffmpeg cannot read it
+        SilentAudio               the voice has no sound in it
+        MediaTooLong              the voice is longer than MAX_VOICE_SECONDS
+        DownloadFailed            Telegram did not hand the file over
+      RenderError                 ffmpeg failed while making the output
+      DeliveryError               Telegram refused the finished video
+        ChatUnreachable           the user blocked the bot or the chat is gone (do not retry)
+      ProviderError               a provider could not make the video
+"""
+
+from __future__ import annotations
+
+
+class BotError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+class ConfigError(BotError):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+class MediaError(BotError):
+    """A user's file cannot be used. ``key`` is the locale key of the explanation."""
+
+    key = "error.media_unreadable"
+
+    def __init__(self, detail: str = "", **params: object) -> None:
+        super().__init__(detail or self.key)
+        #: Placeholders for the localized message, e.g. ``limit_mb``.
+        self.params = params
+
+
+class FileTooBig(MediaError):
+    key = "error.file_too_big"
+
+
+class UnsupportedMedia(MediaError):
+    key = "error.unsupported"
+
+
+class CorruptMedia(MediaError):
+    key = "error.corrupt"
+
+
+class SilentAudio(MediaError):
+    key = "error.silent"
+
+
+class MediaTooLong(MediaError):
+    key = "error.too_long"
+
+
+class DownloadFailed(MediaError):
+    key = "error.download_failed"
+
+
+class RenderError(BotError):
+    """ffmpeg failed while producing an output; the detail is for logs, not users."""
+
+
+class ProviderError(BotError):
+    """A provider could not make the video; ``reason`` is safe to show to the user."""
+
+    def __init__(self, provider: str, reason: str) -> None:
+        super().__init__(f"{provider}: {reason}")
+        self.provider = provider
+        self.reason = reason
+
+
+class DeliveryError(BotError):
+    """Telegram refused the finished video."""
+
+
+class ChatUnreachable(DeliveryError):
+    """The bot cannot write to this chat any more (blocked, kicked, chat deleted)."""

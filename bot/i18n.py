@@ -1,0 +1,64 @@
+"""Every user-visible string lives in ``bot/locales/<locale>.toml``; this renders them."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+
+LOCALES_DIR = Path(__file__).with_name("locales")
+DEFAULT_LOCALE = "en"
+
+
+class Translator:
+    """Looks up dotted keys (``prompt.media``) in the user's locale, falling back to English."""
+
+    def __init__(self, catalogs: Mapping[str, Mapping[str, str]]) -> None:
+        if DEFAULT_LOCALE not in catalogs:
+            raise ValueError(f"the {DEFAULT_LOCALE} catalog is required")
+        self._catalogs = catalogs
+
+    @classmethod
+    def load(cls, directory: Path = LOCALES_DIR) -> Translator:
+        """Read every ``*.toml`` catalog in ``directory`` once."""
+        catalogs = {}
+        for path in sorted(directory.glob("*.toml")):
+            with path.open("rb") as handle:
+                catalogs[path.stem] = flatten(tomllib.load(handle))
+        return cls(catalogs)
+
+    @property
+    def locales(self) -> list[str]:
+        return sorted(self._catalogs)
+
+    def negotiate(self, language_code: str | None) -> str:
+        """Pick the supported locale for a Telegram ``language_code`` (``pt-br`` -> ``pt_BR``)."""
+        if not language_code:
+            return DEFAULT_LOCALE
+        wanted = language_code.replace("-", "_").lower()
+        by_lower = {name.lower(): name for name in self._catalogs}
+        if wanted in by_lower:
+            return by_lower[wanted]
+        language = wanted.split("_")[0]
+        for name in self.locales:
+            if name.lower().split("_")[0] == language:
+                return name
+        return DEFAULT_LOCALE
+
+    def t(self, locale: str, key: str, **params: object) -> str:
+        """The text for ``key`` in ``locale`` with ``{placeholders}`` filled in."""
+        catalog = self._catalogs.get(locale, self._catalogs[DEFAULT_LOCALE])
+        template = catalog.get(key) or self._catalogs[DEFAULT_LOCALE][key]
+        return template.format(**params) if params else template
+
+
+def flatten(tree: Mapping[str, object], prefix: str = "") -> dict[str, str]:
+    """``{"a": {"b": "x"}}`` -> ``{"a.b": "x"}``."""
+    flat: dict[str, str] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = str(value)
+    return flat

@@ -1,0 +1,24 @@
+"""``preview``: free, offline, no key. Puts the voice under the photo or video with ffmpeg.
+
+It does not move lips; users are told so. It lets an operator try the whole flow for free.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot import ffmpeg
+from bot.models import Capabilities, MediaKind, Order, VoiceKind
+from bot.providers.base import LocalProvider, ProgressCallback
+
+
+class PreviewProvider(LocalProvider):
+    name = "preview"
+    capabilities = Capabilities(
+        media=frozenset({MediaKind.PHOTO, MediaKind.VIDEO}),
+        voice=frozenset({VoiceKind.AUDIO}),
+        is_preview=True,
+    )
+
+    async def render(self, order: Order, out: Path, on_progress: ProgressCallback) -> None:
+        await ffmpeg.render_preview(order, out, on_progress=on_progress)

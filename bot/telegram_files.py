@@ -1,0 +1,164 @@
+"""Moving big files to and from Telegram without holding them in memory.
+
+PTB's own helpers read a whole upload into memory (``InputFile`` reads the file object), which
+for a 50 MB video costs 50+ MB of RSS per delivery. Here both directions stream through the
+shared httpx client in chunks. The URLs contain the bot token: nothing here logs them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+import httpx
+from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram.error import BadRequest
+
+from bot.errors import ChatUnreachable, DeliveryError, DownloadFailed, FileTooBig
+
+log = logging.getLogger(__name__)
+
+CHUNK = 256 * 1024
+#: Uploads retried this many times after a 429 or a network error.
+UPLOAD_ATTEMPTS = 4
+
+
+async def download(
+    bot: Bot, http: httpx.AsyncClient, file_id: str, dest: Path, *, limit: int
+) -> Path:
+    """Fetch a user's file to ``dest``.
+
+    Raises:
+        FileTooBig: Telegram refuses to hand it over (over 20 MB on the cloud API) or it is
+            larger than ``limit``.
+        DownloadFailed: Telegram or the network failed.
+    """
+    try:
+        tg_file = await bot.get_file(file_id)
+    except BadRequest as exc:
+        if "too big" in exc.message.lower():
+            raise FileTooBig(limit_mb=limit // 1_000_000) from None
+        raise DownloadFailed(str(exc)) from None
+    if not tg_file.file_path:
+        raise DownloadFailed("getFile returned no file_path")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    partial = dest.with_name(dest.name + ".part")
+    source = Path(tg_file.file_path)
+    if bot.local_mode and source.is_absolute():
+        # A local Bot API server hands out a path on a shared disk instead of a URL.
+        await asyncio.to_thread(shutil.copyfile, source, partial)
+    else:
+        await _stream_to(http, tg_file.file_path, partial, limit=limit)
+    partial.replace(dest)
+    return dest
+
+
+async def _stream_to(http: httpx.AsyncClient, url: str, out: Path, *, limit: int) -> None:
+    try:
+        async with http.stream("GET", url) as response:
+            if response.status_code != httpx.codes.OK:
+                raise DownloadFailed(f"file download answered {response.status_code}")
+            size = 0
+            with out.open("wb") as handle:
+                async for chunk in response.aiter_bytes(CHUNK):
+                    size += len(chunk)
+                    if size > limit:
+                        raise FileTooBig(limit_mb=limit // 1_000_000)
+                    handle.write(chunk)
+    except BaseException as exc:
+        out.unlink(missing_ok=True)
+        if isinstance(exc, httpx.HTTPError):
+            # str() of an httpx error can contain the URL, and so the token.
+            raise DownloadFailed(type(exc).__name__) from None
+        raise
+
+
+async def send_video(
+    bot: Bot,
+    http: httpx.AsyncClient,
+    *,
+    chat_id: int,
+    path: Path,
+    duration: int,
+    width: int,
+    height: int,
+    caption: str,
+    reply_markup: InlineKeyboardMarkup | None = None,
+    reply_to: int | None = None,
+) -> Message:
+    """Upload ``path`` as a streamable video and return the sent message.
+
+    Raises:
+        ChatUnreachable: the user blocked the bot or the chat is gone.
+        DeliveryError: Telegram refused the upload for another reason.
+    """
+    fields: dict[str, Any] = {
+        "chat_id": chat_id,
+        "duration": duration,
+        "width": width,
+        "height": height,
+        "caption": caption,
+        "supports_streaming": "true",
+    }
+    if reply_markup is not None:
+        fields["reply_markup"] = json.dumps(reply_markup.to_dict())
+    if reply_to is not None:
+        fields["reply_parameters"] = json.dumps(
+            {"message_id": reply_to, "allow_sending_without_reply": True}
+        )
+    if bot.local_mode:
+        # A local Bot API server reads the file from disk itself; PTB sends a file:// URI.
+        return await bot.send_video(
+            chat_id,
+            video=path,
+            duration=duration,
+            width=width,
+            height=height,
+            caption=caption,
+            supports_streaming=True,
+            reply_markup=reply_markup,
+        )
+    url = f"{bot.base_url}/sendVideo"
+    for attempt in range(1, UPLOAD_ATTEMPTS + 1):
+        try:
+            with path.open("rb") as handle:
+                response = await http.post(
+                    url,
+                    data={key: str(value) for key, value in fields.items()},
+                    files={"video": (path.name, handle, "video/mp4")},
+                    timeout=httpx.Timeout(30.0, write=300.0, read=120.0),
+                )
+        except httpx.HTTPError as exc:
+            if attempt == UPLOAD_ATTEMPTS:
+                raise DeliveryError(type(exc).__name__) from None
+            await asyncio.sleep(2**attempt)
+            continue
+        body = _json(response)
+        if body.get("ok"):
+            message = Message.de_json(body["result"], bot)
+            assert message is not None
+            return message
+        description = str(body.get("description", response.status_code))
+        retry_after = (body.get("parameters") or {}).get("retry_after")
+        if retry_after is not None and attempt < UPLOAD_ATTEMPTS:
+            log.info(
+                "Telegram asked to wait %ss before uploading to chat %s", retry_after, chat_id
+            )
+            await asyncio.sleep(float(retry_after))
+            continue
+        if response.status_code == httpx.codes.FORBIDDEN or "chat not found" in description:
+            raise ChatUnreachable(description)
+        raise DeliveryError(description)
+    raise DeliveryError("upload retries exhausted")
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {"ok": False, "description": f"HTTP {response.status_code}"}
+    return body if isinstance(body, dict) else {"ok": False, "description": "bad response"}

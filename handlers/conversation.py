@@ -1,0 +1,437 @@
+"""The /new conversation: MEDIA -> VOICE -> RATIO -> PROVIDER -> CONFIRM -> a job.
+
+State lives in the drafts table, keyed by (chat, user), not in memory: a restart resumes at
+the same step with everything the user already sent. Handlers only collect inputs; files are
+downloaded and probed by a background task, which moves the draft on when it is done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+
+from telegram import Bot, ForceReply, InlineKeyboardMarkup, Message, ReplyParameters, Update
+from telegram.constants import ChatAction, ChatType
+from telegram.error import TelegramError
+
+from bot import callback_data as cd
+from bot.context import BotContext
+from bot.errors import MediaError, MediaTooLong
+from bot.models import AspectRatio, Draft, InputFile, MediaKind, Step, VoiceKind
+from bot.services import Services
+from handlers import keyboards
+from handlers.incoming import Incoming, Kind, classify
+
+log = logging.getLogger(__name__)
+
+#: The step a background check returns to when the file is refused, and moves on to when
+#: it is accepted.
+_CHECKS = {
+    Step.MEDIA_CHECK: (Step.MEDIA, Step.VOICE),
+    Step.VOICE_CHECK: (Step.VOICE, Step.RATIO),
+}
+
+
+# --- entry points -------------------------------------------------------------------------
+
+
+async def new(update: Update, context: BotContext) -> None:
+    """/new, /lipsync: start over; as a reply to a photo or video, use that as the face."""
+    message = update.effective_message
+    assert message is not None
+    target = message.reply_to_message
+    draft = await begin(context.services, update)
+    if target is not None and classify(target).kind is Kind.FACE:
+        await _accept_face(context, draft, classify(target))
+    else:
+        await prompt(context.bot, context.services, draft)
+
+
+async def new_from_caption(update: Update, context: BotContext) -> None:
+    """A photo or video captioned /lipsync: start and take it as the face at once."""
+    message = update.effective_message
+    assert message is not None
+    draft = await begin(context.services, update)
+    await _accept_face(context, draft, classify(message))
+
+
+async def begin(
+    services: Services,
+    update: Update,
+    *,
+    media: InputFile | None = None,
+    media_kind: MediaKind | None = None,
+) -> Draft:
+    """A fresh draft for this (chat, user), replacing any other; starts at VOICE when the
+    face is already known ([Again])."""
+    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    assert chat is not None
+    assert user is not None
+    services.tasks.cancel(_check_key(chat.id, user.id))
+    draft = Draft(
+        chat_id=chat.id,
+        user_id=user.id,
+        token=secrets.token_urlsafe(6),
+        chat_type=chat.type,
+        step=Step.VOICE if media is not None else Step.MEDIA,
+        media=media,
+        media_kind=media_kind,
+        reply_to=message.message_id if message is not None and message.from_user == user else None,
+        locale=services.translator.negotiate(user.language_code),
+    )
+    return await services.drafts.save(draft)
+
+
+# --- messages during the conversation -----------------------------------------------------
+
+
+async def on_message(update: Update, context: BotContext) -> None:
+    """Route a message to the step the user's draft is at."""
+    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    assert message is not None
+    assert chat is not None
+    assert user is not None
+    services = context.services
+    incoming = classify(message)
+    draft = await services.drafts.get(chat.id, user.id)
+    is_private = chat.type == ChatType.PRIVATE
+    if draft is None:
+        if is_private and incoming.kind is Kind.FACE:
+            # Sending a photo straight away is the most natural way to start.
+            await _accept_face(context, await begin(services, update), incoming)
+        elif is_private:
+            locale = services.translator.negotiate(user.language_code)
+            await message.reply_text(
+                services.translator.t(locale, "hint.start"),
+                reply_markup=keyboards.new_video(services.translator, locale),
+            )
+        return
+    if (
+        not is_private
+        and incoming.kind in (Kind.TEXT, Kind.OTHER)
+        and not _replies_to_bot(message, context.bot)
+    ):
+        return  # group chatter that is not an answer to one of our prompts
+    draft = draft.model_copy(
+        update={
+            "reply_to": message.message_id,
+            "locale": services.translator.negotiate(user.language_code),
+        }
+    )
+    await _route(context, draft, incoming)
+
+
+async def _route(context: BotContext, draft: Draft, incoming: Incoming) -> None:
+    services, bot = context.services, context.bot
+    step = draft.step
+    if step in _CHECKS:
+        await _say(bot, services, draft, "error.still_checking")
+    elif step is Step.MEDIA:
+        if incoming.kind is Kind.FACE:
+            await _accept_face(context, draft, incoming)
+        else:
+            key = "error.voice_first" if incoming.kind is Kind.VOICE else "error.need_face"
+            await _refuse(bot, services, draft, key)
+    elif step is Step.VOICE:
+        if incoming.kind is Kind.VOICE:
+            await _accept_voice(context, draft, incoming)
+        elif incoming.kind is Kind.TEXT:
+            await _refuse(bot, services, draft, "error.text_unavailable")
+        elif incoming.kind is Kind.FACE:
+            await _refuse(bot, services, draft, "error.face_already")
+        else:
+            await _refuse(bot, services, draft, "error.need_voice")
+    else:
+        await _refuse(bot, services, draft, "error.use_buttons")
+
+
+async def _accept_face(context: BotContext, draft: Draft, incoming: Incoming) -> None:
+    assert incoming.file is not None
+    assert incoming.media_kind is not None
+    services = context.services
+    try:
+        services.media.check_size(incoming.file)
+    except MediaError as exc:
+        await _refuse(context.bot, services, draft, exc.key, **exc.params)
+        return
+    draft = draft.model_copy(
+        update={
+            "step": Step.MEDIA_CHECK,
+            "media": incoming.file,
+            "media_kind": incoming.media_kind,
+        }
+    )
+    await _start_check(context.bot, services, await services.drafts.save(draft))
+
+
+async def _accept_voice(context: BotContext, draft: Draft, incoming: Incoming) -> None:
+    assert incoming.file is not None
+    services = context.services
+    limit = services.media.max_voice_seconds
+    try:
+        services.media.check_size(incoming.file)
+        if incoming.duration is not None and incoming.duration > limit:
+            # Telegram tells the length up front: no need to download a 10-minute file.
+            raise MediaTooLong(limit=int(limit), duration=incoming.duration)
+    except MediaError as exc:
+        await _refuse(context.bot, services, draft, exc.key, **exc.params)
+        return
+    draft = draft.model_copy(
+        update={"step": Step.VOICE_CHECK, "voice": incoming.file, "voice_kind": VoiceKind.AUDIO}
+    )
+    await _start_check(context.bot, services, await services.drafts.save(draft))
+
+
+# --- background checks --------------------------------------------------------------------
+
+
+async def _start_check(bot: Bot, services: Services, draft: Draft) -> None:
+    services.tasks.spawn(
+        _check_key(draft.chat_id, draft.user_id), check(bot, services, draft), replace=True
+    )
+
+
+async def check(bot: Bot, services: Services, draft: Draft) -> None:
+    """Download and probe the file a ``*_CHECK`` draft is waiting on, then move it on."""
+    refused_step, next_step = _CHECKS[draft.step]
+    with contextlib.suppress(TelegramError):  # only a courtesy
+        await bot.send_chat_action(draft.chat_id, ChatAction.TYPING)
+    error: MediaError | None = None
+    try:
+        if draft.step is Step.MEDIA_CHECK:
+            assert draft.media is not None
+            assert draft.media_kind is not None
+            accepted = {"media": await services.media.ingest_face(draft.media, draft.media_kind)}
+        else:
+            assert draft.voice is not None
+            accepted = {"voice": await services.media.ingest_voice(draft.voice)}
+    except MediaError as exc:
+        log.info("Refused a file in chat %d: %s", draft.chat_id, exc)
+        error = exc
+    current = await services.drafts.get(draft.chat_id, draft.user_id)
+    if current is None or current.token != draft.token or current.step is not draft.step:
+        return  # the user canceled or started over meanwhile
+    if error is not None:
+        field = "media" if draft.step is Step.MEDIA_CHECK else "voice"
+        current = await services.drafts.save(
+            current.model_copy(update={"step": refused_step, field: None})
+        )
+        await _refuse(bot, services, current, error.key, **error.params)
+        return
+    current = current.model_copy(update={"step": next_step, **accepted})
+    await prompt(bot, services, await _skip_single_choices(services, current))
+
+
+async def resume_checks(bot: Bot, services: Services) -> int:
+    """After a restart, restart the checks that were under way. Returns how many."""
+    drafts = await services.drafts.in_steps(*_CHECKS)
+    for draft in drafts:
+        await _start_check(bot, services, draft)
+    return len(drafts)
+
+
+def _check_key(chat_id: int, user_id: int) -> str:
+    return f"check:{chat_id}:{user_id}"
+
+
+# --- buttons ------------------------------------------------------------------------------
+
+
+async def on_step_button(update: Update, context: BotContext) -> None:
+    """Ratio, provider, [Generate] and [Cancel] presses."""
+    query, chat, user = update.callback_query, update.effective_chat, update.effective_user
+    assert query is not None
+    assert query.data is not None
+    assert user is not None
+    services = context.services
+    t, locale = services.translator, services.translator.negotiate(user.language_code)
+    button = cd.parse_step(query.data)
+    if button is None or chat is None or query.message is None:
+        await query.answer(t.t(locale, "error.stale_button"), show_alert=True)
+        return
+    if button.user_id != user.id:
+        await query.answer(t.t(locale, "error.not_your_button"), show_alert=True)
+        return
+    draft = await services.drafts.get(chat.id, user.id)
+    if draft is None or draft.token != button.token:
+        await query.answer(t.t(locale, "error.stale_button"), show_alert=True)
+        return
+    message_id = query.message.message_id
+    if button.action == cd.CANCEL:
+        await cancel_draft(services, draft)
+        await query.answer()
+        await _edit(context.bot, draft.chat_id, message_id, t.t(draft.locale, "cancel.done"))
+        return
+    if button.action == cd.GENERATE and draft.step is Step.CONFIRM:
+        # Deleting the draft is the claim: a double tap finds nothing left to generate.
+        if not await services.drafts.delete(draft.chat_id, draft.user_id):
+            await query.answer()
+            return
+        await query.answer()
+        job = await services.jobs.create(
+            draft, chat_type=draft.chat_type, status_message_id=message_id
+        )
+        await _edit(
+            context.bot,
+            draft.chat_id,
+            message_id,
+            t.t(draft.locale, "progress.queued", job_id=job.id),
+        )
+        return
+    updated = _choose(services, draft, button)
+    if updated is None:
+        await query.answer(t.t(locale, "error.stale_button"), show_alert=True)
+        return
+    draft = await _skip_single_choices(services, updated)
+    await query.answer()
+    text, markup = render_step(services, draft)
+    await _edit(context.bot, draft.chat_id, message_id, text, markup)
+
+
+def _choose(services: Services, draft: Draft, button: cd.StepButton) -> Draft | None:
+    """The draft after a ratio or provider choice, or None if the press is out of place."""
+    choosing = (Step.RATIO, Step.PROVIDER, Step.CONFIRM)
+    if button.action == cd.RATIO and draft.step in choosing:
+        try:
+            ratio = AspectRatio(button.value)
+        except ValueError:
+            return None
+        return draft.model_copy(update={"ratio": ratio, "step": Step.PROVIDER, "provider": None})
+    if button.action == cd.PROVIDER and draft.step in choosing[1:]:
+        if button.value not in able_providers(services, draft):
+            return None
+        return draft.model_copy(update={"provider": button.value, "step": Step.CONFIRM})
+    return None
+
+
+async def _skip_single_choices(services: Services, draft: Draft) -> Draft:
+    """Skip PROVIDER when exactly one provider can do this; save and return the draft."""
+    if draft.step is Step.PROVIDER:
+        able = able_providers(services, draft)
+        if len(able) == 1:
+            draft = draft.model_copy(update={"provider": able[0], "step": Step.CONFIRM})
+    return await services.drafts.save(draft)
+
+
+def able_providers(services: Services, draft: Draft) -> list[str]:
+    """Enabled providers able to do this media with this voice, in menu order."""
+    if draft.media_kind is None or draft.voice_kind is None:
+        return []
+    return [
+        name
+        for name, provider in services.providers.items()
+        if provider.capabilities.accepts(draft.media_kind, draft.voice_kind)
+    ]
+
+
+async def cancel_draft(services: Services, draft: Draft) -> bool:
+    """End a conversation and any check it has running."""
+    services.tasks.cancel(_check_key(draft.chat_id, draft.user_id))
+    return await services.drafts.delete(draft.chat_id, draft.user_id)
+
+
+# --- prompts ------------------------------------------------------------------------------
+
+
+def render_step(services: Services, draft: Draft) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The prompt text and buttons for the step the draft is at."""
+    t, locale = services.translator, draft.locale
+    if draft.step is Step.MEDIA:
+        return t.t(locale, "prompt.media"), None
+    if draft.step is Step.VOICE:
+        return t.t(locale, "prompt.voice", limit=int(services.media.max_voice_seconds)), None
+    if draft.step is Step.RATIO:
+        return t.t(locale, "prompt.ratio"), keyboards.ratios(draft)
+    if draft.step is Step.PROVIDER:
+        choices = [
+            (name, _provider_label(services, draft, name))
+            for name in able_providers(services, draft)
+        ]
+        return t.t(locale, "prompt.provider"), keyboards.providers(draft, choices)
+    if draft.step is Step.CONFIRM:
+        return _summary(services, draft), keyboards.confirm(t, draft)
+    return t.t(locale, "error.still_checking"), None
+
+
+async def prompt(bot: Bot, services: Services, draft: Draft) -> None:
+    """Send the prompt for the draft's step as a new message."""
+    text, markup = render_step(services, draft)
+    await _send(bot, services, draft, text, markup)
+
+
+def _summary(services: Services, draft: Draft) -> str:
+    t, locale = services.translator, draft.locale
+    assert draft.voice is not None
+    assert draft.voice.probe is not None
+    assert draft.provider
+    seconds = round(draft.voice.probe.duration or 0)
+    provider = services.providers[draft.provider]
+    note = t.t(locale, "note.preview") if provider.capabilities.is_preview else ""
+    return t.t(
+        locale,
+        "prompt.confirm",
+        face=t.t(locale, f"face.{draft.media_kind}"),
+        seconds=seconds,
+        ratio=draft.ratio,
+        provider=t.t(locale, f"provider.{draft.provider}"),
+        cost=_cost(services, draft, draft.provider),
+        note=note,
+    ).strip()
+
+
+def _provider_label(services: Services, draft: Draft, name: str) -> str:
+    t = services.translator
+    return f"{t.t(draft.locale, f'provider.{name}')} · {_cost(services, draft, name)}"
+
+
+def _cost(services: Services, draft: Draft, name: str) -> str:
+    t = services.translator
+    seconds = (draft.voice.probe.duration or 0) if draft.voice and draft.voice.probe else 0
+    cost = services.providers[name].estimate_cost(seconds)
+    if cost == 0:
+        return t.t(draft.locale, "cost.free")
+    return t.t(draft.locale, "cost.credits", credits=f"{cost:g}")
+
+
+async def _refuse(bot: Bot, services: Services, draft: Draft, key: str, **params: object) -> None:
+    """Explain what was wrong, then ask for the same step again (nothing already sent is lost)."""
+    t = services.translator
+    reason = t.t(draft.locale, key, **params)
+    text, markup = render_step(services, draft)
+    await _send(bot, services, draft, f"{reason}\n\n{text}", markup)
+
+
+async def _say(bot: Bot, services: Services, draft: Draft, key: str) -> None:
+    await _send(bot, services, draft, services.translator.t(draft.locale, key), None)
+
+
+async def _send(
+    bot: Bot, services: Services, draft: Draft, text: str, markup: InlineKeyboardMarkup | None
+) -> None:
+    in_group = draft.chat_type != ChatType.PRIVATE
+    reply_markup: InlineKeyboardMarkup | ForceReply | None = markup
+    reply = None
+    if in_group:
+        if markup is None:
+            # Under privacy mode the bot only sees replies to its own messages.
+            reply_markup = keyboards.force_reply(text.splitlines()[-1])
+        if draft.reply_to is not None:
+            reply = ReplyParameters(draft.reply_to, allow_sending_without_reply=True)
+    await bot.send_message(draft.chat_id, text, reply_markup=reply_markup, reply_parameters=reply)
+
+
+async def _edit(
+    bot: Bot, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    try:
+        await bot.edit_message_text(
+            text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+        )
+    except TelegramError as exc:
+        log.info("Could not edit message %d in chat %d: %s", message_id, chat_id, exc)
+
+
+def _replies_to_bot(message: Message, bot: Bot) -> bool:
+    replied = message.reply_to_message
+    return replied is not None and replied.from_user is not None and replied.from_user.id == bot.id

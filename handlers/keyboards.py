@@ -1,0 +1,87 @@
+"""Pure builders: (translator, locale, data) -> reply markup."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import callback_data as cd
+from bot.i18n import Translator
+from bot.models import AspectRatio, Draft
+
+
+def ratios(draft: Draft) -> InlineKeyboardMarkup:
+    """9:16 | 1:1 | 16:9, labelled exactly so."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    ratio.value,
+                    callback_data=cd.step(cd.RATIO, draft.user_id, draft.token, ratio.value),
+                )
+                for ratio in AspectRatio
+            ]
+        ]
+    )
+
+
+def providers(draft: Draft, choices: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """One row per provider: (name, label with cost)."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    label, callback_data=cd.step(cd.PROVIDER, draft.user_id, draft.token, name)
+                )
+            ]
+            for name, label in choices
+        ]
+    )
+
+
+def confirm(t: Translator, draft: Draft) -> InlineKeyboardMarkup:
+    """[Generate] [Cancel]."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t.t(draft.locale, "button.generate"),
+                    callback_data=cd.step(cd.GENERATE, draft.user_id, draft.token),
+                ),
+                InlineKeyboardButton(
+                    t.t(draft.locale, "button.cancel"),
+                    callback_data=cd.step(cd.CANCEL, draft.user_id, draft.token),
+                ),
+            ]
+        ]
+    )
+
+
+def new_video(t: Translator, locale: str) -> InlineKeyboardMarkup:
+    """The "New video" button under /start."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t.t(locale, "button.new"), callback_data=cd.NEW)]]
+    )
+
+
+def resend(t: Translator, locale: str, job_ids: Sequence[int]) -> InlineKeyboardMarkup | None:
+    """One "send again" button per delivered job in /jobs."""
+    if not job_ids:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t.t(locale, "button.resend", job_id=job_id),
+                    callback_data=cd.job_action(cd.RESEND, job_id),
+                )
+            ]
+            for job_id in job_ids
+        ]
+    )
+
+
+def force_reply(placeholder: str) -> ForceReply:
+    """In groups, makes the user's answer a reply, so the bot sees it under privacy mode."""
+    return ForceReply(selective=True, input_field_placeholder=placeholder[:64])

@@ -1,0 +1,134 @@
+"""Jobs: one row per video, moved between states only by compare-and-set."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+import aiosqlite
+
+from bot.models import IN_FLIGHT, TERMINAL, Job, JobStatus, MediaKind, Probe
+from storage.db import Database, now
+
+_COLUMNS = (
+    "status_message_id",
+    "provider_job_id",
+    "progress",
+    "error",
+    "output_path",
+    "result_file_id",
+)
+
+
+class JobRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(
+        self,
+        *,
+        chat_id: int,
+        user_id: int,
+        chat_type: str,
+        locale: str,
+        provider: str,
+        media_kind: MediaKind,
+        media_path: str,
+        media_probe: Probe,
+        voice_path: str,
+        voice_probe: Probe,
+        ratio: str,
+    ) -> Job:
+        """Insert a job in ``submitting``; returns it."""
+        stamp = now().isoformat()
+        job_id = await self._db.insert(
+            """
+            INSERT INTO jobs (chat_id, user_id, chat_type, locale, provider, status, media_kind,
+                media_path, media_probe, voice_path, voice_probe, ratio, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            (
+                chat_id,
+                user_id,
+                chat_type,
+                locale,
+                provider,
+                JobStatus.SUBMITTING,
+                media_kind,
+                media_path,
+                media_probe.model_dump_json(),
+                voice_path,
+                voice_probe.model_dump_json(),
+                ratio,
+                stamp,
+                stamp,
+            ),
+        )
+        job = await self.get(job_id)
+        assert job is not None
+        return job
+
+    async def get(self, job_id: int) -> Job | None:
+        row = await self._db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        return None if row is None else _to_job(row)
+
+    async def recent(self, user_id: int, limit: int = 10) -> list[Job]:
+        """The user's newest jobs, newest first."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM jobs WHERE user_id = ? ORDER BY id DESC LIMIT ?", (user_id, limit)
+        )
+        return [_to_job(row) for row in rows]
+
+    async def unfinished(self) -> list[Job]:
+        """Jobs a restart must pick up again: in flight, or made but not yet delivered."""
+        states = [*IN_FLIGHT, JobStatus.SUCCEEDED]
+        marks = ",".join("?" * len(states))
+        rows = await self._db.fetchall(
+            f"SELECT * FROM jobs WHERE status IN ({marks}) ORDER BY id", states
+        )
+        return [_to_job(row) for row in rows]
+
+    async def transition(
+        self, job_id: int, allowed_from: Collection[JobStatus], to: JobStatus, **fields: Any
+    ) -> bool:
+        """Move a job to ``to`` only if it is in one of ``allowed_from`` (compare-and-set).
+
+        Returns:
+            Whether this call made the change; False means another path got there first.
+        """
+        sets, params = _assignments(fields)
+        stamp = now().isoformat()
+        sets += ["status = ?", "updated_at = ?"]
+        params += [to, stamp]
+        if to in TERMINAL:
+            sets.append("finished_at = ?")
+            params.append(stamp)
+        marks = ",".join("?" * len(allowed_from))
+        changed = await self._db.execute(
+            f"UPDATE jobs SET {', '.join(sets)} WHERE id = ? AND status IN ({marks})",
+            [*params, job_id, *allowed_from],
+        )
+        return changed == 1
+
+    async def update(self, job_id: int, **fields: Any) -> None:
+        """Change bookkeeping fields (progress, message ids...) without touching the status."""
+        sets, params = _assignments(fields)
+        sets.append("updated_at = ?")
+        params.append(now().isoformat())
+        await self._db.execute(
+            f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", [*params, job_id]
+        )
+
+
+def _assignments(fields: dict[str, Any]) -> tuple[list[str], list[Any]]:
+    unknown = set(fields) - set(_COLUMNS)
+    if unknown:
+        raise ValueError(f"not updatable job fields: {sorted(unknown)}")
+    return [f"{name} = ?" for name in fields], list(fields.values())
+
+
+def _to_job(row: aiosqlite.Row) -> Job:
+    data = dict(row)
+    data["media_probe"] = Probe.model_validate_json(data["media_probe"])
+    data["voice_probe"] = Probe.model_validate_json(data["voice_probe"])
+    return Job.model_validate(data)

@@ -1,0 +1,61 @@
+"""Schema steps, applied in order by ``PRAGMA user_version``. Never edit a released step."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: users, chats, conversation drafts, jobs.
+    """
+    CREATE TABLE users (
+        id            INTEGER PRIMARY KEY,
+        username      TEXT,
+        first_name    TEXT NOT NULL DEFAULT '',
+        language_code TEXT,
+        blocked       INTEGER NOT NULL DEFAULT 0,
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL
+    );
+    CREATE TABLE chats (
+        id         INTEGER PRIMARY KEY,
+        type       TEXT NOT NULL,
+        title      TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    -- One conversation per (chat, user); the whole draft is a JSON document so new
+    -- conversation fields need no migration.
+    CREATE TABLE drafts (
+        chat_id    INTEGER NOT NULL,
+        user_id    INTEGER NOT NULL,
+        step       TEXT NOT NULL,
+        data       TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (chat_id, user_id)
+    );
+    CREATE TABLE jobs (
+        id                INTEGER PRIMARY KEY AUTOINCREMENT,
+        chat_id           INTEGER NOT NULL,
+        user_id           INTEGER NOT NULL,
+        chat_type         TEXT NOT NULL,
+        locale            TEXT NOT NULL,
+        provider          TEXT NOT NULL,
+        status            TEXT NOT NULL,
+        media_kind        TEXT NOT NULL,
+        media_path        TEXT NOT NULL,
+        media_probe       TEXT NOT NULL,
+        voice_path        TEXT NOT NULL,
+        voice_probe       TEXT NOT NULL,
+        ratio             TEXT NOT NULL,
+        provider_job_id   TEXT,
+        progress          INTEGER,
+        error             TEXT,
+        status_message_id INTEGER,
+        output_path       TEXT,
+        result_file_id    TEXT,
+        created_at        TEXT NOT NULL,
+        updated_at        TEXT NOT NULL,
+        finished_at       TEXT
+    );
+    CREATE INDEX jobs_by_status ON jobs (status);
+    CREATE INDEX jobs_by_user ON jobs (user_id, id DESC);
+    """,
+]
