@@ -1,0 +1,85 @@
+"""Settings: the fixed variable names, defaults, and one clear line per bad value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_settings
+from bot.errors import ConfigError
+from bot.providers import build_providers
+
+TOKEN = {"TELEGRAM_BOT_TOKEN": "123:abc"}
+
+
+def test_only_the_token_is_required() -> None:
+    settings = load_settings(TOKEN, env_file=None)
+    assert settings.telegram_api_url == "https://api.telegram.org"
+    assert settings.telegram_mode == "polling"
+    assert settings.database_path == Path("data/bot.db")
+    assert (settings.http_host, settings.http_port) == ("127.0.0.1", 8080)
+    assert settings.poll_interval_seconds == 10
+    assert settings.user_daily_quota_seconds == 120
+    assert settings.group_daily_quota_seconds == 600
+    assert settings.max_voice_seconds == 60
+    assert list(build_providers(settings)) == ["preview"]
+
+
+def test_missing_token_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match="^TELEGRAM_BOT_TOKEN is required but not set$"):
+        load_settings({}, env_file=None)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("HTTP_PORT", "eighty", "HTTP_PORT: Input should be a valid integer"),
+        ("TELEGRAM_MODE", "carrier-pigeon", "TELEGRAM_MODE: Input should be 'polling' or"),
+        ("ADMIN_IDS", "12,bob", "ADMIN_IDS: invalid literal"),
+        ("PROVIDERS", "preview,acme", "PROVIDERS: unknown provider(s) acme"),
+        ("DATABASE_URL", "postgres://db/bot", "DATABASE_URL: only sqlite:///PATH"),
+        ("POLL_INTERVAL_SECONDS", "0", "POLL_INTERVAL_SECONDS: Input should be greater than 0"),
+    ],
+)
+def test_invalid_values_name_the_variable(name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({**TOKEN, name: value}, env_file=None)
+    assert str(info.value).startswith(message)
+    assert "\n" not in str(info.value)
+
+
+def test_webhook_mode_needs_public_url() -> None:
+    with pytest.raises(ConfigError, match="TELEGRAM_MODE=webhook needs PUBLIC_URL"):
+        load_settings({**TOKEN, "TELEGRAM_MODE": "webhook"}, env_file=None)
+
+
+def test_lists_and_secrets_are_parsed() -> None:
+    settings = load_settings(
+        {**TOKEN, "ADMIN_IDS": " 1, 2 ,", "PROVIDERS": "Preview", "PUBLIC_URL": "https://x.y/"},
+        env_file=None,
+    )
+    assert settings.admin_ids == {1, 2}
+    assert settings.providers == ("preview",)
+    assert settings.public_url == "https://x.y"
+    assert "abc" not in repr(settings)
+
+
+def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    env = tmp_path / ".env"
+    env.write_text("TELEGRAM_BOT_TOKEN=999:fromfile\nHTTP_PORT=9090\n")
+    settings = load_settings(env_file=env)
+    assert settings.telegram_bot_token.get_secret_value() == "999:fromfile"
+    assert settings.http_port == 9090
+
+
+def test_providers_not_in_this_version_are_refused() -> None:
+    settings = load_settings({**TOKEN, "PROVIDERS": "magichour"}, env_file=None)
+    with pytest.raises(ConfigError, match="PROVIDERS: magichour not available"):
+        build_providers(settings)
+
+
+def test_credentials_for_unimplemented_providers_fall_back_to_preview() -> None:
+    settings = load_settings({**TOKEN, "MAGICHOUR_API_KEY": "mh_key"}, env_file=None)
+    assert list(build_providers(settings)) == ["preview"]

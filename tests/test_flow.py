@@ -1,0 +1,98 @@
+"""The whole conversation, end to end: the real bot, the fake Telegram server, real ffmpeg."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot import ffmpeg
+from bot.app import Running
+from bot.models import JobStatus
+from tests.conftest import Media, to_chat
+from tests.fakes.telegram import Call, FakeTelegram, User
+
+ANN = User(111, "Ann", language_code="en")
+
+
+async def said(fake: FakeTelegram, chat_id: int, contains: str, since: int) -> Call:
+    """The bot's next message to ``chat_id`` containing ``contains``."""
+    calls = await fake.wait_for("sendMessage", to_chat(chat_id, contains), since=since)
+    return calls[0]
+
+
+async def edited(fake: FakeTelegram, chat_id: int, contains: str, since: int) -> Call:
+    calls = await fake.wait_for("editMessageText", to_chat(chat_id, contains), since=since)
+    return calls[0]
+
+
+async def make_video(
+    fake: FakeTelegram, user: User, *, face: Call | None = None, send_face, send_voice, ratio: str
+) -> Call:
+    """Drive /new -> face -> voice -> ratio -> Generate; returns the sendVideo call."""
+    mark = fake.mark()
+    fake.send_command(user, "/new")
+    await said(fake, user.id, "Send a photo or a video of a face", mark)
+    mark = fake.mark()
+    send_face()
+    await said(fake, user.id, "Now the voice", mark)
+    mark = fake.mark()
+    send_voice()
+    ratio_prompt = await said(fake, user.id, "Pick the shape", mark)
+    assert [text for text, _ in fake.buttons(ratio_prompt.result)] == ["9:16", "1:1", "16:9"]
+    mark = fake.mark()
+    fake.press(user, ratio_prompt.result, _data(fake, ratio_prompt.result, ratio))
+    # One provider only (preview): the PROVIDER step is skipped straight to CONFIRM.
+    confirm = await edited(fake, user.id, "Ready to make your video", mark)
+    assert "Preview does not move the lips" in confirm.result["text"]
+    mark = fake.mark()
+    fake.press(user, confirm.result, _data(fake, confirm.result, "Generate"))
+    videos = await fake.wait_for("sendVideo", to_chat(user.id), since=mark, timeout=60)
+    return videos[0]
+
+
+def _data(fake: FakeTelegram, message: dict, label: str) -> str:
+    return next(data for text, data in fake.buttons(message) if text == label)
+
+
+async def test_photo_and_voice_note_make_a_portrait_video(
+    fake: FakeTelegram, bot: Running, media: Media
+) -> None:
+    sent = await make_video(
+        fake,
+        ANN,
+        send_face=lambda: fake.send_photo(ANN, media.photo.read_bytes(), width=640, height=480),
+        send_voice=lambda: fake.send_voice(ANN, media.voice.read_bytes(), duration=3),
+        ratio="9:16",
+    )
+    upload = fake.uploads[-1]
+    probe = await ffmpeg.probe(upload.path)
+    assert (probe.width, probe.height) == (720, 1280)
+    assert probe.has_audio and probe.has_video
+    assert probe.duration == pytest.approx(3.0, abs=0.25)
+    assert sent.params["supports_streaming"] is True
+    assert (sent.params["width"], sent.params["height"]) == (720, 1280)
+    assert "preview" in sent.params["caption"]
+    assert [text for text, _ in fake.buttons(sent.result)] == ["Again", "New video"]
+    jobs = await bot.services.jobs.recent(ANN.id)
+    assert [job.status for job in jobs] == [JobStatus.DELIVERED]
+    assert jobs[0].result_file_id == sent.result["video"]["file_id"]
+
+
+async def test_video_and_mp3_make_a_landscape_video(
+    fake: FakeTelegram, bot: Running, media: Media
+) -> None:
+    await make_video(
+        fake,
+        ANN,
+        send_face=lambda: fake.send_video(
+            ANN, media.video.read_bytes(), duration=2, width=640, height=360
+        ),
+        send_voice=lambda: fake.send_audio(ANN, media.mp3.read_bytes(), duration=4),
+        ratio="16:9",
+    )
+    probe = await ffmpeg.probe(fake.uploads[-1].path)
+    assert (probe.width, probe.height) == (1280, 720)
+    assert probe.has_audio
+    # The 2 s video is looped under the 4 s voice.
+    assert probe.duration == pytest.approx(4.0, abs=0.25)

@@ -1,0 +1,99 @@
+"""Repositories on a real temporary SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.models import Draft, InputFile, JobStatus, MediaKind, Probe, Step
+from storage import Database, DraftRepository, JobRepository
+from storage.migrations import MIGRATIONS
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "sub" / "bot.db")
+    await database.migrate()
+    yield database
+    await database.close()
+
+
+async def _job(jobs: JobRepository, user_id: int = 7) -> int:
+    probe = Probe(duration=3.2, has_audio=True)
+    job = await jobs.create(
+        chat_id=user_id, user_id=user_id, chat_type="private", locale="en", provider="preview",
+        media_kind=MediaKind.PHOTO, media_path="a.jpg", media_probe=probe, voice_path="v.ogg",
+        voice_probe=probe, ratio="9:16",
+    )
+    return job.id
+
+
+async def test_migrations_are_applied_once(db: Database, tmp_path: Path) -> None:
+    assert await db.scalar("PRAGMA user_version") == len(MIGRATIONS)
+    assert await db.migrate() == len(MIGRATIONS)
+    assert await db.scalar("PRAGMA journal_mode") == "wal"
+
+
+async def test_transaction_rolls_back(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO chats (id, type, created_at, updated_at) VALUES (1, 'private', '', '')"
+            )
+            raise RuntimeError
+    assert await db.scalar("SELECT COUNT(*) FROM chats") == 0
+
+
+async def test_draft_round_trip_keeps_files(db: Database) -> None:
+    drafts = DraftRepository(db)
+    face = InputFile(file_id="F1", source="photo", path="/x.jpg", probe=Probe(duration=None))
+    await drafts.save(Draft(chat_id=1, user_id=2, token="t", step=Step.VOICE, media=face))
+    loaded = await drafts.get(1, 2)
+    assert loaded is not None
+    assert loaded.step is Step.VOICE
+    assert loaded.media == face
+    assert [d.user_id for d in await drafts.in_steps(Step.VOICE)] == [2]
+    assert await drafts.delete(1, 2)
+    assert not await drafts.delete(1, 2)
+
+
+async def test_transition_is_compare_and_set(db: Database) -> None:
+    jobs = JobRepository(db)
+    job_id = await _job(jobs)
+    first, second = await asyncio.gather(
+        jobs.transition(job_id, [JobStatus.SUBMITTING], JobStatus.RUNNING),
+        jobs.transition(job_id, [JobStatus.SUBMITTING], JobStatus.RUNNING),
+    )
+    assert sorted([first, second]) == [False, True]
+    assert await jobs.transition(job_id, [JobStatus.RUNNING], JobStatus.FAILED, error="x")
+    job = await jobs.get(job_id)
+    assert job is not None
+    assert job.status is JobStatus.FAILED
+    assert job.finished_at is not None
+    assert job.error == "x"
+
+
+async def test_unfinished_lists_in_flight_and_undelivered(db: Database) -> None:
+    jobs = JobRepository(db)
+    ids = [await _job(jobs) for _ in range(4)]
+    await jobs.transition(ids[1], [JobStatus.SUBMITTING], JobStatus.SUCCEEDED)
+    await jobs.transition(ids[2], [JobStatus.SUBMITTING], JobStatus.DELIVERED)
+    await jobs.transition(ids[3], [JobStatus.SUBMITTING], JobStatus.FAILED)
+    assert [job.id for job in await jobs.unfinished()] == ids[:2]
+
+
+async def test_recent_is_newest_first_and_per_user(db: Database) -> None:
+    jobs = JobRepository(db)
+    mine = [await _job(jobs, 7) for _ in range(12)]
+    await _job(jobs, 8)
+    assert [job.id for job in await jobs.recent(7)] == mine[::-1][:10]
+
+
+async def test_update_refuses_unknown_columns(db: Database) -> None:
+    jobs = JobRepository(db)
+    job_id = await _job(jobs)
+    with pytest.raises(ValueError, match="status"):
+        await jobs.update(job_id, status="delivered")
