@@ -122,10 +122,10 @@ def fake(harness: Harness) -> FakeTelegram:
 
 
 def to_chat(chat_id: int, contains: str | None = None) -> Callable[[Call], bool]:
-    """A wait_for predicate: a call aimed at ``chat_id`` whose text contains ``contains``."""
+    """A wait_for predicate: a successful call to ``chat_id`` whose text contains ``contains``."""
 
     def match(call: Call) -> bool:
-        if str(call.params.get("chat_id")) != str(chat_id):
+        if call.status != 200 or str(call.params.get("chat_id")) != str(chat_id):
             return False
         text = str(call.params.get("text", call.params.get("caption", "")))
         return contains is None or contains in text

@@ -42,8 +42,14 @@ def test_every_job_status_has_a_label() -> None:
 
 @pytest.mark.parametrize(
     ("code", "locale"),
-    [("pt-br", "pt_BR"), ("pt", "pt_BR"), ("PT-PT", "pt_BR"), ("en-GB", "en"), ("de", "en"),
-     (None, "en")],
+    [
+        ("pt-br", "pt_BR"),
+        ("pt", "pt_BR"),
+        ("PT-PT", "pt_BR"),
+        ("en-GB", "en"),
+        ("de", "en"),
+        (None, "en"),
+    ],
 )
 def test_negotiate(code: str | None, locale: str) -> None:
     assert Translator.load().negotiate(code) == locale

@@ -24,9 +24,17 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 async def _job(jobs: JobRepository, user_id: int = 7) -> int:
     probe = Probe(duration=3.2, has_audio=True)
     job = await jobs.create(
-        chat_id=user_id, user_id=user_id, chat_type="private", locale="en", provider="preview",
-        media_kind=MediaKind.PHOTO, media_path="a.jpg", media_probe=probe, voice_path="v.ogg",
-        voice_probe=probe, ratio="9:16",
+        chat_id=user_id,
+        user_id=user_id,
+        chat_type="private",
+        locale="en",
+        provider="preview",
+        media_kind=MediaKind.PHOTO,
+        media_path="a.jpg",
+        media_probe=probe,
+        voice_path="v.ogg",
+        voice_probe=probe,
+        ratio="9:16",
     )
     return job.id
 
