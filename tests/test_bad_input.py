@@ -53,7 +53,8 @@ async def test_30_mb_video_is_refused_before_download(
     assert "20 MB" in reply.params["text"]
     assert not fake.sent(method="getFile")
     draft = await bot.services.drafts.get(ANN.id, ANN.id)
-    assert draft is not None and draft.step is Step.MEDIA
+    assert draft is not None
+    assert draft.step is Step.MEDIA
 
 
 async def test_corrupt_video_then_a_good_photo(
@@ -96,8 +97,10 @@ async def test_silent_voice(fake: FakeTelegram, bot: Running, media: Media) -> N
     fake.send_voice(ANN, media.silent_voice.read_bytes(), duration=3)
     await said(fake, ANN.id, "That recording is silent", mark)
     draft = await bot.services.drafts.get(ANN.id, ANN.id)
-    assert draft is not None and draft.step is Step.VOICE
-    assert draft.media is not None and draft.media.probe is not None  # the face is kept
+    assert draft is not None
+    assert draft.step is Step.VOICE
+    assert draft.media is not None
+    assert draft.media.probe is not None
 
 
 async def test_typed_text_is_not_available_yet(
@@ -136,7 +139,9 @@ async def test_old_button_is_recognised(fake: FakeTelegram, bot: Running, media:
     answer = (await fake.wait_for("answerCallbackQuery", since=mark))[0]
     assert "earlier conversation" in answer.params["text"]
     draft = await bot.services.drafts.get(ANN.id, ANN.id)
-    assert draft is not None and draft.step is Step.MEDIA and draft.ratio is None
+    assert draft is not None
+    assert draft.step is Step.MEDIA
+    assert draft.ratio is None
 
 
 async def test_messages_are_localized(fake: FakeTelegram, bot: Running) -> None:

@@ -27,7 +27,7 @@ def test_only_the_token_is_required() -> None:
 
 
 def test_missing_token_names_the_variable() -> None:
-    with pytest.raises(ConfigError, match="^TELEGRAM_BOT_TOKEN is required but not set$"):
+    with pytest.raises(ConfigError, match=r"^TELEGRAM_BOT_TOKEN is required but not set$"):
         load_settings({}, env_file=None)
 
 

@@ -68,7 +68,8 @@ async def test_photo_and_voice_note_make_a_portrait_video(
     upload = fake.uploads[-1]
     probe = await ffmpeg.probe(upload.path)
     assert (probe.width, probe.height) == (720, 1280)
-    assert probe.has_audio and probe.has_video
+    assert probe.has_audio
+    assert probe.has_video
     assert probe.duration == pytest.approx(3.0, abs=0.25)
     assert sent.params["supports_streaming"] is True
     assert (sent.params["width"], sent.params["height"]) == (720, 1280)
@@ -96,3 +97,63 @@ async def test_video_and_mp3_make_a_landscape_video(
     assert probe.has_audio
     # The 2 s video is looped under the 4 s voice.
     assert probe.duration == pytest.approx(4.0, abs=0.25)
+
+
+@pytest.mark.parametrize("kind", ["video_note", "image_document", "video_document"])
+async def test_other_face_inputs_are_accepted(
+    fake: FakeTelegram, bot: Running, media: Media, kind: str
+) -> None:
+    mark = fake.mark()
+    fake.send_command(ANN, "/new")
+    if kind == "video_note":
+        fake.send_video_note(ANN, media.video.read_bytes(), duration=2)
+    elif kind == "image_document":
+        fake.send_document(ANN, media.photo.read_bytes(), "me.jpg", "image/jpeg")
+    else:
+        fake.send_document(ANN, media.video.read_bytes(), "me.mp4", "video/mp4")
+    await said(fake, ANN.id, "Now the voice", mark)
+    draft = await bot.services.drafts.get(ANN.id, ANN.id)
+    assert draft is not None
+    assert draft.media is not None
+    assert draft.media.probe is not None
+
+
+async def test_audio_document_is_a_voice(fake: FakeTelegram, bot: Running, media: Media) -> None:
+    mark = fake.mark()
+    fake.send_photo(ANN, media.photo.read_bytes())  # a photo alone starts in private chats
+    await said(fake, ANN.id, "Now the voice", mark)
+    mark = fake.mark()
+    fake.send_document(ANN, media.mp3.read_bytes(), "line.mp3", "audio/mpeg")
+    await said(fake, ANN.id, "Pick the shape", mark)
+
+
+async def test_lipsync_as_a_reply_to_a_photo_in_a_group(
+    fake: FakeTelegram, bot: Running, media: Media
+) -> None:
+    group = fake.group()
+    fake.privacy_mode = False  # the photo is an ordinary group message
+    photo = fake.send_photo(ANN, media.photo.read_bytes(), chat=group)
+    mark = fake.mark()
+    fake.send_command(ANN, "/lipsync", chat=group, reply_to=photo["message"])
+    reply = await said(fake, group["id"], "Now the voice", mark)
+    assert reply.params["reply_markup"]["force_reply"] is True
+
+
+async def test_a_slow_download_does_not_hold_up_other_chats(
+    fake: FakeTelegram, bot: Running, media: Media
+) -> None:
+    bob = User(222, "Bob")
+    fake.download_rate = 100_000  # a 1 MB file would take ten seconds
+    mark = fake.mark()
+    fake.send_command(ANN, "/new")
+    fake.send_video(ANN, b"\0" * 1_000_000, duration=5, width=640, height=360)
+    await fake.wait_for("getFile", since=mark)
+    started = asyncio.get_running_loop().time()
+    mark = fake.mark()
+    fake.send_command(bob, "/start")
+    await said(fake, bob.id, "Hi Bob", mark)
+    assert asyncio.get_running_loop().time() - started < 1.0
+    # Ann's own chat is still served while her file downloads in the background.
+    mark = fake.mark()
+    fake.send_text(ANN, "hello?")
+    await said(fake, ANN.id, "still checking", mark)

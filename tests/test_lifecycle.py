@@ -84,7 +84,8 @@ async def test_restart_during_a_file_check_resumes_it(harness: Harness, media: M
         fake.send_photo(ANN, media.photo.read_bytes())
         await fake.wait_for("getFile", since=mark)
         draft = await bot.services.drafts.get(ANN.id, ANN.id)
-        assert draft is not None and draft.step is Step.MEDIA_CHECK
+        assert draft is not None
+        assert draft.step is Step.MEDIA_CHECK
     fake.download_rate = None
     async with harness.bot():
         mark = fake.mark()

@@ -46,12 +46,15 @@ async def test_migrations_are_applied_once(db: Database, tmp_path: Path) -> None
 
 
 async def test_transaction_rolls_back(db: Database) -> None:
-    with pytest.raises(RuntimeError):
+    async def insert_then_fail() -> None:
         async with db.transaction() as conn:
             await conn.execute(
-                "INSERT INTO chats (id, type, created_at, updated_at) VALUES (1, 'private', '', '')"
+                "INSERT INTO chats (id, type, created_at, updated_at) VALUES (1, 'p', '', '')"
             )
             raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        await insert_then_fail()
     assert await db.scalar("SELECT COUNT(*) FROM chats") == 0
 
 

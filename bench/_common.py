@@ -1,0 +1,289 @@
+"""Shared helpers for the benchmarks: the instrumented fake, bot subprocesses, /proc readers.
+
+Every benchmark runs the bot under test as a subprocess (``python -m bot`` for ours,
+``bench/_echo_bot.py`` for the PTB baseline) and the fake Telegram server in the benchmark's
+own process. That keeps the two apart on this 2-core machine (each has its own interpreter,
+GIL and core), lets the benchmark read the bot's CPU time and RSS from ``/proc/<pid>``, and
+still gives one clock for latencies: the fake stamps both the moment an update is pushed and
+the moment the bot's reply arrives (``Call.at``), with ``time.monotonic()`` of one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python bench/x.py` puts bench/ first, not the project root
+    sys.path.insert(0, str(ROOT))
+# PTB 22 warns when it builds a RetryAfter unless told to use timedeltas (as the app does).
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+from tests.fakes.telegram import Call, FakeTelegram, StoredFile, User  # noqa: E402
+from tests.fakes.telegram import running as serve_fake  # noqa: E402
+
+TOKEN = "4242:BENCH-token-abcdef"
+PYTHON = sys.executable
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+__all__ = [
+    "PYTHON",
+    "ROOT",
+    "TOKEN",
+    "BenchFake",
+    "BotProcess",
+    "Call",
+    "StoredFile",
+    "User",
+    "bot_env",
+    "free_port",
+    "machine",
+    "percentile",
+    "serve_fake",
+    "verdict",
+    "workdir",
+]
+
+
+class BenchFake(FakeTelegram):
+    """The tests' fake with hooks a benchmark needs and the tests do not.
+
+    * ``on_message``: called with every answered sendMessage call, inside the request, so a
+      closed-loop user can push its next update the moment it "sees" the reply.
+    * ``streams``: (file_path, first byte time, last byte time, bytes) of every download.
+    * ``edit_gate``: while set and not open, editMessageText waits for it (holds a bot
+      request open, so a benchmark can sample the bot at rest before it goes on).
+    """
+
+    def __init__(self, token: str = TOKEN) -> None:
+        super().__init__(token)
+        self.on_message: Callable[[Call], None] | None = None
+        self.streams: list[tuple[str, float, float, int]] = []
+        self.edit_gate: asyncio.Event | None = None
+
+    async def _send_message(self, call: Call) -> Any:
+        result = await super()._send_message(call)
+        if self.on_message is not None:
+            self.on_message(call)
+        return result
+
+    async def _edit_message_text(self, call: Call) -> Any:
+        if self.edit_gate is not None:
+            await self.edit_gate.wait()
+        return await super()._edit_message_text(call)
+
+    async def _stream(self, stored: StoredFile) -> AsyncIterator[bytes]:
+        started, sent = time.monotonic(), 0
+        async for chunk in super()._stream(stored):
+            sent += len(chunk)
+            yield chunk
+        self.streams.append((stored.file_path, started, time.monotonic(), sent))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def workdir(prefix: str) -> Iterator[Path]:
+    """A temporary folder for the database, data and logs of one bot run."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{prefix}-") as folder:
+        yield Path(folder)
+
+
+def bot_env(base_url: str, folder: Path, **extra: str) -> dict[str, str]:
+    """The environment both bots get (the echo bot reads only the token and the URL)."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TELEGRAM_", "DATABASE_", "HTTP_", "DATA_DIR", "LOG_LEVEL"))
+    }
+    env |= {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": base_url,
+        "DATABASE_URL": f"sqlite:///{folder / 'bot.db'}",
+        "DATA_DIR": str(folder / "data"),
+        "HTTP_PORT": str(free_port()),
+        "LOG_LEVEL": "WARNING",
+        "PTB_TIMEDELTA": "1",
+        "PYTHONPATH": str(ROOT),
+        **extra,
+    }
+    return env
+
+
+OUR_BOT = ("-m", "bot", "--env-file", os.devnull)
+ECHO_BOT = (str(ROOT / "bench" / "_echo_bot.py"),)
+
+
+@dataclass
+class BotProcess:
+    """A bot running as a child process; its output goes to ``log``."""
+
+    args: Sequence[str]
+    env: dict[str, str]
+    log: Path
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self) -> None:
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [PYTHON, *self.args],
+                env=self.env,
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    async def stop(self, timeout: float = 15.0) -> int | None:  # noqa: ASYNC109
+        """SIGTERM (the bots stop cleanly on it), SIGKILL after ``timeout`` seconds."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while self.process.poll() is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait(5)
+        return self.process.returncode
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the process so far (all its threads)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+
+    def status_kb(self, *keys: str) -> dict[str, int]:
+        """Fields of /proc/<pid>/status in kB (VmRSS, VmHWM, ...)."""
+        wanted, found = set(keys), {}
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in wanted:
+                found[name] = int(value.split()[0])
+        return found
+
+    def reset_peak_rss(self) -> bool:
+        """Reset VmHWM to the current RSS (Linux >= 4.0: write 5 to clear_refs)."""
+        try:
+            Path(f"/proc/{self.pid}/clear_refs").write_text("5")
+        except OSError:
+            return False
+        return True
+
+
+async def wait_until(
+    check: Callable[[], bool],
+    timeout: float,  # noqa: ASYNC109
+    what: str,
+    bot: BotProcess | None = None,
+) -> None:
+    """Poll ``check`` every 10 ms; fail with the bot's log tail if it never holds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if bot is not None and not bot.alive():
+            raise RuntimeError(f"the bot exited while waiting for {what}:\n{bot.tail()}")
+        if time.monotonic() > deadline:
+            tail = f"\nbot log:\n{bot.tail()}" if bot is not None else ""
+            raise TimeoutError(f"gave up after {timeout:g}s waiting for {what}{tail}")
+        await asyncio.sleep(0.01)
+
+
+async def wait_polling(fake: FakeTelegram, bot: BotProcess, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+    """Until the bot has called getUpdates once (it is then ready for updates)."""
+
+    def polling() -> bool:
+        return any(c.method == "getUpdates" for c in fake.calls)
+
+    await wait_until(polling, timeout, "the first getUpdates", bot)
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The ``p``-th percentile (0-100), linear between closest ranks (numpy's default)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * p / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def summary_ms(values: Sequence[float]) -> str:
+    """``p50 / p99 / max`` of seconds, shown in milliseconds."""
+    return (
+        f"p50 {percentile(values, 50) * 1000:7.2f} ms   p99 {percentile(values, 99) * 1000:7.2f} "
+        f"ms   max {max(values) * 1000:7.2f} ms   (n={len(values)})"
+    )
+
+
+def verdict(ok: bool, what: str) -> str:
+    return f"{'PASS' if ok else 'FAIL'}: {what}"
+
+
+def machine() -> str:
+    return (
+        f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), "
+        f"Python {sys.version.split()[0]}, {os.uname().sysname} {os.uname().release}"
+    )
+
+
+class FifoLatencies:
+    """Push time per chat, matched first-in first-out with the bot's replies to that chat.
+
+    A chat's updates are answered in order (our bot locks per chat, PTB's default runs one
+    update at a time), so the n-th reply to a chat answers its n-th pushed update.
+    """
+
+    def __init__(self) -> None:
+        self.pending: dict[int, deque[float]] = {}
+        self.samples: dict[int, list[tuple[float, float]]] = {}  # chat -> (pushed, latency)
+
+    def pushed(self, chat_id: int, at: float) -> None:
+        self.pending.setdefault(chat_id, deque()).append(at)
+
+    def replied(self, chat_id: int, at: float) -> float | None:
+        queue = self.pending.get(chat_id)
+        if not queue:
+            return None
+        sent = queue.popleft()
+        self.samples.setdefault(chat_id, []).append((sent, at - sent))
+        return at - sent
+
+    def latencies(self, chat_id: int | None = None) -> list[float]:
+        chats = [chat_id] if chat_id is not None else list(self.samples)
+        return [lat for chat in chats for _, lat in self.samples.get(chat, [])]
+
+    def outstanding(self) -> int:
+        return sum(len(q) for q in self.pending.values())

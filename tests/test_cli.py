@@ -1,0 +1,74 @@
+"""The command line: check, migrate, and secrets kept out of logs."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.logs import setup_logging
+
+
+def _run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args, "--env-file", str(tmp_path / "none.env")],
+        env={**clean, **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_check_names_the_missing_token(tmp_path: Path) -> None:
+    done = _run(tmp_path, "check")
+    assert done.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN is required but not set" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_check_reports_the_configuration(tmp_path: Path) -> None:
+    done = _run(tmp_path, "check", TELEGRAM_BOT_TOKEN="1:secret-token-value")
+    assert done.returncode == 0, done.stderr
+    assert "Providers:     preview" in done.stdout
+    assert "Configuration OK" in done.stdout
+    assert "secret-token-value" not in done.stdout + done.stderr
+
+
+def test_migrate_creates_the_database(tmp_path: Path) -> None:
+    done = _run(
+        tmp_path, "migrate", TELEGRAM_BOT_TOKEN="1:x", DATABASE_URL="sqlite:///db/bot.sqlite"
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "db" / "bot.sqlite").exists()
+    assert "schema version 1" in done.stdout
+
+
+@pytest.fixture
+def restore_logging():
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_logs_never_show_the_token(capfd, restore_logging) -> None:
+    token = "4242:very-secret-token"
+    setup_logging("DEBUG", [token])
+    log = logging.getLogger("tests.cli")
+    log.info("HTTP Request: POST https://api.telegram.org/bot%s/getMe", token)
+    try:
+        raise ValueError(f"boom at /file/bot{token}/photos/1.jpg")
+    except ValueError:
+        log.exception("download failed")
+    err = capfd.readouterr().err
+    assert token not in err
+    assert err.count("***") >= 2
+    assert logging.getLogger("httpx").level == logging.WARNING
