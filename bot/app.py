@@ -26,6 +26,7 @@ from bot.services import Services, open_services
 from bot.updates import PerChatUpdateProcessor
 from bot.web import create_web_app, make_server, webhook_secret
 from handlers.conversation import resume_checks
+from handlers.menu import publish_commands
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
             server_task = asyncio.create_task(server.serve(), name="web-server")
             try:
                 await _until_started(server, server_task)
+                await publish_commands(application.bot, services.translator)
                 await resume_checks(application.bot, services)
                 await services.jobs.resume()
                 log.info(

@@ -72,3 +72,39 @@ def test_logs_never_show_the_token(capfd, restore_logging) -> None:
     assert token not in err
     assert err.count("***") >= 2
     assert logging.getLogger("httpx").level == logging.WARNING
+
+
+async def test_sigterm_stops_the_bot_cleanly(harness, tmp_path: Path) -> None:
+    """The real process: starts against the fake, publishes its menu, exits 0 on SIGTERM."""
+    import asyncio
+    import signal
+
+    settings = harness.settings()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")},
+        "TELEGRAM_BOT_TOKEN": settings.telegram_bot_token.get_secret_value(),
+        "TELEGRAM_API_URL": harness.base_url,
+        "DATABASE_URL": settings.database_url,
+        "DATA_DIR": str(settings.data_dir),
+        "HTTP_PORT": str(settings.http_port),
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "--env-file",
+        str(tmp_path / "none.env"),
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    await harness.fake.wait_for("getUpdates", timeout=30)
+    assert [c["command"] for c in harness.fake.commands_for()] == ["new", "jobs", "cancel", "help"]
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = await asyncio.wait_for(proc.communicate(), timeout=30)
+    assert proc.returncode == 0, stderr.decode()
+    log = stderr.decode()
+    assert "Stopping" in log
+    assert "Traceback" not in log
+    assert settings.telegram_bot_token.get_secret_value() not in log
