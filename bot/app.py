@@ -9,6 +9,7 @@ own start-up and shut-down code explicitly.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -29,6 +30,8 @@ from handlers.conversation import resume_checks
 from handlers.menu import publish_commands
 
 log = logging.getLogger(__name__)
+
+SWEEP_INTERVAL_SECONDS = 600
 
 
 def build_application(settings: Settings) -> BotApplication:
@@ -73,11 +76,19 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
             await application.start()
             await _start_updates(application, settings)
             server_task = asyncio.create_task(server.serve(), name="web-server")
+            stop_background = asyncio.Event()
+            loops: list[asyncio.Task[None]] = []
             try:
                 await _until_started(server, server_task)
                 await publish_commands(application.bot, services.translator)
                 await resume_checks(application.bot, services)
                 await services.jobs.resume()
+                loops = [
+                    asyncio.create_task(services.poller.run(stop_background), name="poller"),
+                    asyncio.create_task(
+                        sweep_hosted_media(services, stop_background), name="media-sweeper"
+                    ),
+                ]
                 log.info(
                     "Bot @%s running (%s, providers: %s)",
                     application.bot.username,
@@ -86,12 +97,27 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
                 )
                 yield Running(application, services, server)
             finally:
+                stop_background.set()
+                await asyncio.gather(*loops, return_exceptions=True)
                 server.should_exit = True
                 await services.tasks.close()
                 if application.updater is not None and application.updater.running:
                     await application.updater.stop()
                 await application.stop()
                 await server_task
+
+
+async def sweep_hosted_media(services: Services, stop: asyncio.Event) -> None:
+    """Delete provider inputs of finished jobs (after a grace period), every few minutes."""
+    while not stop.is_set():
+        try:
+            removed = await services.jobs.sweep_hosted()
+            if removed:
+                log.info("Removed hosted media of %d finished job(s)", removed)
+        except Exception:
+            log.exception("Media sweep failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=SWEEP_INTERVAL_SECONDS)
 
 
 async def _start_updates(application: BotApplication, settings: Settings) -> None:

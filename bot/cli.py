@@ -11,7 +11,7 @@ from bot import ffmpeg
 from bot.config import Settings, load_settings
 from bot.errors import BotError, ConfigError
 from bot.logs import setup_logging
-from bot.providers import build_providers
+from bot.providers import enabled_names
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,12 +27,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings(env_file=args.env_file)
-        providers = build_providers(settings)
+        providers = enabled_names(settings)
     except ConfigError as exc:
         print(f"Configuration error:\n{exc}", file=sys.stderr)
         return 2
     if args.command == "check":
-        return _check(settings, list(providers))
+        return _check(settings, providers)
     setup_logging(settings.log_level, _secrets(settings))
     try:
         if args.command == "migrate":

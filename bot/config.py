@@ -61,6 +61,8 @@ class Settings(BaseSettings):
 
     #: Longest voice accepted, in seconds.
     max_voice_seconds: float = Field(60, gt=0)
+    #: First wait before retrying a provider call that failed transiently (doubles each try).
+    provider_retry_base_seconds: float = Field(0.5, ge=0)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

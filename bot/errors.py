@@ -14,7 +14,13 @@
       RenderError                 ffmpeg failed while making the output
       DeliveryError               Telegram refused the finished video
         ChatUnreachable           the user blocked the bot or the chat is gone (do not retry)
-      ProviderError               a provider could not make the video
+      ProviderError               a provider call failed (carries the provider name)
+        ProviderUnavailable       transient: timeout, 429, 5xx -> retry, keep polling
+        ProviderRejected          permanent: the provider refused this job -> tell the user why
+        ProviderAuthError         bad or revoked key -> provider unavailable, admins told
+        ProviderOutOfCredits      the account cannot pay -> provider unavailable, admins told
+      WebhookRejected             a webhook failed verification (signature, timestamp, token)
+      UnsafeURL                   an output URL is not https or points at a private address
 """
 
 from __future__ import annotations
@@ -68,12 +74,48 @@ class RenderError(BotError):
 
 
 class ProviderError(BotError):
-    """A provider could not make the video; ``reason`` is safe to show to the user."""
+    """A provider call failed. ``reason`` is the provider's own words, safe to show a user."""
 
-    def __init__(self, provider: str, reason: str) -> None:
+    def __init__(self, provider: str, reason: str, *, status_code: int | None = None) -> None:
         super().__init__(f"{provider}: {reason}")
         self.provider = provider
         self.reason = reason
+        self.status_code = status_code
+
+
+class ProviderUnavailable(ProviderError):
+    """Transient: worth retrying later. ``retry_after`` is the provider's hint in seconds."""
+
+    def __init__(
+        self,
+        provider: str,
+        reason: str,
+        *,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(provider, reason, status_code=status_code)
+        self.retry_after = retry_after
+
+
+class ProviderRejected(ProviderError):
+    """Permanent for this job: bad input, unprocessable media."""
+
+
+class ProviderAuthError(ProviderError):
+    """The API key is missing, wrong or revoked."""
+
+
+class ProviderOutOfCredits(ProviderError):
+    """The provider account has no credits left for this job."""
+
+
+class WebhookRejected(BotError):
+    """A webhook failed verification; nothing in it is trusted."""
+
+
+class UnsafeURL(BotError):
+    """A URL the bot was asked to fetch is not https or resolves to a private address."""
 
 
 class DeliveryError(BotError):

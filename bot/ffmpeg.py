@@ -629,17 +629,55 @@ async def to_mp3(src: Path, dst: Path, *, timeout: float = 120) -> None:
         await run_ffmpeg(args, timeout=timeout)
 
 
-async def to_jpeg(src: Path, dst: Path, *, timeout: float = 60) -> None:
+async def to_jpeg(
+    src: Path, dst: Path, *, size: tuple[int, int] | None = None, timeout: float = 60
+) -> None:
     """Convert the first picture of ``src`` (any image, or a video's first frame) to a JPEG.
+
+    Args:
+        size: when given, scale and crop to fill exactly this width and height.
 
     Raises:
         RenderError: ffmpeg failed.
     """
+    crop = []
+    if size is not None:
+        width, height = size
+        crop = [
+            "-vf",
+            f"scale={width}:{height}:force_original_aspect_ratio=increase,"
+            f"crop={width}:{height},setsar=1",
+        ]
     args = [
-        *("-i", str(src.absolute()), "-map", "0:v:0", "-frames:v", "1"),
+        *("-i", str(src.absolute()), "-map", "0:v:0", "-frames:v", "1", *crop),
         # 4:2:0 full-range is what every viewer expects of a JPEG; q 2 is near-lossless.
         *("-c:v", "mjpeg", "-q:v", "2", "-pix_fmt", "yuv420p", "-color_range", "pc"),
         *("-map_metadata", "-1", "-update", "1", "-f", "image2", str(dst)),
     ]
     with _removing_on_error(dst):
         await run_ffmpeg(args, timeout=timeout)
+
+
+async def to_provider_video(order: Order, out: Path, *, timeout: float = 600) -> None:
+    """The face video as a provider should get it: cropped to fill ``order.ratio.size``,
+    looped or cut to the voice's length, H.264 without sound (the voice is sent apart).
+
+    Raises:
+        RenderError: ffmpeg failed or the voice has no known length.
+    """
+    seconds = order.voice_probe.duration
+    if not seconds or seconds <= 0:
+        raise RenderError(f"job {order.job_id}: the voice has no duration")
+    width, height = order.ratio.size
+    args = [
+        *_face_input(order, seconds),
+        *("-map", "0:v:0", "-an"),
+        *("-vf", _fill_filter(width, height, still=False)),
+        *_H264,
+        *("-crf", "20"),
+        *("-t", f"{seconds:.3f}"),
+        *_MP4_OUT,
+        str(out),
+    ]
+    with _removing_on_error(out):
+        await run_ffmpeg(args, timeout=timeout, duration=seconds)

@@ -1,20 +1,41 @@
-"""JobService: runs each job in the background from its database row, settles it once,
-delivers it once, and picks every unfinished job up again after a restart."""
+"""JobService: runs each job in the background from its database row, settles provider news
+once (compare-and-set), delivers once, and picks every unfinished job up after a restart.
+
+Local providers render here. Remote providers get the job submitted here; their results
+come back through :meth:`JobService.confirm` (webhooks) or the poller, both of which end in
+:meth:`JobService.settle`.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import httpx
+
 from bot.delivery import Delivery
-from bot.errors import ChatUnreachable, DeliveryError, RenderError
+from bot.errors import (
+    ChatUnreachable,
+    DeliveryError,
+    ProviderAuthError,
+    ProviderError,
+    ProviderOutOfCredits,
+    ProviderRejected,
+    RenderError,
+    UnsafeURL,
+)
+from bot.health import ProviderHealth
+from bot.hosting import MediaHost, grace_cutoff
 from bot.i18n import Translator
-from bot.models import IN_FLIGHT, Draft, Job, JobStatus, ProviderEvent
+from bot.models import IN_FLIGHT, Draft, Job, JobStatus, ProviderEvent, RemoteJob
+from bot.outputs import OutputFetchError, download_output
 from bot.progress import ProgressBoard
-from bot.providers import LocalProvider, Provider
+from bot.providers import LocalProvider, Provider, RemoteProvider, WebhookAuth
 from bot.tasks import BackgroundTasks
 from storage import JobRepository, UserRepository
+from storage.db import now
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +55,13 @@ class JobService:
         delivery: Delivery,
         translator: Translator,
         outputs: Path,
+        host: MediaHost,
+        health: ProviderHealth,
+        http: httpx.AsyncClient,
+        public_url: str,
+        poll_interval: float,
+        allow_private_urls: bool,
+        webhook_token: Callable[[str, int], str],
     ) -> None:
         self._repo = repo
         self._users = users
@@ -43,6 +71,16 @@ class JobService:
         self._delivery = delivery
         self._t = translator
         self._outputs = outputs
+        self._host = host
+        self._health = health
+        self._http = http
+        self._public_url = public_url
+        self._poll_interval = poll_interval
+        self._allow_private_urls = allow_private_urls
+        self._webhook_token = webhook_token
+        self._reconfirm: dict[str, tuple[RemoteJob, int | None]] = {}
+
+    # --- lifecycle -------------------------------------------------------------------------
 
     async def create(self, draft: Draft, *, chat_type: str, status_message_id: int) -> Job:
         """Turn a confirmed draft into a job and start it in the background.
@@ -80,14 +118,22 @@ class JobService:
         return job
 
     def start(self, job_id: int) -> None:
-        """Run the job in the background (no-op if it is already running here)."""
+        """Run the job's next step in the background (no-op if it is already running here)."""
         self._tasks.spawn(f"job:{job_id}", self._run(job_id))
 
     async def resume(self) -> int:
         """Start every job a previous process left unfinished. Returns how many."""
         jobs = await self._repo.unfinished()
         for job in jobs:
-            self.start(job.id)
+            if job.status is JobStatus.SUCCEEDED:
+                self._spawn_delivery(job.id)
+            elif job.status is JobStatus.SUBMITTING and job.submit_started_at is not None:
+                # The last process died while submitting: the provider may have the job (and
+                # charged for it). Submitting again could pay twice, so wait for its webhook
+                # to claim it; the poller expires the job at its deadline otherwise.
+                log.warning("Job %d was interrupted while submitting; waiting for it", job.id)
+            else:
+                self.start(job.id)
         if jobs:
             log.info("Resuming %d unfinished job(s)", len(jobs))
         return len(jobs)
@@ -102,6 +148,18 @@ class JobService:
         """Send a delivered job's video again, by its Telegram file_id."""
         await self._delivery.resend(job, chat_id)
 
+    async def sweep_hosted(self) -> int:
+        """Delete hosted inputs of jobs that ended more than the grace period ago."""
+        cutoff = grace_cutoff(now())
+        removed = 0
+        for job_id in self._host.hosted_job_ids():
+            job = await self._repo.get(job_id)
+            if job is None or (job.finished_at is not None and job.finished_at < cutoff):
+                removed += self._host.remove(job_id)
+        return removed
+
+    # --- the one results path --------------------------------------------------------------
+
     async def settle(self, event: ProviderEvent) -> bool:
         """Apply provider news to a job, once: a repeated or late event changes nothing.
 
@@ -110,17 +168,32 @@ class JobService:
         """
         job_id = event.job_id
         if event.status is JobStatus.SUCCEEDED:
-            return await self._repo.transition(
-                job_id, IN_FLIGHT, JobStatus.SUCCEEDED, output_path=event.output_path, progress=100
-            )
-        if event.status is JobStatus.FAILED:
             changed = await self._repo.transition(
-                job_id, IN_FLIGHT, JobStatus.FAILED, error=event.error
+                job_id,
+                IN_FLIGHT,
+                JobStatus.SUCCEEDED,
+                output_path=event.output_path,
+                output_url=event.output_url,
+                credits=event.credits,
+                progress=100,
             )
             if changed:
+                self._spawn_delivery(job_id)
+            return changed
+        if event.status in (JobStatus.FAILED, JobStatus.CANCELED, JobStatus.EXPIRED):
+            changed = await self._repo.transition(
+                job_id, IN_FLIGHT, event.status, error=event.error, credits=event.credits
+            )
+            if changed:
+                log.info("Job %d %s: %s", job_id, event.status, event.error)
                 await self._show_failure(job_id, event.error or "")
             return changed
         if event.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+            job = await self._repo.get(job_id)
+            if job is None or job.status not in IN_FLIGHT:
+                return False
+            if job.status is event.status and job.progress == event.progress:
+                return False  # nothing new: no write, no edit
             changed = await self._repo.transition(
                 job_id, IN_FLIGHT, event.status, progress=event.progress
             )
@@ -129,26 +202,117 @@ class JobService:
             return changed
         raise ValueError(f"providers do not report {event.status}")
 
+    def notify(self, provider_name: str, hint: RemoteJob, job_id: int | None) -> None:
+        """Take a verified webhook: confirm it in the background and return at once.
+
+        Webhooks for a job arriving while its confirmation runs (a "started" then a
+        "completed" a moment later) are not dropped: the confirmation runs once more after.
+        """
+        key = f"confirm:{provider_name}:{job_id if job_id is not None else hint.provider_job_id}"
+        if self._tasks.running(key):
+            self._reconfirm[key] = (hint, job_id)
+            return
+        self._tasks.spawn(key, self._confirm_loop(key, provider_name, hint, job_id))
+
+    async def _confirm_loop(
+        self, key: str, provider_name: str, hint: RemoteJob, job_id: int | None
+    ) -> None:
+        while True:
+            await self.confirm(provider_name, hint, job_id)
+            again = self._reconfirm.pop(key, None)
+            if again is None:
+                return
+            hint, job_id = again
+
+    async def confirm(self, provider_name: str, hint: RemoteJob, job_id: int | None) -> None:
+        """A verified webhook said something about a job: read the job back from the provider
+        (the webhook is only a hint) and settle what the provider says.
+
+        Args:
+            provider_name: whose webhook it was.
+            hint: what the webhook body claims.
+            job_id: our job id when the webhook URL names it (per-job URLs).
+        """
+        provider = self._providers.get(provider_name)
+        if not isinstance(provider, RemoteProvider):
+            return
+        job = await self._find(provider_name, hint, job_id)
+        if job is None or job.status not in IN_FLIGHT:
+            return  # unknown, or already settled: a duplicate or late webhook
+        provider_job_id = job.provider_job_id or hint.provider_job_id
+        try:
+            remote = await provider.fetch(provider_job_id)
+        except ProviderError as exc:
+            log.info("Job %d: could not confirm a webhook (%s); the poller will", job.id, exc)
+            await self._health.failed(exc)
+            return
+        await self._health.succeeded(provider_name)
+        if job.provider_job_id is None:
+            # Claimed by its webhook after a crash mid-submit: nothing was lost.
+            await self._repo.update(job.id, provider_job_id=provider_job_id)
+            await self._repo.transition(job.id, [JobStatus.SUBMITTING], JobStatus.QUEUED)
+        await self.settle(self.event(job, remote))
+
+    def event(self, job: Job, remote: RemoteJob) -> ProviderEvent:
+        """A provider's report as a ProviderEvent, with failure reasons in the user's words."""
+        error = None
+        if remote.status is JobStatus.FAILED:
+            error = self._t.t(
+                job.locale,
+                "error.provider_rejected",
+                provider=self._provider_label(job),
+                reason=remote.error or self._t.t(job.locale, "error.no_reason"),
+            )
+        elif remote.status is JobStatus.CANCELED:
+            error = self._t.t(
+                job.locale, "error.provider_canceled", provider=self._provider_label(job)
+            )
+        return ProviderEvent(
+            job_id=job.id,
+            status=remote.status,
+            progress=remote.progress,
+            output_url=remote.output_url,
+            error=error,
+            credits=remote.credits,
+        )
+
+    def poll_interval(self, provider: RemoteProvider) -> float:
+        """Seconds between polls of one job: slower when webhooks carry the news."""
+        interval = self._poll_interval * provider.poll_factor
+        return interval * 3 if self.webhook_url(provider, 0) is not None else interval
+
+    def webhook_url(self, provider: RemoteProvider, job_id: int) -> str | None:
+        """Where ``provider`` should post news of ``job_id``, or None without PUBLIC_URL."""
+        if not self._public_url:
+            return None
+        if provider.webhook_auth is WebhookAuth.URL_TOKEN:
+            token = self._webhook_token(provider.name, job_id)
+            return f"{self._public_url}/hooks/{provider.name}/{job_id}/{token}"
+        return f"{self._public_url}/hooks/{provider.name}"
+
+    # --- running a job ---------------------------------------------------------------------
+
     async def _run(self, job_id: int) -> None:
         job = await self._repo.get(job_id)
-        if job is None:
+        if job is None or job.status not in IN_FLIGHT:
             return
-        if job.status in IN_FLIGHT:
-            await self.settle(await self._render(job))
-            job = await self._repo.get(job_id)
-            assert job is not None
-        if job.status is JobStatus.SUCCEEDED:
-            await self._deliver(job)
-
-    async def _render(self, job: Job) -> ProviderEvent:
         provider = self._providers.get(job.provider)
-        if not isinstance(provider, LocalProvider):
+        if isinstance(provider, LocalProvider):
+            await self.settle(await self._render(job, provider))
+        elif isinstance(provider, RemoteProvider):
+            if job.status is JobStatus.SUBMITTING:
+                await self._submit(job, provider)
+        else:
             # The operator removed this provider from PROVIDERS since the job started.
-            return ProviderEvent(
-                job_id=job.id,
-                status=JobStatus.FAILED,
-                error=self._t.t(job.locale, "error.provider_gone", provider=job.provider),
+            await self.settle(
+                ProviderEvent(
+                    job_id=job.id,
+                    status=JobStatus.FAILED,
+                    error=self._t.t(job.locale, "error.provider_gone", provider=job.provider),
+                )
             )
+
+    async def _render(self, job: Job, provider: LocalProvider) -> ProviderEvent:
         await self.settle(ProviderEvent(job_id=job.id, status=JobStatus.RUNNING, progress=0))
         shown = 0
 
@@ -161,21 +325,76 @@ class JobService:
                     ProviderEvent(job_id=job.id, status=JobStatus.RUNNING, progress=percent)
                 )
 
-        out = self._outputs / f"job_{job.id}.mp4"
+        out = self._output_path(job)
         out.parent.mkdir(parents=True, exist_ok=True)
         try:
             await provider.render(job.order, out, on_progress)
         except RenderError as exc:
             log.warning("Job %d: %s render failed: %s", job.id, job.provider, exc)
-            return ProviderEvent(
-                job_id=job.id,
-                status=JobStatus.FAILED,
-                error=self._t.t(job.locale, "error.render_failed"),
-            )
+            return self._failure(job, "error.render_failed")
         return ProviderEvent(job_id=job.id, status=JobStatus.SUCCEEDED, output_path=str(out))
 
-    async def _deliver(self, job: Job) -> None:
+    async def _submit(self, job: Job, provider: RemoteProvider) -> None:
+        started = now()
+        deadline = started + timedelta(seconds=provider.deadline_seconds)
+        # Marked before the provider is called: after a crash, "started" means "maybe sent".
+        # Until a provider id is known the poller only watches the deadline.
+        await self._repo.update(
+            job.id, submit_started_at=started, deadline_at=deadline, next_poll_at=deadline
+        )
+        try:
+            inputs = await self._host.prepare(job)
+            remote = await provider.submit(
+                job.order,
+                inputs,
+                name=f"lipsync-bot #{job.id}",
+                webhook_url=self.webhook_url(provider, job.id),
+            )
+        except RenderError as exc:
+            log.warning("Job %d: input normalization failed: %s", job.id, exc)
+            await self.settle(self._failure(job, "error.render_failed"))
+            return
+        except ProviderError as exc:
+            await self.settle(self._submit_failure(job, exc))
+            await self._health.failed(exc)
+            return
+        await self._health.succeeded(provider.name)
+        log.info("Job %d submitted to %s as %s", job.id, provider.name, remote.provider_job_id)
+        await self._repo.update(
+            job.id,
+            provider_job_id=remote.provider_job_id,
+            credits=remote.credits,
+            next_poll_at=now() + timedelta(seconds=self.poll_interval(provider)),
+        )
+        if await self._repo.transition(job.id, [JobStatus.SUBMITTING], JobStatus.QUEUED):
+            await self._show_progress(job.id)
+        if remote.status is not JobStatus.QUEUED:
+            await self.settle(self.event(job, remote))
+
+    def _submit_failure(self, job: Job, exc: ProviderError) -> ProviderEvent:
+        label = self._provider_label(job)
+        log.warning("Job %d: %s refused the submit: %s", job.id, job.provider, exc)
+        if isinstance(exc, ProviderAuthError | ProviderOutOfCredits):
+            return self._failure(job, "error.provider_unavailable", provider=label)
+        if isinstance(exc, ProviderRejected):
+            return self._failure(job, "error.provider_rejected", provider=label, reason=exc.reason)
+        return self._failure(job, "error.provider_busy", provider=label)
+
+    # --- delivery --------------------------------------------------------------------------
+
+    def _spawn_delivery(self, job_id: int) -> None:
+        self._tasks.spawn(f"deliver:{job_id}", self._deliver(job_id))
+
+    async def _deliver(self, job_id: int) -> None:
+        job = await self._repo.get(job_id)
+        if job is None or job.status is not JobStatus.SUCCEEDED:
+            return
         await self._status(job, "progress.sending", final=True)
+        if job.output_path is None or not Path(job.output_path).exists():
+            fetched = await self._fetch_output(job)
+            if fetched is None:
+                return
+            job = fetched
         try:
             file_id = await self._delivery.deliver(job)
         except ChatUnreachable as exc:
@@ -187,10 +406,7 @@ class JobService:
             return
         except DeliveryError as exc:
             log.warning("Job %d: delivery failed: %s", job.id, exc)
-            if await self._repo.transition(
-                job.id, [JobStatus.SUCCEEDED], JobStatus.FAILED, error=str(exc)
-            ):
-                await self._show_failure(job.id, self._t.t(job.locale, "error.delivery_failed"))
+            await self._fail_succeeded(job, "error.delivery_failed")
             return
         await self._repo.transition(
             job.id, [JobStatus.SUCCEEDED], JobStatus.DELIVERED, result_file_id=file_id
@@ -198,14 +414,83 @@ class JobService:
         log.info("Job %d delivered", job.id)
         await self._status(job, "progress.delivered", final=True)
 
+    async def _fetch_output(self, job: Job) -> Job | None:
+        """Download a remote job's result; on an expired link ask the provider for a new one."""
+        out = self._output_path(job)
+        for attempt in (1, 2):
+            url = job.output_url
+            try:
+                if url is None:
+                    raise OutputFetchError("no result URL")
+                await download_output(self._http, url, out, allow_private=self._allow_private_urls)
+            except (OutputFetchError, UnsafeURL) as exc:
+                log.warning("Job %d: result download failed: %s", job.id, exc)
+                provider = self._providers.get(job.provider)
+                if (
+                    attempt == 2
+                    or not isinstance(provider, RemoteProvider)
+                    or not job.provider_job_id
+                ):
+                    await self._fail_succeeded(job, "error.output_failed")
+                    return None
+                try:  # result links expire (Magic Hour: 24 h); a fresh read gives a new one
+                    remote = await provider.fetch(job.provider_job_id)
+                except ProviderError:
+                    await self._fail_succeeded(job, "error.output_failed")
+                    return None
+                await self._repo.update(job.id, output_url=remote.output_url)
+                job = job.model_copy(update={"output_url": remote.output_url})
+                continue
+            await self._repo.update(job.id, output_path=str(out))
+            return job.model_copy(update={"output_path": str(out)})
+        return None
+
+    async def _fail_succeeded(self, job: Job, key: str) -> None:
+        reason = self._t.t(job.locale, key)
+        if await self._repo.transition(
+            job.id, [JobStatus.SUCCEEDED], JobStatus.FAILED, error=reason
+        ):
+            await self._show_failure(job.id, reason)
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    async def _find(self, provider: str, hint: RemoteJob, job_id: int | None) -> Job | None:
+        if job_id is not None:
+            job = await self._repo.get(job_id)
+            return job if job is not None and job.provider == provider else None
+        job = await self._repo.by_provider_job(provider, hint.provider_job_id)
+        if job is None and hint.name and hint.name.startswith("lipsync-bot #"):
+            # A job whose submit answer was lost in a crash: claimed by the name we gave it.
+            claimed = await self._repo.get(int(hint.name.removeprefix("lipsync-bot #")))
+            if (
+                claimed is not None
+                and claimed.provider == provider
+                and not claimed.provider_job_id
+            ):
+                return claimed
+        return job
+
+    def _output_path(self, job: Job) -> Path:
+        return self._outputs / f"job_{job.id}.mp4"
+
+    def _provider_label(self, job: Job) -> str:
+        return self._t.t(job.locale, f"provider.{job.provider}")
+
+    def _failure(self, job: Job, key: str, **params: object) -> ProviderEvent:
+        return ProviderEvent(
+            job_id=job.id, status=JobStatus.FAILED, error=self._t.t(job.locale, key, **params)
+        )
+
     async def _show_progress(self, job_id: int) -> None:
         job = await self._repo.get(job_id)
         if job is None:
             return
-        if job.status is JobStatus.QUEUED or job.progress is None:
+        if job.status is JobStatus.QUEUED:
             await self._status(job, "progress.queued")
-        else:
+        elif job.progress:
             await self._status(job, "progress.rendering", percent=job.progress)
+        else:
+            await self._status(job, "progress.rendering_started")
 
     async def _show_failure(self, job_id: int, reason: str) -> None:
         job = await self._repo.get(job_id)
@@ -217,3 +502,8 @@ class JobService:
             return
         text = self._t.t(job.locale, key, job_id=job.id, **params)
         await self._board.show(job.chat_id, job.status_message_id, text, final=final)
+
+
+def expired(job: Job, at: datetime) -> bool:
+    """Whether ``job`` has passed its overall deadline."""
+    return job.deadline_at is not None and at >= job.deadline_at

@@ -172,7 +172,13 @@ class Job(BaseModel):
     error: str | None = None
     status_message_id: int | None = None
     output_path: str | None = None
+    output_url: str | None = None
     result_file_id: str | None = None
+    credits: float | None = None
+    submit_started_at: datetime | None = None
+    deadline_at: datetime | None = None
+    next_poll_at: datetime | None = None
+    poll_failures: int = 0
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None = None
@@ -211,8 +217,27 @@ class Capabilities(BaseModel):
         return media in self.media and voice in self.voice
 
 
+class RemoteJob(BaseModel):
+    """A provider's job as the provider reports it, in our vocabulary."""
+
+    model_config = ConfigDict(frozen=True)
+
+    provider_job_id: str
+    #: QUEUED, RUNNING, SUCCEEDED, FAILED or CANCELED.
+    status: JobStatus
+    progress: int | None = None
+    #: Where the finished video can be downloaded (succeeded only).
+    output_url: str | None = None
+    #: The provider's reason, in its own words (failed only).
+    error: str | None = None
+    #: What the provider says it charged, in its own credits.
+    credits: float | None = None
+    #: The name we gave the job at submit, when the provider echoes it.
+    name: str | None = None
+
+
 class ProviderEvent(BaseModel):
-    """News about a job from its provider; every result path produces one of these."""
+    """News about a job from its provider; webhooks and polls both produce one of these."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -220,7 +245,10 @@ class ProviderEvent(BaseModel):
     status: JobStatus
     #: Percent done, when the provider says.
     progress: int | None = None
-    #: The finished video on our disk (succeeded only).
+    #: The finished video on our disk (local providers).
     output_path: str | None = None
+    #: Where to download the finished video (remote providers).
+    output_url: str | None = None
     #: Why it failed, in words safe to show the user (failed only).
     error: str | None = None
+    credits: float | None = None

@@ -1,4 +1,4 @@
-"""Everything handlers use, opened and closed in one visible order."""
+"""Everything handlers and the web server use, opened and closed in one visible order."""
 
 from __future__ import annotations
 
@@ -12,13 +12,18 @@ from telegram import Bot
 
 from bot.config import Settings
 from bot.delivery import Delivery
+from bot.health import ProviderHealth
+from bot.hosting import MediaHost
 from bot.i18n import Translator
 from bot.jobs import JobService
 from bot.media import MediaService
+from bot.poller import Poller
 from bot.progress import ProgressBoard
 from bot.providers import Provider, build_providers
+from bot.signing import Signer
 from bot.tasks import BackgroundTasks
 from storage import Database, DraftRepository, JobRepository, UserRepository
+from storage.health import HealthRepository
 
 log = logging.getLogger(__name__)
 
@@ -31,35 +36,52 @@ class Services:
     drafts: DraftRepository
     jobs: JobService
     media: MediaService
+    host: MediaHost
+    health: ProviderHealth
+    poller: Poller
     providers: dict[str, Provider]
     translator: Translator
     tasks: BackgroundTasks
+    signer: Signer
 
 
 @asynccontextmanager
 async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]:
     """Open the database (migrated), the HTTP client and every service; close in reverse."""
-    providers = build_providers(settings)
     translator = Translator.load()
+    signer = Signer.from_token(settings.telegram_bot_token.get_secret_value())
     db = await Database.open(settings.database_path)
     try:
         await db.migrate()
-        # One client for Telegram file transfers (and, later, provider APIs).
+        # One client for Telegram file transfers, provider APIs and result downloads.
         async with httpx.AsyncClient(
-            timeout=httpx.Timeout(30.0, read=60.0), follow_redirects=False
+            timeout=httpx.Timeout(30.0, read=60.0),
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         ) as http:
+            providers = build_providers(settings, http)
             tasks = BackgroundTasks()
             users = UserRepository(db)
-            delivery = Delivery(bot, http, translator, upload_limit=settings.upload_limit)
+            repo = JobRepository(db)
+            health = ProviderHealth(HealthRepository(db), bot, translator, settings.admin_ids)
+            await health.load()
+            host = MediaHost(settings.data_dir / "hosted", settings.public_url, signer)
             jobs = JobService(
-                repo=JobRepository(db),
+                repo=repo,
                 users=users,
                 providers=providers,
                 tasks=tasks,
                 board=ProgressBoard(bot),
-                delivery=delivery,
+                delivery=Delivery(bot, http, translator, upload_limit=settings.upload_limit),
                 translator=translator,
                 outputs=settings.data_dir / "outputs",
+                host=host,
+                health=health,
+                http=http,
+                public_url=settings.public_url,
+                poll_interval=settings.poll_interval_seconds,
+                allow_private_urls=settings.allow_private_urls,
+                webhook_token=signer.webhook_token,
             )
             media = MediaService(
                 bot,
@@ -67,6 +89,14 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                 inputs=settings.data_dir / "inputs",
                 download_limit=settings.download_limit,
                 max_voice_seconds=settings.max_voice_seconds,
+            )
+            poller = Poller(
+                repo=repo,
+                jobs=jobs,
+                providers=providers,
+                health=health,
+                translator=translator,
+                idle_seconds=settings.poll_interval_seconds,
             )
             try:
                 yield Services(
@@ -76,9 +106,13 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                     drafts=DraftRepository(db),
                     jobs=jobs,
                     media=media,
+                    host=host,
+                    health=health,
+                    poller=poller,
                     providers=providers,
                     translator=translator,
                     tasks=tasks,
+                    signer=signer,
                 )
             finally:
                 await tasks.close()

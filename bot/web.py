@@ -1,4 +1,5 @@
-"""The bot's HTTP server: /healthz now, /telegram in webhook mode (provider routes later)."""
+"""The bot's HTTP server: /healthz, /telegram (webhook mode), provider webhooks at
+/hooks/..., and provider inputs at /media/... ."""
 
 from __future__ import annotations
 
@@ -7,22 +8,29 @@ import hashlib
 import json
 import logging
 import secrets
+import time
 from collections.abc import Iterator
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Update
 
 from bot.config import Settings
 from bot.context import BotApplication
+from bot.errors import WebhookRejected
+from bot.hosting import LinkDenied
+from bot.providers import RemoteProvider, WebhookAuth
 from bot.services import Services
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+#: Provider webhooks are small JSON documents; anything bigger is not one.
+MAX_WEBHOOK_BYTES = 1024 * 1024
+_MEDIA_TYPES = {".jpg": "image/jpeg", ".mp4": "video/mp4", ".mp3": "audio/mpeg"}
 
 
 def webhook_secret(settings: Settings) -> str:
@@ -45,7 +53,74 @@ def create_web_app(application: BotApplication, services: Services) -> Starlette
             return JSONResponse({"ok": False, "database": "unavailable"}, status_code=503)
         return JSONResponse({"ok": True})
 
-    routes = [Route("/healthz", healthz, methods=["GET"])]
+    async def signed_hook(request: Request) -> Response:
+        """Providers that sign (Magic Hour): verify the signature before reading anything."""
+        name = request.path_params["provider"]
+        provider = services.providers.get(name)
+        if (
+            not isinstance(provider, RemoteProvider)
+            or provider.webhook_auth is not WebhookAuth.SIGNED
+        ):
+            return PlainTextResponse("not found", status_code=404)
+        body = await _small_body(request)
+        if body is None:
+            return PlainTextResponse("too large", status_code=413)
+        try:
+            provider.verify_webhook(request.headers, body, time.time())
+            hint = provider.webhook_job(body)
+        except WebhookRejected as exc:
+            log.warning("Rejected a %s webhook: %s", name, exc)
+            return PlainTextResponse("invalid signature", status_code=401)
+        services.jobs.notify(name, hint, None)
+        return JSONResponse({"ok": True})
+
+    async def token_hook(request: Request) -> Response:
+        """Providers that do not sign (lipsync.studio): a per-job secret in the URL."""
+        name, job_id = request.path_params["provider"], request.path_params["job_id"]
+        provider = services.providers.get(name)
+        if (
+            not isinstance(provider, RemoteProvider)
+            or provider.webhook_auth is not WebhookAuth.URL_TOKEN
+        ):
+            return PlainTextResponse("not found", status_code=404)
+        if not job_id.isdigit() or not services.signer.verify(
+            f"hook:{name}:{int(job_id)}", request.path_params["token"]
+        ):
+            log.warning("Rejected a %s webhook with a wrong token", name)
+            return PlainTextResponse("invalid token", status_code=401)
+        body = await _small_body(request)
+        if body is None:
+            return PlainTextResponse("too large", status_code=413)
+        try:
+            hint = provider.webhook_job(body)
+        except WebhookRejected as exc:
+            log.warning("Rejected a %s webhook body: %s", name, exc)
+            return PlainTextResponse("bad body", status_code=400)
+        services.jobs.notify(name, hint, int(job_id))
+        return JSONResponse({"ok": True})
+
+    async def media(request: Request) -> Response:
+        try:
+            path = services.host.resolve(
+                request.path_params["job_id"],
+                request.path_params["name"],
+                request.query_params.get("exp", ""),
+                request.query_params.get("sig", ""),
+            )
+        except LinkDenied as exc:
+            return PlainTextResponse(
+                "forbidden" if exc.status == 403 else "not found", status_code=exc.status
+            )
+        return FileResponse(
+            path, media_type=_MEDIA_TYPES.get(path.suffix, "application/octet-stream")
+        )
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/hooks/{provider}", signed_hook, methods=["POST"]),
+        Route("/hooks/{provider}/{job_id}/{token}", token_hook, methods=["POST"]),
+        Route("/media/{job_id}/{name}", media, methods=["GET", "HEAD"]),
+    ]
     if settings.telegram_mode == "webhook":
         secret = webhook_secret(settings)
 
@@ -63,6 +138,19 @@ def create_web_app(application: BotApplication, services: Services) -> Starlette
 
         routes.append(Route("/telegram", telegram, methods=["POST"]))
     return Starlette(routes=routes)
+
+
+async def _small_body(request: Request) -> bytes | None:
+    """The request body, or None when it is over MAX_WEBHOOK_BYTES (read no further)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_WEBHOOK_BYTES:
+            return None
+    return bytes(body)
 
 
 class _Server(uvicorn.Server):

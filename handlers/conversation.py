@@ -387,8 +387,9 @@ def _provider_label(services: Services, draft: Draft, name: str) -> str:
 
 def _cost(services: Services, draft: Draft, name: str) -> str:
     t = services.translator
+    assert draft.media_kind and draft.media and draft.media.probe
     seconds = (draft.voice.probe.duration or 0) if draft.voice and draft.voice.probe else 0
-    cost = services.providers[name].estimate_cost(seconds)
+    cost = services.providers[name].estimate_cost(draft.media_kind, draft.media.probe, seconds)
     if cost == 0:
         return t.t(draft.locale, "cost.free")
     return t.t(draft.locale, "cost.credits", credits=f"{cost:g}")

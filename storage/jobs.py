@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 
 import aiosqlite
@@ -16,7 +17,13 @@ _COLUMNS = (
     "progress",
     "error",
     "output_path",
+    "output_url",
     "result_file_id",
+    "credits",
+    "submit_started_at",
+    "deadline_at",
+    "next_poll_at",
+    "poll_failures",
 )
 
 
@@ -88,6 +95,43 @@ class JobRepository:
         )
         return [_to_job(row) for row in rows]
 
+    async def by_provider_job(self, provider: str, provider_job_id: str) -> Job | None:
+        row = await self._db.fetchone(
+            "SELECT * FROM jobs WHERE provider = ? AND provider_job_id = ?",
+            (provider, provider_job_id),
+        )
+        return None if row is None else _to_job(row)
+
+    async def due_for_poll(self, now: datetime, limit: int) -> list[Job]:
+        """In-flight jobs whose next poll time has come, most overdue first."""
+        rows = await self._db.fetchall(
+            """
+            SELECT * FROM jobs
+            WHERE status IN ('submitting', 'queued', 'running') AND next_poll_at <= ?
+            ORDER BY next_poll_at LIMIT ?
+            """,
+            (now.isoformat(), limit),
+        )
+        return [_to_job(row) for row in rows]
+
+    async def next_poll_time(self) -> datetime | None:
+        """When the earliest scheduled poll is due, if any."""
+        value = await self._db.scalar(
+            """
+            SELECT MIN(next_poll_at) FROM jobs
+            WHERE status IN ('submitting', 'queued', 'running') AND next_poll_at IS NOT NULL
+            """
+        )
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+    async def finished_before(self, cutoff: datetime) -> list[Job]:
+        """Jobs that ended before ``cutoff`` (their hosted media can go)."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?",
+            (cutoff.isoformat(),),
+        )
+        return [_to_job(row) for row in rows]
+
     async def transition(
         self, job_id: int, allowed_from: Collection[JobStatus], to: JobStatus, **fields: Any
     ) -> bool:
@@ -124,7 +168,10 @@ def _assignments(fields: dict[str, Any]) -> tuple[list[str], list[Any]]:
     unknown = set(fields) - set(_COLUMNS)
     if unknown:
         raise ValueError(f"not updatable job fields: {sorted(unknown)}")
-    return [f"{name} = ?" for name in fields], list(fields.values())
+    values = [
+        value.isoformat() if isinstance(value, datetime) else value for value in fields.values()
+    ]
+    return [f"{name} = ?" for name in fields], values
 
 
 def _to_job(row: aiosqlite.Row) -> Job:

@@ -58,4 +58,24 @@ MIGRATIONS: list[str] = [
     CREATE INDEX jobs_by_status ON jobs (status);
     CREATE INDEX jobs_by_user ON jobs (user_id, id DESC);
     """,
+    # 2: remote providers: output URL, credits, submit marker, deadline, polling schedule;
+    # provider health for "tell the admins once".
+    """
+    ALTER TABLE jobs ADD COLUMN output_url TEXT;
+    ALTER TABLE jobs ADD COLUMN credits REAL;
+    ALTER TABLE jobs ADD COLUMN submit_started_at TEXT;
+    ALTER TABLE jobs ADD COLUMN deadline_at TEXT;
+    ALTER TABLE jobs ADD COLUMN next_poll_at TEXT;
+    ALTER TABLE jobs ADD COLUMN poll_failures INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX jobs_due_for_poll ON jobs (next_poll_at)
+        WHERE status IN ('submitting', 'queued', 'running');
+    CREATE INDEX jobs_by_provider_job ON jobs (provider, provider_job_id);
+    CREATE TABLE provider_health (
+        provider   TEXT PRIMARY KEY,
+        state      TEXT NOT NULL,
+        detail     TEXT,
+        since      TEXT NOT NULL,
+        notified   INTEGER NOT NULL DEFAULT 0
+    );
+    """,
 ]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.logs import setup_logging
+from storage.migrations import MIGRATIONS
 
 
 def _run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -47,7 +48,7 @@ def test_migrate_creates_the_database(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "db" / "bot.sqlite").exists()
-    assert "schema version 1" in done.stdout
+    assert f"schema version {len(MIGRATIONS)}" in done.stdout
 
 
 @pytest.fixture

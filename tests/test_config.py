@@ -8,7 +8,7 @@ import pytest
 
 from bot.config import load_settings
 from bot.errors import ConfigError
-from bot.providers import build_providers
+from bot.providers import enabled_names
 
 TOKEN = {"TELEGRAM_BOT_TOKEN": "123:abc"}
 
@@ -23,7 +23,7 @@ def test_only_the_token_is_required() -> None:
     assert settings.user_daily_quota_seconds == 120
     assert settings.group_daily_quota_seconds == 600
     assert settings.max_voice_seconds == 60
-    assert list(build_providers(settings)) == ["preview"]
+    assert enabled_names(settings) == ["preview"]
 
 
 def test_missing_token_names_the_variable() -> None:
@@ -74,12 +74,33 @@ def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert settings.http_port == 9090
 
 
-def test_providers_not_in_this_version_are_refused() -> None:
-    settings = load_settings({**TOKEN, "PROVIDERS": "magichour"}, env_file=None)
-    with pytest.raises(ConfigError, match="PROVIDERS: magichour not available"):
-        build_providers(settings)
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PROVIDERS": "creatify"}, "PROVIDERS: creatify is not available in this version"),
+        ({"PROVIDERS": "magichour"}, "PROVIDERS: magichour needs MAGICHOUR_API_KEY"),
+        (
+            {"PROVIDERS": "lipsync_studio", "LIPSYNC_STUDIO_API_KEY": "sk_x"},
+            "PROVIDERS: lipsync_studio needs PUBLIC_URL",
+        ),
+    ],
+)
+def test_providers_that_cannot_run_are_refused(env: dict[str, str], message: str) -> None:
+    settings = load_settings({**TOKEN, **env}, env_file=None)
+    with pytest.raises(ConfigError, match=message):
+        enabled_names(settings)
+
+
+def test_providers_follow_credentials() -> None:
+    env = {**TOKEN, "MAGICHOUR_API_KEY": "mhk", "LIPSYNC_STUDIO_API_KEY": "sk_x"}
+    # lipsync.studio needs PUBLIC_URL to serve it the inputs, so it stays off without one.
+    assert enabled_names(load_settings(env, env_file=None)) == ["magichour"]
+    env["PUBLIC_URL"] = "https://bot.example"
+    assert enabled_names(load_settings(env, env_file=None)) == ["magichour", "lipsync_studio"]
+    env["PROVIDERS"] = "preview,lipsync_studio"
+    assert enabled_names(load_settings(env, env_file=None)) == ["preview", "lipsync_studio"]
 
 
 def test_credentials_for_unimplemented_providers_fall_back_to_preview() -> None:
-    settings = load_settings({**TOKEN, "MAGICHOUR_API_KEY": "mh_key"}, env_file=None)
-    assert list(build_providers(settings)) == ["preview"]
+    settings = load_settings({**TOKEN, "CREATIFY_API_KEY": "c"}, env_file=None)
+    assert enabled_names(settings) == ["preview"]

@@ -1,0 +1,130 @@
+"""Provider inputs: normalized copies served at ``PUBLIC_URL/media/...`` behind signed,
+expiring links (never a Telegram file URL: those contain the bot token)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from bot import ffmpeg
+from bot.models import Job, MediaKind
+from bot.providers import Inputs
+from bot.signing import Signer
+
+log = logging.getLogger(__name__)
+
+#: How long a link works. Providers fetch inputs when the job starts, usually within minutes;
+#: a queue at the provider can delay that, so the margin is wide.
+LINK_TTL_SECONDS = 6 * 3600
+#: How long hosted files stay after their job ended (a late provider retry can still fetch).
+GRACE_SECONDS = 3600
+#: The only file names ever served: anything else is 404 before the disk is touched.
+SERVED_NAMES = frozenset({"face.jpg", "face.mp4", "voice.mp3"})
+_JOB_ID = re.compile(r"^[0-9]{1,18}$")
+
+
+class LinkDenied(Exception):
+    """A media request that must not be served; ``status`` is 403 (bad link) or 404."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class MediaHost:
+    def __init__(self, root: Path, public_url: str, signer: Signer) -> None:
+        self._root = root
+        self._public_url = public_url
+        self._signer = signer
+
+    async def prepare(self, job: Job) -> Inputs:
+        """Normalize the job's inputs (once) and sign links to them when the bot is public.
+
+        Face: photo -> JPEG, video -> H.264 MP4, both cropped to fill the chosen ratio (the
+        video looped or cut to the voice's length). Voice -> MP3.
+
+        Raises:
+            RenderError: ffmpeg failed.
+        """
+        folder = self._root / str(job.id)
+        folder.mkdir(parents=True, exist_ok=True)
+        order = job.order
+        if job.media_kind is MediaKind.PHOTO:
+            face = await _once(
+                folder / "face.jpg",
+                lambda out: ffmpeg.to_jpeg(order.media_path, out, size=job.ratio.size),
+            )
+        else:
+            face = await _once(
+                folder / "face.mp4", lambda out: ffmpeg.to_provider_video(order, out)
+            )
+        voice = await _once(folder / "voice.mp3", lambda out: ffmpeg.to_mp3(order.voice_path, out))
+        if not self._public_url:
+            return Inputs(face=face, voice=voice)
+        return Inputs(
+            face=face,
+            voice=voice,
+            face_url=self.link(job.id, face.name),
+            voice_url=self.link(job.id, voice.name),
+        )
+
+    def link(self, job_id: int, name: str, *, now: float | None = None) -> str:
+        expires = int((now if now is not None else time.time()) + LINK_TTL_SECONDS)
+        signature = self._signer.sign(f"media:{job_id}/{name}:{expires}")
+        return f"{self._public_url}/media/{job_id}/{name}?exp={expires}&sig={signature}"
+
+    def resolve(
+        self, job_id: str, name: str, expires: str, signature: str, *, now: float | None = None
+    ) -> Path:
+        """The file a media link points at.
+
+        Raises:
+            LinkDenied: 404 for names we never serve or files that are gone; 403 for a link
+                that is forged, altered or expired.
+        """
+        if not _JOB_ID.match(job_id) or name not in SERVED_NAMES:
+            raise LinkDenied(404)
+        if not expires.isdigit() or not self._signer.verify(
+            f"media:{int(job_id)}/{name}:{expires}", signature
+        ):
+            raise LinkDenied(403)
+        if int(expires) < (now if now is not None else time.time()):
+            raise LinkDenied(403)
+        path = self._root / str(int(job_id)) / name
+        if not path.is_file():
+            raise LinkDenied(404)
+        return path
+
+    def remove(self, job_id: int) -> bool:
+        """Delete a job's hosted files. Returns whether there were any."""
+        folder = self._root / str(job_id)
+        if not folder.exists():
+            return False
+        shutil.rmtree(folder, ignore_errors=True)
+        return True
+
+    def hosted_job_ids(self) -> list[int]:
+        if not self._root.exists():
+            return []
+        return [int(p.name) for p in self._root.iterdir() if _JOB_ID.match(p.name)]
+
+
+def grace_cutoff(now: datetime) -> datetime:
+    """Jobs that finished before this have no use for their hosted inputs any more."""
+    return now - timedelta(seconds=GRACE_SECONDS)
+
+
+async def _once(path: Path, make: Callable[[Path], Awaitable[None]]) -> Path:
+    """Run ``make(tmp)`` unless ``path`` exists, then move the result into place atomically
+    (a crash mid-way never leaves a half file under the served name)."""
+    if path.exists():
+        return path
+    partial = path.with_name(f".{path.name}.part{path.suffix}")
+    await make(partial)
+    partial.replace(path)
+    return path
