@@ -80,7 +80,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
             loops: list[asyncio.Task[None]] = []
             try:
                 await _until_started(server, server_task)
-                await publish_commands(application.bot, services.translator)
+                await publish_commands(application.bot, services.translator, settings.admin_ids)
                 await resume_checks(application.bot, services)
                 await services.jobs.resume()
                 loops = [

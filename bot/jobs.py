@@ -144,6 +144,9 @@ class JobService:
     async def recent(self, user_id: int, limit: int = 10) -> list[Job]:
         return await self._repo.recent(user_id, limit)
 
+    async def in_flight_by_provider(self) -> dict[str, int]:
+        return await self._repo.in_flight_by_provider()
+
     async def resend(self, job: Job, chat_id: int) -> None:
         """Send a delivered job's video again, by its Telegram file_id."""
         await self._delivery.resend(job, chat_id)

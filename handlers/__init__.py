@@ -7,7 +7,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, T
 
 from bot import callback_data as cd
 from bot.context import BotApplication, BotContext
-from handlers import commands, conversation
+from handlers import admin, commands, conversation
 from handlers.errors import on_error
 
 #: /lipsync (or /new) as the caption of a photo or video: CommandHandler ignores captions.
@@ -45,6 +45,7 @@ def register(application: BotApplication) -> None:
         CommandHandler(["new", "lipsync"], conversation.new, filters=_USER_MESSAGES),
         CommandHandler("cancel", commands.cancel, filters=_USER_MESSAGES),
         CommandHandler("jobs", commands.jobs, filters=_USER_MESSAGES),
+        CommandHandler("providers", admin.providers, filters=_USER_MESSAGES),
         MessageHandler(_CAPTION_COMMAND & _USER_MESSAGES, conversation.new_from_caption),
         # Every other message from a user goes to the conversation router.
         MessageHandler(_USER_MESSAGES & ~filters.COMMAND, conversation.on_message),

@@ -387,7 +387,9 @@ def _provider_label(services: Services, draft: Draft, name: str) -> str:
 
 def _cost(services: Services, draft: Draft, name: str) -> str:
     t = services.translator
-    assert draft.media_kind and draft.media and draft.media.probe
+    assert draft.media_kind
+    assert draft.media
+    assert draft.media.probe
     seconds = (draft.voice.probe.duration or 0) if draft.voice and draft.voice.probe else 0
     cost = services.providers[name].estimate_cost(draft.media_kind, draft.media.probe, seconds)
     if cost == 0:

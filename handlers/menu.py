@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
-from telegram import Bot, BotCommand
+from telegram import Bot, BotCommand, BotCommandScopeChat
 from telegram.error import TelegramError
 
 from bot.i18n import DEFAULT_LOCALE, Translator
@@ -13,15 +14,38 @@ log = logging.getLogger(__name__)
 
 #: Commands shown to everyone, in menu order.
 COMMANDS = ("new", "jobs", "cancel", "help")
+#: Added to the menu of the bot's admins, in their private chats only.
+ADMIN_COMMANDS = ("providers",)
 
 
-async def publish_commands(bot: Bot, translator: Translator) -> None:
-    """Set the menu for every locale (best effort: a menu is not worth failing start-up)."""
+async def publish_commands(bot: Bot, translator: Translator, admins: Iterable[int]) -> None:
+    """Set the menus (best effort: a menu is not worth failing start-up)."""
     for locale in translator.locales:
-        commands = [BotCommand(name, translator.t(locale, f"menu.{name}")) for name in COMMANDS]
         # The default locale is the fallback for every language without its own menu.
         language = None if locale == DEFAULT_LOCALE else locale.split("_")[0]
-        try:
-            await bot.set_my_commands(commands, language_code=language)
-        except TelegramError as exc:
-            log.warning("Could not set the %s command menu: %s", locale, exc)
+        await _set(bot, translator, locale, COMMANDS, language=language)
+    for admin in admins:
+        await _set(
+            bot,
+            translator,
+            DEFAULT_LOCALE,
+            COMMANDS + ADMIN_COMMANDS,
+            scope=BotCommandScopeChat(admin),
+        )
+
+
+async def _set(
+    bot: Bot,
+    translator: Translator,
+    locale: str,
+    names: Iterable[str],
+    *,
+    language: str | None = None,
+    scope: BotCommandScopeChat | None = None,
+) -> None:
+    commands = [BotCommand(name, translator.t(locale, f"menu.{name}")) for name in names]
+    try:
+        await bot.set_my_commands(commands, scope=scope, language_code=language)
+    except TelegramError as exc:
+        # An admin who never wrote to the bot has no chat to scope a menu to yet.
+        log.warning("Could not set a command menu (%s, %s): %s", locale, scope, exc)

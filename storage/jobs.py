@@ -132,6 +132,16 @@ class JobRepository:
         )
         return [_to_job(row) for row in rows]
 
+    async def in_flight_by_provider(self) -> dict[str, int]:
+        """How many jobs each provider is working on."""
+        rows = await self._db.fetchall(
+            """
+            SELECT provider, COUNT(*) AS n FROM jobs
+            WHERE status IN ('submitting', 'queued', 'running') GROUP BY provider
+            """
+        )
+        return {row["provider"]: row["n"] for row in rows}
+
     async def transition(
         self, job_id: int, allowed_from: Collection[JobStatus], to: JobStatus, **fields: Any
     ) -> bool:
