@@ -70,7 +70,8 @@ class Delivery:
 
     def caption(self, job: Job) -> str:
         key = "result.caption_preview" if job.provider == "preview" else "result.caption"
-        return self._t.t(job.locale, key, job_id=job.id, provider=job.provider)
+        provider = self._t.t(job.locale, f"provider.{job.provider}")
+        return self._t.t(job.locale, key, job_id=job.id, provider=provider)
 
     def result_keyboard(self, job: Job) -> InlineKeyboardMarkup:
         """[Again] (same face, new voice) and [New]."""

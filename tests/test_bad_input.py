@@ -6,17 +6,10 @@ from bot.app import Running
 from bot.models import Step
 from tests.conftest import Media
 from tests.fakes.telegram import FakeTelegram, User
-from tests.test_flow import said
+from tests.flows import at_voice_step, said
 
 ANN = User(111, "Ann", language_code="en")
 BIA = User(222, "Bia", language_code="pt-br")
-
-
-async def at_voice_step(fake: FakeTelegram, media: Media, user: User = ANN) -> None:
-    mark = fake.mark()
-    fake.send_command(user, "/new")
-    fake.send_photo(user, media.photo.read_bytes(), width=640, height=480)
-    await said(fake, user.id, "Now the voice", mark)
 
 
 async def test_sticker_at_media_step(fake: FakeTelegram, bot: Running) -> None:
@@ -72,7 +65,7 @@ async def test_corrupt_video_then_a_good_photo(
 async def test_ten_minute_audio_is_refused_without_download(
     fake: FakeTelegram, bot: Running, media: Media
 ) -> None:
-    await at_voice_step(fake, media)
+    await at_voice_step(fake, media, ANN)
     downloads = len(fake.sent(method="getFile"))
     mark = fake.mark()
     fake.send_audio(ANN, media.mp3.read_bytes(), duration=600)
@@ -84,7 +77,7 @@ async def test_ten_minute_audio_is_refused_without_download(
 async def test_audio_longer_than_it_claims_is_caught_by_the_probe(harness, media: Media) -> None:
     fake = harness.fake
     async with harness.bot(MAX_VOICE_SECONDS="5"):
-        await at_voice_step(fake, media)
+        await at_voice_step(fake, media, ANN)
         mark = fake.mark()
         # Telegram's metadata says 3 s; the file is 7 s long.
         fake.send_audio(ANN, media.long_mp3.read_bytes(), duration=3)
@@ -92,7 +85,7 @@ async def test_audio_longer_than_it_claims_is_caught_by_the_probe(harness, media
 
 
 async def test_silent_voice(fake: FakeTelegram, bot: Running, media: Media) -> None:
-    await at_voice_step(fake, media)
+    await at_voice_step(fake, media, ANN)
     mark = fake.mark()
     fake.send_voice(ANN, media.silent_voice.read_bytes(), duration=3)
     await said(fake, ANN.id, "That recording is silent", mark)
@@ -106,7 +99,7 @@ async def test_silent_voice(fake: FakeTelegram, bot: Running, media: Media) -> N
 async def test_typed_text_is_not_available_yet(
     fake: FakeTelegram, bot: Running, media: Media
 ) -> None:
-    await at_voice_step(fake, media)
+    await at_voice_step(fake, media, ANN)
     mark = fake.mark()
     fake.send_text(ANN, "Hello there! " * 460)  # about 6,000 characters
     reply = await said(fake, ANN.id, "Typed text is not available yet for this provider", mark)
@@ -116,7 +109,7 @@ async def test_typed_text_is_not_available_yet(
 async def test_messages_while_buttons_are_expected(
     fake: FakeTelegram, bot: Running, media: Media
 ) -> None:
-    await at_voice_step(fake, media)
+    await at_voice_step(fake, media, ANN)
     mark = fake.mark()
     fake.send_voice(ANN, media.voice.read_bytes(), duration=3)
     await said(fake, ANN.id, "Pick the shape", mark)
@@ -127,7 +120,7 @@ async def test_messages_while_buttons_are_expected(
 
 
 async def test_old_button_is_recognised(fake: FakeTelegram, bot: Running, media: Media) -> None:
-    await at_voice_step(fake, media)
+    await at_voice_step(fake, media, ANN)
     mark = fake.mark()
     fake.send_voice(ANN, media.voice.read_bytes(), duration=3)
     old = (await said(fake, ANN.id, "Pick the shape", mark)).result

@@ -11,19 +11,9 @@ from bot.app import Running
 from bot.models import JobStatus
 from tests.conftest import Media, to_chat
 from tests.fakes.telegram import Call, FakeTelegram, User
+from tests.flows import button, edited, said
 
 ANN = User(111, "Ann", language_code="en")
-
-
-async def said(fake: FakeTelegram, chat_id: int, contains: str, since: int) -> Call:
-    """The bot's next message to ``chat_id`` containing ``contains``."""
-    calls = await fake.wait_for("sendMessage", to_chat(chat_id, contains), since=since)
-    return calls[0]
-
-
-async def edited(fake: FakeTelegram, chat_id: int, contains: str, since: int) -> Call:
-    calls = await fake.wait_for("editMessageText", to_chat(chat_id, contains), since=since)
-    return calls[0]
 
 
 async def make_video(
@@ -41,18 +31,14 @@ async def make_video(
     ratio_prompt = await said(fake, user.id, "Pick the shape", mark)
     assert [text for text, _ in fake.buttons(ratio_prompt.result)] == ["9:16", "1:1", "16:9"]
     mark = fake.mark()
-    fake.press(user, ratio_prompt.result, _data(fake, ratio_prompt.result, ratio))
+    fake.press(user, ratio_prompt.result, button(fake, ratio_prompt.result, ratio))
     # One provider only (preview): the PROVIDER step is skipped straight to CONFIRM.
     confirm = await edited(fake, user.id, "Ready to make your video", mark)
     assert "Preview does not move the lips" in confirm.result["text"]
     mark = fake.mark()
-    fake.press(user, confirm.result, _data(fake, confirm.result, "Generate"))
+    fake.press(user, confirm.result, button(fake, confirm.result, "Generate"))
     videos = await fake.wait_for("sendVideo", to_chat(user.id), since=mark, timeout=60)
     return videos[0]
-
-
-def _data(fake: FakeTelegram, message: dict, label: str) -> str:
-    return next(data for text, data in fake.buttons(message) if text == label)
 
 
 async def test_photo_and_voice_note_make_a_portrait_video(

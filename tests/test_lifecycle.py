@@ -10,8 +10,7 @@ from bot.models import JobStatus, Step
 from bot.web import SECRET_HEADER
 from tests.conftest import Harness, Media, to_chat
 from tests.fakes.telegram import FakeTelegram, User
-from tests.test_bad_input import at_voice_step
-from tests.test_flow import _data, edited, said
+from tests.flows import at_voice_step, button, edited, said
 
 ANN = User(111, "Ann", language_code="en")
 BOB = User(222, "Bob", language_code="en")
@@ -32,14 +31,14 @@ async def _to_confirm(fake: FakeTelegram, media: Media, user: User = ANN, chat=N
     fake.send_voice(user, media.voice.read_bytes(), duration=3, **kwargs, **reply)
     ratios = await said(fake, chat["id"] if chat else user.id, "Pick the shape", mark)
     mark = fake.mark()
-    fake.press(user, ratios.result, _data(fake, ratios.result, "9:16"))
+    fake.press(user, ratios.result, button(fake, ratios.result, "9:16"))
     return (await edited(fake, chat["id"] if chat else user.id, "Ready", mark)).result
 
 
 async def test_cancel_ends_the_conversation(harness: Harness, media: Media) -> None:
     fake = harness.fake
     async with harness.bot() as bot:
-        await at_voice_step(fake, media)
+        await at_voice_step(fake, media, ANN)
         mark = fake.mark()
         fake.send_command(ANN, "/cancel")
         await said(fake, ANN.id, "Canceled", mark)
@@ -57,7 +56,7 @@ async def test_cancel_button_on_confirm(harness: Harness, media: Media) -> None:
     async with harness.bot() as bot:
         confirm = await _to_confirm(fake, media)
         mark = fake.mark()
-        fake.press(ANN, confirm, _data(fake, confirm, "Cancel"))
+        fake.press(ANN, confirm, button(fake, confirm, "Cancel"))
         await edited(fake, ANN.id, "Canceled", mark)
         assert await bot.services.drafts.get(ANN.id, ANN.id) is None
         assert await bot.services.jobs.recent(ANN.id) == []
@@ -68,7 +67,7 @@ async def test_restart_mid_conversation_keeps_what_was_sent(
 ) -> None:
     fake = harness.fake
     async with harness.bot():
-        await at_voice_step(fake, media)
+        await at_voice_step(fake, media, ANN)
     async with harness.bot():
         mark = fake.mark()
         fake.send_voice(ANN, media.voice.read_bytes(), duration=3)
@@ -96,7 +95,7 @@ async def test_restart_mid_job_delivers_exactly_once(harness: Harness, media: Me
     fake = harness.fake
     async with harness.bot() as bot:
         confirm = await _to_confirm(fake, media)
-        fake.press(ANN, confirm, _data(fake, confirm, "Generate"))
+        fake.press(ANN, confirm, button(fake, confirm, "Generate"))
         for _ in range(500):
             jobs = await bot.services.jobs.recent(ANN.id)
             if jobs and jobs[0].status is JobStatus.RUNNING:
@@ -118,7 +117,7 @@ async def test_double_tap_on_generate_makes_one_job(harness: Harness, media: Med
     fake = harness.fake
     async with harness.bot() as bot:
         confirm = await _to_confirm(fake, media)
-        data = _data(fake, confirm, "Generate")
+        data = button(fake, confirm, "Generate")
         fake.press(ANN, confirm, data)
         fake.press(ANN, confirm, data)
         await fake.wait_for("sendVideo", to_chat(ANN.id), timeout=60)
@@ -188,12 +187,12 @@ async def test_group_members_have_their_own_conversations(
     assert prompts[0].params["reply_markup"]["force_reply"] is True
     assert prompts[0].params["reply_markup"]["selective"] is True
     mark = fake.mark()
-    fake.press(BOB, confirm, _data(fake, confirm, "Generate"))
+    fake.press(BOB, confirm, button(fake, confirm, "Generate"))
     answer = (await fake.wait_for("answerCallbackQuery", since=mark))[0]
     assert "belongs to someone else" in answer.params["text"]
     assert await bot.services.jobs.recent(ANN.id) == []
     mark = fake.mark()
-    fake.press(ANN, confirm, _data(fake, confirm, "Generate"))
+    fake.press(ANN, confirm, button(fake, confirm, "Generate"))
     await fake.wait_for("sendVideo", to_chat(group["id"]), since=mark, timeout=60)
 
 
@@ -206,7 +205,7 @@ async def test_caption_shortcut_in_a_group(fake: FakeTelegram, bot, media: Media
 
 async def test_jobs_lists_and_resends(fake: FakeTelegram, bot, media: Media) -> None:
     confirm = await _to_confirm(fake, media)
-    fake.press(ANN, confirm, _data(fake, confirm, "Generate"))
+    fake.press(ANN, confirm, button(fake, confirm, "Generate"))
     first = (await fake.wait_for("sendVideo", to_chat(ANN.id), timeout=60))[0]
     await bot.services.tasks.wait_idle()
     mark = fake.mark()
@@ -222,13 +221,13 @@ async def test_jobs_lists_and_resends(fake: FakeTelegram, bot, media: Media) -> 
 
 async def test_again_keeps_the_face(fake: FakeTelegram, bot, media: Media) -> None:
     confirm = await _to_confirm(fake, media)
-    fake.press(ANN, confirm, _data(fake, confirm, "Generate"))
+    fake.press(ANN, confirm, button(fake, confirm, "Generate"))
     video = (await fake.wait_for("sendVideo", to_chat(ANN.id), timeout=60))[0]
     mark = fake.mark()
-    fake.press(ANN, video.result, _data(fake, video.result, "Again"))
+    fake.press(ANN, video.result, button(fake, video.result, "Again"))
     await said(fake, ANN.id, "Now the voice", mark)
     mark = fake.mark()
-    fake.press(BOB, video.result, _data(fake, video.result, "Again"))
+    fake.press(BOB, video.result, button(fake, video.result, "Again"))
     answer = (await fake.wait_for("answerCallbackQuery", since=mark))[0]
     assert "someone else" in answer.params["text"]
 
@@ -236,7 +235,7 @@ async def test_again_keeps_the_face(fake: FakeTelegram, bot, media: Media) -> No
 async def test_blocked_user_is_not_retried(fake: FakeTelegram, bot, media: Media) -> None:
     confirm = await _to_confirm(fake, media)
     fake.blocked_chats.add(ANN.id)
-    fake.press(ANN, confirm, _data(fake, confirm, "Generate"))
+    fake.press(ANN, confirm, button(fake, confirm, "Generate"))
     refused = await fake.wait_for("sendVideo", lambda call: call.status == 403, timeout=60)
     await bot.services.tasks.wait_idle()
     assert len(refused) == len(fake.sent(method="sendVideo")) == 1
