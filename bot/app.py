@@ -24,6 +24,7 @@ import handlers
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, BotApplication, attach
 from bot.services import Services, open_services
+from bot.telegram_request import BoundedRequest
 from bot.updates import PerChatUpdateProcessor
 from bot.web import create_web_app, make_server, webhook_secret
 from handlers.conversation import resume_checks
@@ -43,6 +44,7 @@ def build_application(settings: Settings) -> BotApplication:
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .local_mode(settings.telegram_local_mode)
+        .request(BoundedRequest(media_write_timeout=120.0))
         .context_types(CONTEXT_TYPES)
         .concurrent_updates(PerChatUpdateProcessor())
         # No overall cap: replies to users are not broadcasts. Group pacing (20/min) stays,

@@ -8,6 +8,8 @@ come back through :meth:`JobService.confirm` (webhooks) or the poller, both of w
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -41,6 +43,10 @@ log = logging.getLogger(__name__)
 
 #: Progress is stored and shown in steps of this many percent.
 PROGRESS_STEP = 5
+#: With webhooks on, each job is still polled, this many times less often.
+WEBHOOK_POLL_FACTOR = 6
+#: Webhook confirmations (a provider read each) run at most this many at once.
+CONFIRM_WORKERS = 8
 
 
 class JobService:
@@ -78,7 +84,10 @@ class JobService:
         self._poll_interval = poll_interval
         self._allow_private_urls = allow_private_urls
         self._webhook_token = webhook_token
-        self._reconfirm: dict[str, tuple[RemoteJob, int | None]] = {}
+        self._confirmations: asyncio.Queue[str] = asyncio.Queue()
+        self._pending: dict[str, tuple[str, RemoteJob, int | None]] = {}
+        self._workers = 0
+        self._worker_ids = itertools.count()
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -163,8 +172,13 @@ class JobService:
 
     # --- the one results path --------------------------------------------------------------
 
-    async def settle(self, event: ProviderEvent) -> bool:
+    async def settle(self, event: ProviderEvent, job: Job | None = None) -> bool:
         """Apply provider news to a job, once: a repeated or late event changes nothing.
+
+        Args:
+            event: the news.
+            job: the job as the caller last read it, to save a read (any staleness is
+                harmless: every change is a compare-and-set).
 
         Returns:
             Whether this event changed the job.
@@ -192,7 +206,7 @@ class JobService:
                 await self._show_failure(job_id, event.error or "")
             return changed
         if event.status in (JobStatus.QUEUED, JobStatus.RUNNING):
-            job = await self._repo.get(job_id)
+            job = job or await self._repo.get(job_id)
             if job is None or job.status not in IN_FLIGHT:
                 return False
             if job.status is event.status and job.progress == event.progress:
@@ -201,31 +215,42 @@ class JobService:
                 job_id, IN_FLIGHT, event.status, progress=event.progress
             )
             if changed:
-                await self._show_progress(job_id)
+                await self._show_progress(
+                    job.model_copy(update={"status": event.status, "progress": event.progress})
+                )
             return changed
         raise ValueError(f"providers do not report {event.status}")
 
     def notify(self, provider_name: str, hint: RemoteJob, job_id: int | None) -> None:
-        """Take a verified webhook: confirm it in the background and return at once.
+        """Take a verified webhook: queue its confirmation and return at once.
 
-        Webhooks for a job arriving while its confirmation runs (a "started" then a
-        "completed" a moment later) are not dropped: the confirmation runs once more after.
+        Webhooks about the same job that wait in the queue together are confirmed once (the
+        confirmation reads the provider, so the newest state wins either way). A webhook that
+        arrives while its job is being confirmed is queued again, so no news is lost.
         """
-        key = f"confirm:{provider_name}:{job_id if job_id is not None else hint.provider_job_id}"
-        if self._tasks.running(key):
-            self._reconfirm[key] = (hint, job_id)
-            return
-        self._tasks.spawn(key, self._confirm_loop(key, provider_name, hint, job_id))
+        key = f"{provider_name}:{job_id if job_id is not None else hint.provider_job_id}"
+        queued = key in self._pending
+        self._pending[key] = (provider_name, hint, job_id)
+        if not queued:
+            self._confirmations.put_nowait(key)
+        # A few workers: enough to overlap provider round trips, few enough that a burst of
+        # webhooks never floods the event loop or the database thread. They stop when the
+        # queue is empty.
+        while self._workers < min(CONFIRM_WORKERS, self._confirmations.qsize()):
+            self._workers += 1
+            self._tasks.spawn(f"confirm-worker:{next(self._worker_ids)}", self._confirm_worker())
 
-    async def _confirm_loop(
-        self, key: str, provider_name: str, hint: RemoteJob, job_id: int | None
-    ) -> None:
-        while True:
-            await self.confirm(provider_name, hint, job_id)
-            again = self._reconfirm.pop(key, None)
-            if again is None:
-                return
-            hint, job_id = again
+    async def _confirm_worker(self) -> None:
+        try:
+            while not self._confirmations.empty():
+                key = self._confirmations.get_nowait()
+                provider_name, hint, job_id = self._pending.pop(key)
+                try:
+                    await self.confirm(provider_name, hint, job_id)
+                except Exception:
+                    log.exception("Confirming a %s webhook failed", provider_name)
+        finally:
+            self._workers -= 1
 
     async def confirm(self, provider_name: str, hint: RemoteJob, job_id: int | None) -> None:
         """A verified webhook said something about a job: read the job back from the provider
@@ -254,7 +279,7 @@ class JobService:
             # Claimed by its webhook after a crash mid-submit: nothing was lost.
             await self._repo.update(job.id, provider_job_id=provider_job_id)
             await self._repo.transition(job.id, [JobStatus.SUBMITTING], JobStatus.QUEUED)
-        await self.settle(self.event(job, remote))
+        await self.settle(self.event(job, remote), job)
 
     def event(self, job: Job, remote: RemoteJob) -> ProviderEvent:
         """A provider's report as a ProviderEvent, with failure reasons in the user's words."""
@@ -280,9 +305,12 @@ class JobService:
         )
 
     def poll_interval(self, provider: RemoteProvider) -> float:
-        """Seconds between polls of one job: slower when webhooks carry the news."""
+        """Seconds between polls of one job: slower when webhooks carry the news (providers
+        retry undelivered webhooks themselves; polling is then only the safety net)."""
         interval = self._poll_interval * provider.poll_factor
-        return interval * 3 if self.webhook_url(provider, 0) is not None else interval
+        if self.webhook_url(provider, 0) is not None:
+            return interval * WEBHOOK_POLL_FACTOR
+        return interval
 
     def webhook_url(self, provider: RemoteProvider, job_id: int) -> str | None:
         """Where ``provider`` should post news of ``job_id``, or None without PUBLIC_URL."""
@@ -370,7 +398,7 @@ class JobService:
             next_poll_at=now() + timedelta(seconds=self.poll_interval(provider)),
         )
         if await self._repo.transition(job.id, [JobStatus.SUBMITTING], JobStatus.QUEUED):
-            await self._show_progress(job.id)
+            await self._show_progress(job.model_copy(update={"status": JobStatus.QUEUED}))
         if remote.status is not JobStatus.QUEUED:
             await self.settle(self.event(job, remote))
 
@@ -484,10 +512,7 @@ class JobService:
             job_id=job.id, status=JobStatus.FAILED, error=self._t.t(job.locale, key, **params)
         )
 
-    async def _show_progress(self, job_id: int) -> None:
-        job = await self._repo.get(job_id)
-        if job is None:
-            return
+    async def _show_progress(self, job: Job) -> None:
         if job.status is JobStatus.QUEUED:
             await self._status(job, "progress.queued")
         elif job.progress:

@@ -2,12 +2,14 @@
 will, without PUBLIC_URL), and gives up on jobs past their deadline.
 
 Restart-safe by construction: the schedule lives in the jobs table (``next_poll_at``), not
-in memory.
+in memory. Work is done in rounds: every due job is asked at once (a bounded number in
+flight), then the new schedule is written in one transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -24,10 +26,15 @@ from storage.db import now
 log = logging.getLogger(__name__)
 
 #: Jobs read per round, and polled at once.
-BATCH = 200
+BATCH = 500
 CONCURRENCY = 16
+#: Shortest pause between rounds: due jobs gather into one round instead of one round each.
+MIN_PAUSE_SECONDS = 0.5
 #: Longest wait between polls of a job whose provider keeps failing.
 MAX_BACKOFF_SECONDS = 600
+
+#: (job id, next poll time, consecutive failures)
+Schedule = tuple[int, datetime, int]
 
 
 class Poller:
@@ -47,7 +54,6 @@ class Poller:
         self._health = health
         self._t = translator
         self._idle = idle_seconds
-        self._wake = asyncio.Event()
 
     async def poll_once(self, at: datetime | None = None) -> int:
         """Poll every job that is due. Returns how many were looked at."""
@@ -55,11 +61,12 @@ class Poller:
         due = await self._repo.due_for_poll(at, BATCH)
         limit = asyncio.Semaphore(CONCURRENCY)
 
-        async def one(job: Job) -> None:
+        async def one(job: Job) -> Schedule | None:
             async with limit:
-                await self._poll(job, at)
+                return await self._poll(job, at)
 
-        await asyncio.gather(*(one(job) for job in due))
+        schedule = await asyncio.gather(*(one(job) for job in due))
+        await self._repo.reschedule([entry for entry in schedule if entry is not None])
         return len(due)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -70,21 +77,9 @@ class Poller:
             except Exception:
                 log.exception("Polling round failed")
                 polled = 0
-            if polled >= BATCH:
-                continue  # more are due right now
-            wait = await self._until_next()
-            self._wake.clear()
-            stop_task = asyncio.ensure_future(stop.wait())
-            wake_task = asyncio.ensure_future(self._wake.wait())
-            await asyncio.wait(
-                {stop_task, wake_task}, timeout=wait, return_when=asyncio.FIRST_COMPLETED
-            )
-            stop_task.cancel()
-            wake_task.cancel()
-
-    def wake(self) -> None:
-        """A job was scheduled earlier than the loop knows (e.g. just submitted)."""
-        self._wake.set()
+            wait = 0.0 if polled >= BATCH else await self._until_next()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=max(MIN_PAUSE_SECONDS, wait))
 
     async def _until_next(self) -> float:
         upcoming = await self._repo.next_poll_time()
@@ -92,27 +87,22 @@ class Poller:
             return self._idle
         return max(0.0, min(self._idle, (upcoming - now()).total_seconds()))
 
-    async def _poll(self, job: Job, at: datetime) -> None:
+    async def _poll(self, job: Job, at: datetime) -> Schedule | None:
+        """Ask about one job; returns its new schedule (None when it has ended)."""
         if expired(job, at):
+            provider_label = self._t.t(job.locale, f"provider.{job.provider}")
             await self._jobs.settle(
                 ProviderEvent(
                     job_id=job.id,
                     status=JobStatus.EXPIRED,
-                    error=self._t.t(
-                        job.locale,
-                        "error.expired",
-                        provider=self._t.t(job.locale, f"provider.{job.provider}"),
-                    ),
+                    error=self._t.t(job.locale, "error.expired", provider=provider_label),
                 )
             )
-            return
+            return None
         provider = self._providers.get(job.provider)
         if not isinstance(provider, RemoteProvider) or job.provider_job_id is None:
             # Nothing to ask (mid-submit, or a local job): look again at the deadline.
-            await self._repo.update(
-                job.id, next_poll_at=job.deadline_at or at + timedelta(hours=1)
-            )
-            return
+            return (job.id, job.deadline_at or at + timedelta(hours=1), job.poll_failures)
         interval = self._jobs.poll_interval(provider)
         try:
             remote = await provider.fetch(job.provider_job_id)
@@ -120,7 +110,7 @@ class Poller:
             # The provider says the job does not exist (404) or cannot be read: it is lost.
             log.warning("Job %d: %s cannot read it: %s", job.id, job.provider, exc)
             await self._jobs.settle(self._jobs.event(job, _failed(job.provider_job_id, exc)))
-            return
+            return None
         except ProviderError as exc:
             await self._health.failed(exc)
             failures = job.poll_failures + 1
@@ -128,15 +118,10 @@ class Poller:
             if isinstance(exc, ProviderUnavailable) and exc.retry_after is not None:
                 wait = max(wait, exc.retry_after)
             log.info("Job %d: poll failed (%s); next in %.1fs", job.id, exc, wait)
-            await self._repo.update(
-                job.id, poll_failures=failures, next_poll_at=at + timedelta(seconds=wait)
-            )
-            return
+            return (job.id, at + timedelta(seconds=wait), failures)
         await self._health.succeeded(provider.name)
-        await self._repo.update(
-            job.id, poll_failures=0, next_poll_at=at + timedelta(seconds=interval)
-        )
-        await self._jobs.settle(self._jobs.event(job, remote))
+        await self._jobs.settle(self._jobs.event(job, remote), job)
+        return (job.id, at + timedelta(seconds=interval), 0)
 
 
 def _failed(provider_job_id: str, exc: ProviderError) -> RemoteJob:

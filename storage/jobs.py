@@ -114,6 +114,16 @@ class JobRepository:
         )
         return [_to_job(row) for row in rows]
 
+    async def reschedule(self, schedule: list[tuple[int, datetime, int]]) -> None:
+        """Set (job id, next poll time, consecutive poll failures) for many jobs at once."""
+        if not schedule:
+            return
+        async with self._db.transaction() as conn:
+            await conn.executemany(
+                "UPDATE jobs SET next_poll_at = ?, poll_failures = ? WHERE id = ?",
+                [(at.isoformat(), failures, job_id) for job_id, at, failures in schedule],
+            )
+
     async def next_poll_time(self) -> datetime | None:
         """When the earliest scheduled poll is due, if any."""
         value = await self._db.scalar(

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
 from storage.db import Database, now
+
+#: A (user, chat) whose details did not change is rewritten at most this often.
+REFRESH_SECONDS = 600.0
+#: How many (user, chat) pairs the write-skipping memo remembers.
+MEMO_SIZE = 50_000
+
+_Facts = tuple[str, str | None, str | None, str, str | None]
 
 
 class UserRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._db = db
+        self._clock = clock
+        # Writing on every update serialized every chat behind the database (bench:
+        # start_latency.py): most updates come from someone whose details are unchanged.
+        self._memo: OrderedDict[tuple[int, int], tuple[_Facts, float]] = OrderedDict()
 
     async def seen(
         self,
@@ -20,28 +35,42 @@ class UserRepository:
         chat_type: str,
         chat_title: str | None,
     ) -> None:
-        """Record that a user wrote in a chat (insert or refresh both rows)."""
+        """Record that a user wrote in a chat (insert or refresh both rows when they changed)."""
+        key = (user_id, chat_id)
+        facts = (first_name, username, language_code, chat_type, chat_title)
+        remembered = self._memo.get(key)
+        if (
+            remembered is not None
+            and remembered[0] == facts
+            and self._clock() - remembered[1] < REFRESH_SECONDS
+        ):
+            return
         stamp = now().isoformat()
-        async with self._db.transaction() as conn:
-            await conn.execute(
-                """
-                INSERT INTO users (id, username, first_name, language_code, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT (id) DO UPDATE SET username = excluded.username,
-                    first_name = excluded.first_name, language_code = excluded.language_code,
-                    blocked = 0, updated_at = excluded.updated_at
-                """,
-                (user_id, username, first_name, language_code, stamp, stamp),
-            )
-            await conn.execute(
-                """
-                INSERT INTO chats (id, type, title, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (id) DO UPDATE SET type = excluded.type, title = excluded.title,
-                    updated_at = excluded.updated_at
-                """,
-                (chat_id, chat_type, chat_title, stamp, stamp),
-            )
+        # Two single statements (each atomic): the rows are independent, and a transaction
+        # would hold the write lock across both round trips.
+        await self._db.execute(
+            """
+            INSERT INTO users (id, username, first_name, language_code, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET username = excluded.username,
+                first_name = excluded.first_name, language_code = excluded.language_code,
+                blocked = 0, updated_at = excluded.updated_at
+            """,
+            (user_id, username, first_name, language_code, stamp, stamp),
+        )
+        await self._db.execute(
+            """
+            INSERT INTO chats (id, type, title, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET type = excluded.type, title = excluded.title,
+                updated_at = excluded.updated_at
+            """,
+            (chat_id, chat_type, chat_title, stamp, stamp),
+        )
+        self._memo[key] = (facts, self._clock())
+        self._memo.move_to_end(key)
+        if len(self._memo) > MEMO_SIZE:
+            self._memo.popitem(last=False)
 
     async def set_blocked(self, user_id: int) -> None:
         """The user blocked the bot: stop trying to write to them."""
@@ -49,6 +78,9 @@ class UserRepository:
             "UPDATE users SET blocked = 1, updated_at = ? WHERE id = ?",
             (now().isoformat(), user_id),
         )
+        # Their next message must write again (and so clear the flag).
+        for key in [key for key in self._memo if key[0] == user_id]:
+            del self._memo[key]
 
     async def is_blocked(self, user_id: int) -> bool:
         return bool(await self._db.scalar("SELECT blocked FROM users WHERE id = ?", (user_id,)))

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.models import Draft, InputFile, JobStatus, MediaKind, Probe, Step
-from storage import Database, DraftRepository, JobRepository
+from storage import Database, DraftRepository, JobRepository, UserRepository
 from storage.migrations import MIGRATIONS
 
 
@@ -108,3 +109,33 @@ async def test_update_refuses_unknown_columns(db: Database) -> None:
     job_id = await _job(jobs)
     with pytest.raises(ValueError, match="status"):
         await jobs.update(job_id, status="delivered")
+
+
+async def test_users_are_written_only_when_something_changed(db: Database) -> None:
+    clock = [0.0]
+    users = UserRepository(db, clock=lambda: clock[0])
+    facts: dict[str, Any] = {
+        "first_name": "Ann",
+        "username": "ann",
+        "language_code": "en",
+        "chat_id": 1,
+        "chat_type": "private",
+        "chat_title": None,
+    }
+
+    async def stamp() -> str:
+        return str(await db.scalar("SELECT updated_at FROM users WHERE id = 1"))
+
+    await users.seen(1, **facts)
+    first = await stamp()
+    await users.seen(1, **facts)
+    assert await stamp() == first  # unchanged: no write
+    await users.seen(1, **{**facts, "language_code": "pt-br"})
+    assert await db.scalar("SELECT language_code FROM users WHERE id = 1") == "pt-br"
+    await users.set_blocked(1)
+    await users.seen(1, **{**facts, "language_code": "pt-br"})
+    assert not await users.is_blocked(1)  # writing again clears the block
+    changed = await stamp()
+    clock[0] += 601
+    await users.seen(1, **{**facts, "language_code": "pt-br"})
+    assert await stamp() > changed  # refreshed after REFRESH_SECONDS

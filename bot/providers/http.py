@@ -29,6 +29,10 @@ from bot.errors import (
 log = logging.getLogger(__name__)
 
 RETRYABLE = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+#: Requests to one provider in flight at once. Beyond this they wait here, cheaply: queued
+#: inside httpx's connection pool, each new request rescans the whole queue, and 10,000
+#: webhook confirmations at once starved the event loop (measured, bench/inflight_jobs.py).
+MAX_IN_FLIGHT = 16
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ class ProviderHTTP:
         self._client = client
         self._policy = policy or RetryPolicy()
         self._rand = rand
+        self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -96,7 +101,8 @@ class ProviderHTTP:
             built = build()
             retryable = True
             try:
-                response = await self._client.send(built)
+                async with self._in_flight:
+                    response = await self._client.send(built)
             except httpx.ConnectError as exc:
                 error = ProviderUnavailable(self.provider, f"unreachable ({type(exc).__name__})")
             except httpx.TransportError as exc:
