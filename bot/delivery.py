@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
 import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import callback_data, ffmpeg, telegram_files
+from bot import callback_data, ffmpeg, mp4info, telegram_files
 from bot.errors import DeliveryError, RenderError
 from bot.i18n import Translator
 from bot.models import Job
@@ -40,7 +41,7 @@ class Delivery:
         """
         assert job.output_path is not None
         path = await self._fit(Path(job.output_path), job.duration)
-        probe = await ffmpeg.probe(path)
+        probe = await asyncio.to_thread(mp4info.read, path) or await ffmpeg.probe(path)
         message = await telegram_files.send_video(
             self._bot,
             self._http,

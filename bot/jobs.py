@@ -9,6 +9,7 @@ come back through :meth:`JobService.confirm` (webhooks) or the poller, both of w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 from collections.abc import Callable, Mapping
@@ -88,6 +89,10 @@ class JobService:
         self._pending: dict[str, tuple[str, RemoteJob, int | None]] = {}
         self._workers = 0
         self._worker_ids = itertools.count()
+        #: Confirmations queued plus deliveries running: the poller waits while any are.
+        self._urgent = 0
+        self._calm = asyncio.Event()
+        self._calm.set()
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -132,7 +137,8 @@ class JobService:
 
     async def resume(self) -> int:
         """Start every job a previous process left unfinished. Returns how many."""
-        jobs = await self._repo.unfinished()
+        remote = [name for name, p in self._providers.items() if isinstance(p, RemoteProvider)]
+        jobs = await self._repo.to_resume(remote)
         for job in jobs:
             if job.status is JobStatus.SUCCEEDED:
                 self._spawn_delivery(job.id)
@@ -233,6 +239,7 @@ class JobService:
         self._pending[key] = (provider_name, hint, job_id)
         if not queued:
             self._confirmations.put_nowait(key)
+            self._busy(+1)
         # A few workers: enough to overlap provider round trips, few enough that a burst of
         # webhooks never floods the event loop or the database thread. They stop when the
         # queue is empty.
@@ -249,8 +256,26 @@ class JobService:
                     await self.confirm(provider_name, hint, job_id)
                 except Exception:
                     log.exception("Confirming a %s webhook failed", provider_name)
+                finally:
+                    self._busy(-1)
         finally:
             self._workers -= 1
+
+    async def calm(self, limit: float) -> None:
+        """Wait (at most ``limit`` seconds) until no confirmation or delivery is under way.
+
+        The poller calls this before each poll: polling is only the safety net, and a round
+        of polls must not delay the news a webhook just brought (bench/inflight_jobs.py).
+        """
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._calm.wait(), limit)
+
+    def _busy(self, change: int) -> None:
+        self._urgent += change
+        if self._urgent:
+            self._calm.clear()
+        else:
+            self._calm.set()
 
     async def confirm(self, provider_name: str, hint: RemoteJob, job_id: int | None) -> None:
         """A verified webhook said something about a job: read the job back from the provider
@@ -417,6 +442,13 @@ class JobService:
         self._tasks.spawn(f"deliver:{job_id}", self._deliver(job_id))
 
     async def _deliver(self, job_id: int) -> None:
+        self._busy(+1)
+        try:
+            await self._deliver_now(job_id)
+        finally:
+            self._busy(-1)
+
+    async def _deliver_now(self, job_id: int) -> None:
         job = await self._repo.get(job_id)
         if job is None or job.status is not JobStatus.SUCCEEDED:
             return

@@ -25,11 +25,15 @@ from storage.db import now
 
 log = logging.getLogger(__name__)
 
-#: Jobs read per round, and polled at once.
+#: Jobs read per round.
 BATCH = 500
-CONCURRENCY = 16
+#: Polls in flight at once: a quarter of a provider's request slots (providers.http), so a
+#: webhook confirmation never queues behind a round of polls (bench/inflight_jobs.py).
+CONCURRENCY = 4
 #: Shortest pause between rounds: due jobs gather into one round instead of one round each.
 MIN_PAUSE_SECONDS = 0.5
+#: Longest a poll waits for webhook confirmations and deliveries to finish first.
+YIELD_SECONDS = 2.0
 #: Longest wait between polls of a job whose provider keeps failing.
 MAX_BACKOFF_SECONDS = 600
 
@@ -63,6 +67,7 @@ class Poller:
 
         async def one(job: Job) -> Schedule | None:
             async with limit:
+                await self._jobs.calm(YIELD_SECONDS)
                 return await self._poll(job, at)
 
         schedule = await asyncio.gather(*(one(job) for job in due))

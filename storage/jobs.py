@@ -8,7 +8,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.models import IN_FLIGHT, TERMINAL, Job, JobStatus, MediaKind, Probe
+from bot.models import TERMINAL, Job, JobStatus, MediaKind, Probe
 from storage.db import Database, now
 
 _COLUMNS = (
@@ -86,12 +86,20 @@ class JobRepository:
         )
         return [_to_job(row) for row in rows]
 
-    async def unfinished(self) -> list[Job]:
-        """Jobs a restart must pick up again: in flight, or made but not yet delivered."""
-        states = [*IN_FLIGHT, JobStatus.SUCCEEDED]
-        marks = ",".join("?" * len(states))
+    async def to_resume(self, remote_providers: Collection[str]) -> list[Job]:
+        """Jobs a restart must act on: not yet submitted, made but not delivered, or being
+        made by a local provider. Jobs a remote provider is working on need nothing at
+        start (their webhook or poll brings the news) and are not loaded.
+        """
+        marks = ",".join("?" * len(remote_providers)) or "''"
         rows = await self._db.fetchall(
-            f"SELECT * FROM jobs WHERE status IN ({marks}) ORDER BY id", states
+            f"""
+            SELECT * FROM jobs INDEXED BY jobs_by_status
+            WHERE status IN ('submitting', 'succeeded')
+               OR (status IN ('queued', 'running') AND provider NOT IN ({marks}))
+            ORDER BY id
+            """,
+            list(remote_providers),
         )
         return [_to_job(row) for row in rows]
 
@@ -106,7 +114,7 @@ class JobRepository:
         """In-flight jobs whose next poll time has come, most overdue first."""
         rows = await self._db.fetchall(
             """
-            SELECT * FROM jobs
+            SELECT * FROM jobs INDEXED BY jobs_due_for_poll
             WHERE status IN ('submitting', 'queued', 'running') AND next_poll_at <= ?
             ORDER BY next_poll_at LIMIT ?
             """,
@@ -128,7 +136,7 @@ class JobRepository:
         """When the earliest scheduled poll is due, if any."""
         value = await self._db.scalar(
             """
-            SELECT MIN(next_poll_at) FROM jobs
+            SELECT MIN(next_poll_at) FROM jobs INDEXED BY jobs_due_for_poll
             WHERE status IN ('submitting', 'queued', 'running') AND next_poll_at IS NOT NULL
             """
         )

@@ -88,13 +88,16 @@ async def test_transition_is_compare_and_set(db: Database) -> None:
     assert job.error == "x"
 
 
-async def test_unfinished_lists_in_flight_and_undelivered(db: Database) -> None:
+async def test_resume_loads_only_jobs_with_work_at_start(db: Database) -> None:
     jobs = JobRepository(db)
-    ids = [await _job(jobs) for _ in range(4)]
+    ids = [await _job(jobs) for _ in range(5)]  # all "preview" jobs
     await jobs.transition(ids[1], [JobStatus.SUBMITTING], JobStatus.SUCCEEDED)
     await jobs.transition(ids[2], [JobStatus.SUBMITTING], JobStatus.DELIVERED)
     await jobs.transition(ids[3], [JobStatus.SUBMITTING], JobStatus.FAILED)
-    assert [job.id for job in await jobs.unfinished()] == ids[:2]
+    await jobs.transition(ids[4], [JobStatus.SUBMITTING], JobStatus.RUNNING)
+    # A local provider's running job must be rendered again; a remote one needs nothing.
+    assert [job.id for job in await jobs.to_resume([])] == [ids[0], ids[1], ids[4]]
+    assert [job.id for job in await jobs.to_resume(["preview"])] == [ids[0], ids[1]]
 
 
 async def test_recent_is_newest_first_and_per_user(db: Database) -> None:
