@@ -9,6 +9,7 @@ import math
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -387,3 +388,43 @@ async def test_providers_command_for_admins_only(
     assert "lipsync.studio: working, balance not available" in text
     assert "Preview (free, lips do not move): working" in text
     assert refused.params["text"] == "This command is for the bot's admins."
+
+
+async def test_hosted_inputs_are_deleted_after_the_grace_period(
+    harness: Harness, remote: Remote, media: Media
+) -> None:
+    fake = harness.fake
+    async with harness.bot(**remote.env) as bot:
+        await order(fake, media, "lipsync_studio")
+        await fake.wait_for("sendVideo", to_chat(ANN.id), timeout=30)
+        await bot.services.tasks.wait_idle()
+        job = await job_of(bot)
+        folder = bot.services.settings.data_dir / "hosted" / str(job.id)
+        assert sorted(p.name for p in folder.iterdir()) == ["face.jpg", "voice.mp3"]
+        assert await bot.services.jobs.sweep_hosted() == 0  # finished just now: kept a while
+        two_hours_ago = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
+        await bot.services.db.execute(
+            "UPDATE jobs SET finished_at = ? WHERE id = ?", (two_hours_ago, job.id)
+        )
+        assert await bot.services.jobs.sweep_hosted() == 1
+        assert not folder.exists()
+
+
+async def test_jobs_past_their_deadline_expire(
+    harness: Harness, remote: Remote, media: Media
+) -> None:
+    remote.mh.auto_complete = False
+    fake = harness.fake
+    async with harness.bot(**remote.env) as bot:
+        await order(fake, media, "magichour")
+        await wait_status(bot, JobStatus.QUEUED, JobStatus.RUNNING)
+        job = await job_of(bot)
+        past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+        await bot.services.db.execute(
+            "UPDATE jobs SET deadline_at = ?, next_poll_at = ? WHERE id = ?", (past, past, job.id)
+        )
+        mark = fake.mark()
+        await bot.services.poller.poll_once()
+        expired = await edited(fake, ANN.id, "did not finish in time", mark)
+        assert (await job_of(bot)).status is JobStatus.EXPIRED
+    assert "Magic Hour did not finish in time" in expired.params["text"]
