@@ -12,6 +12,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from bot.errors import UnsafeURL
+from bot.streaming import BodyTooLarge, save_body
 
 #: Largest result accepted. Bigger than Telegram's 50 MB upload limit on purpose: a too-big
 #: result is re-encoded to fit rather than refused.
@@ -19,7 +20,6 @@ MAX_OUTPUT_BYTES = 1024 * 1024 * 1024
 #: Whole-download time limit (seconds).
 DOWNLOAD_TIMEOUT = 600
 MAX_REDIRECTS = 3
-CHUNK = 256 * 1024
 
 
 class OutputFetchError(Exception):
@@ -70,16 +70,11 @@ async def _fetch(http: httpx.AsyncClient, url: str, out: Path, *, allow_private:
                 declared = int(response.headers.get("content-length") or 0)
                 if declared > MAX_OUTPUT_BYTES:
                     raise OutputFetchError(f"result is {declared} bytes")
-                size = 0
-                with out.open("wb") as handle:
-                    async for chunk in response.aiter_bytes(CHUNK):
-                        size += len(chunk)
-                        if size > MAX_OUTPUT_BYTES:
-                            raise OutputFetchError("result is too big")
-                        handle.write(chunk)
-                if size == 0:
+                if await save_body(response, out, limit=MAX_OUTPUT_BYTES) == 0:
                     raise OutputFetchError("result is empty")
                 return
+        except BodyTooLarge:
+            raise OutputFetchError("result is too big") from None
         except httpx.HTTPError as exc:
             raise OutputFetchError(f"result download failed ({type(exc).__name__})") from None
     raise OutputFetchError("too many redirects")

@@ -19,10 +19,10 @@ from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest
 
 from bot.errors import ChatUnreachable, DeliveryError, DownloadFailed, FileTooBig
+from bot.streaming import BodyTooLarge, save_body
 
 log = logging.getLogger(__name__)
 
-CHUNK = 256 * 1024
 #: Uploads retried this many times after a 429 or a network error.
 UPLOAD_ATTEMPTS = 4
 
@@ -62,15 +62,11 @@ async def _stream_to(http: httpx.AsyncClient, url: str, out: Path, *, limit: int
         async with http.stream("GET", url) as response:
             if response.status_code != httpx.codes.OK:
                 raise DownloadFailed(f"file download answered {response.status_code}")
-            size = 0
-            with out.open("wb") as handle:
-                async for chunk in response.aiter_bytes(CHUNK):
-                    size += len(chunk)
-                    if size > limit:
-                        raise FileTooBig(limit_mb=limit // 1_000_000)
-                    handle.write(chunk)
+            await save_body(response, out, limit=limit)
     except BaseException as exc:
         out.unlink(missing_ok=True)
+        if isinstance(exc, BodyTooLarge):
+            raise FileTooBig(limit_mb=limit // 1_000_000) from None
         if isinstance(exc, httpx.HTTPError):
             # str() of an httpx error can contain the URL, and so the token.
             raise DownloadFailed(type(exc).__name__) from None
