@@ -84,7 +84,8 @@ class ProviderError(BotError):
 
 
 class ProviderUnavailable(ProviderError):
-    """Transient: worth retrying later. ``retry_after`` is the provider's hint in seconds."""
+    """Transient: worth retrying later. ``retry_after`` is the provider's hint in seconds;
+    ``maybe_done`` says a create may have taken effect (no answer, or a 5xx after sending)."""
 
     def __init__(
         self,
@@ -93,9 +94,11 @@ class ProviderUnavailable(ProviderError):
         *,
         status_code: int | None = None,
         retry_after: float | None = None,
+        maybe_done: bool = False,
     ) -> None:
         super().__init__(provider, reason, status_code=status_code)
         self.retry_after = retry_after
+        self.maybe_done = maybe_done
 
 
 class ProviderRejected(ProviderError):

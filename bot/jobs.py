@@ -26,6 +26,7 @@ from bot.errors import (
     ProviderError,
     ProviderOutOfCredits,
     ProviderRejected,
+    ProviderUnavailable,
     RenderError,
     UnsafeURL,
 )
@@ -48,6 +49,8 @@ PROGRESS_STEP = 5
 WEBHOOK_POLL_FACTOR = 6
 #: Webhook confirmations (a provider read each) run at most this many at once.
 CONFIRM_WORKERS = 8
+#: How long a job whose create got no answer waits for the provider's webhook to claim it.
+ADOPTION_SECONDS = 600
 
 
 class JobService:
@@ -197,15 +200,15 @@ class JobService:
                 JobStatus.SUCCEEDED,
                 output_path=event.output_path,
                 output_url=event.output_url,
-                credits=event.credits,
                 progress=100,
+                **_credits(event),
             )
             if changed:
                 self._spawn_delivery(job_id)
             return changed
         if event.status in (JobStatus.FAILED, JobStatus.CANCELED, JobStatus.EXPIRED):
             changed = await self._repo.transition(
-                job_id, IN_FLIGHT, event.status, error=event.error, credits=event.credits
+                job_id, IN_FLIGHT, event.status, error=event.error, **_credits(event)
             )
             if changed:
                 log.info("Job %d %s: %s", job_id, event.status, event.error)
@@ -391,24 +394,35 @@ class JobService:
         return ProviderEvent(job_id=job.id, status=JobStatus.SUCCEEDED, output_path=str(out))
 
     async def _submit(self, job: Job, provider: RemoteProvider) -> None:
+        try:
+            inputs = await self._host.prepare(job)
+        except RenderError as exc:
+            log.warning("Job %d: input normalization failed: %s", job.id, exc)
+            await self.settle(self._failure(job, "error.render_failed"))
+            return
         started = now()
         deadline = started + timedelta(seconds=provider.deadline_seconds)
-        # Marked before the provider is called: after a crash, "started" means "maybe sent".
-        # Until a provider id is known the poller only watches the deadline.
+        # Marked just before the provider is called: after a crash, "started" means "maybe
+        # sent". Until a provider id is known the poller only watches the deadline.
         await self._repo.update(
             job.id, submit_started_at=started, deadline_at=deadline, next_poll_at=deadline
         )
         try:
-            inputs = await self._host.prepare(job)
             remote = await provider.submit(
                 job.order,
                 inputs,
                 name=f"lipsync-bot #{job.id}",
                 webhook_url=self.webhook_url(provider, job.id),
             )
-        except RenderError as exc:
-            log.warning("Job %d: input normalization failed: %s", job.id, exc)
-            await self.settle(self._failure(job, "error.render_failed"))
+        except ProviderUnavailable as exc:
+            if not exc.maybe_done:
+                await self.settle(self._submit_failure(job, exc))
+                return
+            # The provider may have the job (and charge for it) though we never heard: keep
+            # it claimable by its webhook for a while rather than fail it and lose it.
+            window = started + timedelta(seconds=ADOPTION_SECONDS)
+            log.warning("Job %d: %s may have it (%s); waiting to hear", job.id, provider.name, exc)
+            await self._repo.update(job.id, deadline_at=window, next_poll_at=window)
             return
         except ProviderError as exc:
             await self.settle(self._submit_failure(job, exc))
@@ -562,6 +576,11 @@ class JobService:
             return
         text = self._t.t(job.locale, key, job_id=job.id, **params)
         await self._board.show(job.chat_id, job.status_message_id, text, final=final)
+
+
+def _credits(event: ProviderEvent) -> dict[str, float]:
+    """The credits field to store, when the event tells (a silent event keeps what we had)."""
+    return {} if event.credits is None else {"credits": event.credits}
 
 
 def expired(job: Job, at: datetime) -> bool:

@@ -169,3 +169,19 @@ def test_magic_hour_project_statuses() -> None:
     assert status({"id": "a", "status": "something-new"}) == "running"
     with pytest.raises(WebhookRejected):
         provider.webhook_job(b"not json")
+
+
+@pytest.mark.parametrize(
+    ("answer", "maybe_done"),
+    [
+        (httpx.Response(502), True),
+        (httpx.ReadTimeout("slow"), True),
+        (httpx.ConnectError("refused"), False),
+        (httpx.Response(429), False),
+    ],
+)
+async def test_a_failed_create_says_whether_it_may_have_run(answer, maybe_done: bool) -> None:
+    http, _ = _http([answer] * 4)
+    with pytest.raises(ProviderUnavailable) as info:
+        await http.send(httpx.Request("POST", URL), idempotent=False)
+    assert info.value.maybe_done is maybe_done

@@ -417,3 +417,21 @@ async def test_jobs_past_their_deadline_expire(
         expired = await edited(fake, ANN.id, "did not finish in time", mark)
         assert (await job_of(bot)).status is JobStatus.EXPIRED
     assert "Magic Hour did not finish in time" in expired.params["text"]
+
+
+async def test_a_create_without_answer_is_claimed_by_its_webhook(
+    harness: Harness, remote: Remote, media: Media, provider_output: Path
+) -> None:
+    """Magic Hour made (and charged for) the job but answered 502: the bot keeps the job
+    claimable, the webhook names it, and the video is delivered once."""
+    remote.mh.fail_next("POST /v1/ai-talking-photo", 502, after_processing=True)
+    fake = harness.fake
+    async with harness.bot(**remote.env) as bot:
+        await order(fake, media, "magichour")
+        await fake.wait_for("sendVideo", to_chat(ANN.id), timeout=30)
+        await bot.services.tasks.wait_idle()
+        job = await job_of(bot)
+    assert job.status is JobStatus.DELIVERED
+    assert job.provider_job_id in remote.mh.jobs
+    assert len(remote.mh.jobs) == 1  # not submitted twice
+    assert sha(fake.uploads[-1].path) == sha(provider_output)

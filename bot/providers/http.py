@@ -107,7 +107,9 @@ class ProviderHTTP:
                 error = ProviderUnavailable(self.provider, f"unreachable ({type(exc).__name__})")
             except httpx.TransportError as exc:
                 # Timeouts and broken connections: the provider may have acted on it.
-                error = ProviderUnavailable(self.provider, f"no answer ({type(exc).__name__})")
+                error = ProviderUnavailable(
+                    self.provider, f"no answer ({type(exc).__name__})", maybe_done=not idempotent
+                )
                 retryable = idempotent
             else:
                 if response.is_success:
@@ -117,6 +119,8 @@ class ProviderHTTP:
                     raise mapped
                 error = mapped
                 retryable = idempotent or response.status_code == 429
+                # A create answered with a 5xx may have been carried out before the error.
+                error.maybe_done = not idempotent and response.status_code >= 500
             if not retryable or attempt == self._policy.attempts:
                 raise error
             wait = self._policy.delay(attempt, error.retry_after, self._rand)
