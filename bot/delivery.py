@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import callback_data, ffmpeg, mp4info, telegram_files
+from bot import callback_data, mp4info, probe, render, telegram_files
 from bot.errors import DeliveryError, RenderError
 from bot.i18n import Translator
 from bot.models import Job
@@ -41,15 +41,15 @@ class Delivery:
         """
         assert job.output_path is not None
         path = await self._fit(Path(job.output_path), job.duration)
-        probe = await asyncio.to_thread(mp4info.read, path) or await ffmpeg.probe(path)
+        info = await asyncio.to_thread(mp4info.read, path) or await probe.probe(path)
         message = await telegram_files.send_video(
             self._bot,
             self._http,
             chat_id=job.chat_id,
             path=path,
-            duration=round(probe.duration or job.duration),
-            width=probe.width or job.ratio.size[0],
-            height=probe.height or job.ratio.size[1],
+            duration=round(info.duration or job.duration),
+            width=info.width or job.ratio.size[0],
+            height=info.height or job.ratio.size[1],
             caption=self.caption(job),
             reply_markup=self.result_keyboard(job),
             reply_to=job.status_message_id,
@@ -104,7 +104,7 @@ class Delivery:
         try:
             # A margin for the multipart envelope and Telegram's own accounting.
             budget = self._upload_limit - 512 * 1024
-            await ffmpeg.fit_to_size(path, smaller, max_bytes=budget, duration=duration)
+            await render.fit_to_size(path, smaller, max_bytes=budget, duration=duration)
         except RenderError as exc:
             raise DeliveryError(f"cannot fit under the upload limit: {exc}") from exc
         return smaller

@@ -39,9 +39,6 @@ class ProviderHealth:
     async def snapshot(self) -> dict[str, HealthRecord]:
         return await self._repo.all()
 
-    def is_down(self, provider: str) -> bool:
-        return self._state.get(provider, OK) != OK
-
     async def failed(self, error: ProviderError) -> None:
         """Record an account-level failure and tell the admins if it is news."""
         if isinstance(error, ProviderAuthError):

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot import ffmpeg
+from bot import render
 from bot.models import Job, MediaKind
 from bot.providers import Inputs
 from bot.signing import Signer
@@ -57,13 +57,13 @@ class MediaHost:
         if job.media_kind is MediaKind.PHOTO:
             face = await _once(
                 folder / "face.jpg",
-                lambda out: ffmpeg.to_jpeg(order.media_path, out, size=job.ratio.size),
+                lambda out: render.to_jpeg(order.media_path, out, size=job.ratio.size),
             )
         else:
             face = await _once(
-                folder / "face.mp4", lambda out: ffmpeg.to_provider_video(order, out)
+                folder / "face.mp4", lambda out: render.to_provider_video(order, out)
             )
-        voice = await _once(folder / "voice.mp3", lambda out: ffmpeg.to_mp3(order.voice_path, out))
+        voice = await _once(folder / "voice.mp3", lambda out: render.to_mp3(order.voice_path, out))
         if not self._public_url:
             return Inputs(face=face, voice=voice)
         return Inputs(

@@ -10,7 +10,8 @@ from bot import callback_data as cd
 from bot.context import BotContext
 from bot.models import InputFile, JobStatus
 from handlers import keyboards
-from handlers.conversation import begin, cancel_draft, prompt
+from handlers.conversation import begin, cancel_draft
+from handlers.prompts import prompt
 
 #: How many jobs /jobs lists.
 JOBS_SHOWN = 10

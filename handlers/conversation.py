@@ -11,7 +11,7 @@ import contextlib
 import logging
 import secrets
 
-from telegram import Bot, ForceReply, InlineKeyboardMarkup, Message, ReplyParameters, Update
+from telegram import Bot, Message, Update
 from telegram.constants import ChatAction, ChatType
 from telegram.error import TelegramError
 
@@ -22,6 +22,7 @@ from bot.models import AspectRatio, Draft, InputFile, MediaKind, Step, VoiceKind
 from bot.services import Services
 from handlers import keyboards
 from handlers.incoming import Incoming, Kind, classify
+from handlers.prompts import able_providers, edit, prompt, refuse, render_step, say
 
 log = logging.getLogger(__name__)
 
@@ -126,24 +127,24 @@ async def _route(context: BotContext, draft: Draft, incoming: Incoming) -> None:
     services, bot = context.services, context.bot
     step = draft.step
     if step in _CHECKS:
-        await _say(bot, services, draft, "error.still_checking")
+        await say(bot, services, draft, "error.still_checking")
     elif step is Step.MEDIA:
         if incoming.kind is Kind.FACE:
             await _accept_face(context, draft, incoming)
         else:
             key = "error.voice_first" if incoming.kind is Kind.VOICE else "error.need_face"
-            await _refuse(bot, services, draft, key)
+            await refuse(bot, services, draft, key)
     elif step is Step.VOICE:
         if incoming.kind is Kind.VOICE:
             await _accept_voice(context, draft, incoming)
         elif incoming.kind is Kind.TEXT:
-            await _refuse(bot, services, draft, "error.text_unavailable")
+            await refuse(bot, services, draft, "error.text_unavailable")
         elif incoming.kind is Kind.FACE:
-            await _refuse(bot, services, draft, "error.face_already")
+            await refuse(bot, services, draft, "error.face_already")
         else:
-            await _refuse(bot, services, draft, "error.need_voice")
+            await refuse(bot, services, draft, "error.need_voice")
     else:
-        await _refuse(bot, services, draft, "error.use_buttons")
+        await refuse(bot, services, draft, "error.use_buttons")
 
 
 async def _accept_face(context: BotContext, draft: Draft, incoming: Incoming) -> None:
@@ -153,7 +154,7 @@ async def _accept_face(context: BotContext, draft: Draft, incoming: Incoming) ->
     try:
         services.media.check_size(incoming.file)
     except MediaError as exc:
-        await _refuse(context.bot, services, draft, exc.key, **exc.params)
+        await refuse(context.bot, services, draft, exc.key, **exc.params)
         return
     draft = draft.model_copy(
         update={
@@ -175,7 +176,7 @@ async def _accept_voice(context: BotContext, draft: Draft, incoming: Incoming) -
             # Telegram tells the length up front: no need to download a 10-minute file.
             raise MediaTooLong(limit=int(limit), duration=incoming.duration)
     except MediaError as exc:
-        await _refuse(context.bot, services, draft, exc.key, **exc.params)
+        await refuse(context.bot, services, draft, exc.key, **exc.params)
         return
     draft = draft.model_copy(
         update={"step": Step.VOICE_CHECK, "voice": incoming.file, "voice_kind": VoiceKind.AUDIO}
@@ -217,7 +218,7 @@ async def check(bot: Bot, services: Services, draft: Draft) -> None:
         current = await services.drafts.save(
             current.model_copy(update={"step": refused_step, field: None})
         )
-        await _refuse(bot, services, current, error.key, **error.params)
+        await refuse(bot, services, current, error.key, **error.params)
         return
     current = current.model_copy(update={"step": next_step, **accepted})
     await prompt(bot, services, await _skip_single_choices(services, current))
@@ -261,7 +262,7 @@ async def on_step_button(update: Update, context: BotContext) -> None:
     if button.action == cd.CANCEL:
         await cancel_draft(services, draft)
         await query.answer()
-        await _edit(context.bot, draft.chat_id, message_id, t.t(draft.locale, "cancel.done"))
+        await edit(context.bot, draft.chat_id, message_id, t.t(draft.locale, "cancel.done"))
         return
     if button.action == cd.GENERATE and draft.step is Step.CONFIRM:
         # Deleting the draft is the claim: a double tap finds nothing left to generate.
@@ -272,7 +273,7 @@ async def on_step_button(update: Update, context: BotContext) -> None:
         job = await services.jobs.create(
             draft, chat_type=draft.chat_type, status_message_id=message_id
         )
-        await _edit(
+        await edit(
             context.bot,
             draft.chat_id,
             message_id,
@@ -286,7 +287,7 @@ async def on_step_button(update: Update, context: BotContext) -> None:
     draft = await _skip_single_choices(services, updated)
     await query.answer()
     text, markup = render_step(services, draft)
-    await _edit(context.bot, draft.chat_id, message_id, text, markup)
+    await edit(context.bot, draft.chat_id, message_id, text, markup)
 
 
 def _choose(services: Services, draft: Draft, button: cd.StepButton) -> Draft | None:
@@ -314,125 +315,10 @@ async def _skip_single_choices(services: Services, draft: Draft) -> Draft:
     return await services.drafts.save(draft)
 
 
-def able_providers(services: Services, draft: Draft) -> list[str]:
-    """Enabled providers able to do this media with this voice, in menu order."""
-    if draft.media_kind is None or draft.voice_kind is None:
-        return []
-    return [
-        name
-        for name, provider in services.providers.items()
-        if provider.capabilities.accepts(draft.media_kind, draft.voice_kind)
-    ]
-
-
 async def cancel_draft(services: Services, draft: Draft) -> bool:
     """End a conversation and any check it has running."""
     services.tasks.cancel(_check_key(draft.chat_id, draft.user_id))
     return await services.drafts.delete(draft.chat_id, draft.user_id)
-
-
-# --- prompts ------------------------------------------------------------------------------
-
-
-def render_step(services: Services, draft: Draft) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The prompt text and buttons for the step the draft is at."""
-    t, locale = services.translator, draft.locale
-    if draft.step is Step.MEDIA:
-        return t.t(locale, "prompt.media"), None
-    if draft.step is Step.VOICE:
-        return t.t(locale, "prompt.voice", limit=int(services.media.max_voice_seconds)), None
-    if draft.step is Step.RATIO:
-        return t.t(locale, "prompt.ratio"), keyboards.ratios(draft)
-    if draft.step is Step.PROVIDER:
-        choices = [
-            (name, _provider_label(services, draft, name))
-            for name in able_providers(services, draft)
-        ]
-        return t.t(locale, "prompt.provider"), keyboards.providers(draft, choices)
-    if draft.step is Step.CONFIRM:
-        return _summary(services, draft), keyboards.confirm(t, draft)
-    return t.t(locale, "error.still_checking"), None
-
-
-async def prompt(bot: Bot, services: Services, draft: Draft) -> None:
-    """Send the prompt for the draft's step as a new message."""
-    text, markup = render_step(services, draft)
-    await _send(bot, services, draft, text, markup)
-
-
-def _summary(services: Services, draft: Draft) -> str:
-    t, locale = services.translator, draft.locale
-    assert draft.voice is not None
-    assert draft.voice.probe is not None
-    assert draft.provider
-    seconds = round(draft.voice.probe.duration or 0)
-    provider = services.providers[draft.provider]
-    note = t.t(locale, "note.preview") if provider.capabilities.is_preview else ""
-    return t.t(
-        locale,
-        "prompt.confirm",
-        face=t.t(locale, f"face.{draft.media_kind}"),
-        seconds=seconds,
-        ratio=draft.ratio,
-        provider=t.t(locale, f"provider.{draft.provider}"),
-        cost=_cost(services, draft, draft.provider),
-        note=note,
-    ).strip()
-
-
-def _provider_label(services: Services, draft: Draft, name: str) -> str:
-    t = services.translator
-    return f"{t.t(draft.locale, f'provider.{name}')} · {_cost(services, draft, name)}"
-
-
-def _cost(services: Services, draft: Draft, name: str) -> str:
-    t = services.translator
-    assert draft.media_kind
-    assert draft.media
-    assert draft.media.probe
-    seconds = (draft.voice.probe.duration or 0) if draft.voice and draft.voice.probe else 0
-    cost = services.providers[name].estimate_cost(draft.media_kind, draft.media.probe, seconds)
-    if cost == 0:
-        return t.t(draft.locale, "cost.free")
-    return t.t(draft.locale, "cost.credits", credits=f"{cost:g}")
-
-
-async def _refuse(bot: Bot, services: Services, draft: Draft, key: str, **params: object) -> None:
-    """Explain what was wrong, then ask for the same step again (nothing already sent is lost)."""
-    t = services.translator
-    reason = t.t(draft.locale, key, **params)
-    text, markup = render_step(services, draft)
-    await _send(bot, services, draft, f"{reason}\n\n{text}", markup)
-
-
-async def _say(bot: Bot, services: Services, draft: Draft, key: str) -> None:
-    await _send(bot, services, draft, services.translator.t(draft.locale, key), None)
-
-
-async def _send(
-    bot: Bot, services: Services, draft: Draft, text: str, markup: InlineKeyboardMarkup | None
-) -> None:
-    in_group = draft.chat_type != ChatType.PRIVATE
-    reply_markup: InlineKeyboardMarkup | ForceReply | None = markup
-    reply = None
-    if in_group:
-        if markup is None:
-            # Under privacy mode the bot only sees replies to its own messages.
-            reply_markup = keyboards.force_reply(text.splitlines()[-1])
-        if draft.reply_to is not None:
-            reply = ReplyParameters(draft.reply_to, allow_sending_without_reply=True)
-    await bot.send_message(draft.chat_id, text, reply_markup=reply_markup, reply_parameters=reply)
-
-
-async def _edit(
-    bot: Bot, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
-    try:
-        await bot.edit_message_text(
-            text, chat_id=chat_id, message_id=message_id, reply_markup=markup
-        )
-    except TelegramError as exc:
-        log.info("Could not edit message %d in chat %d: %s", message_id, chat_id, exc)
 
 
 def _replies_to_bot(message: Message, bot: Bot) -> bool:

@@ -142,14 +142,6 @@ class JobRepository:
         )
         return datetime.fromisoformat(value) if isinstance(value, str) else None
 
-    async def finished_before(self, cutoff: datetime) -> list[Job]:
-        """Jobs that ended before ``cutoff`` (their hosted media can go)."""
-        rows = await self._db.fetchall(
-            "SELECT * FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?",
-            (cutoff.isoformat(),),
-        )
-        return [_to_job(row) for row in rows]
-
     async def in_flight_by_provider(self) -> dict[str, int]:
         """How many jobs each provider is working on."""
         rows = await self._db.fetchall(

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from telegram import Bot
 
-from bot import ffmpeg
+from bot import probe as probing
 from bot.delivery import Delivery
 from bot.errors import DeliveryError
 from bot.i18n import Translator
@@ -71,7 +71,7 @@ async def test_too_big_output_is_reencoded_under_the_limit(
     upload = harness.fake.uploads[-1]
     assert upload.file_id == file_id
     assert big.stat().st_size > 4 * MiB >= upload.size
-    probe = await ffmpeg.probe(upload.path)
+    probe = await probing.probe(upload.path)
     assert probe.has_audio
     assert probe.duration == pytest.approx(4.0, abs=0.3)
 

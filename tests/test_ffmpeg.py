@@ -9,19 +9,11 @@ from pathlib import Path
 import pytest
 
 from bot.errors import CorruptMedia, MediaTooLong, RenderError, SilentAudio, UnsupportedMedia
-from bot.ffmpeg import (
-    decoded_size,
-    fit_to_size,
-    max_volume_db,
-    parse_probe,
-    probe,
-    render_preview,
-    run_ffmpeg,
-    to_jpeg,
-    to_mp3,
-)
+from bot.ffmpeg import run_ffmpeg
 from bot.inspect import inspect_face, inspect_voice
 from bot.models import AspectRatio, MediaKind, Order
+from bot.probe import decoded_size, max_volume_db, parse_probe, probe
+from bot.render import fit_to_size, render_preview, to_jpeg, to_mp3
 from tests import media
 
 # --------------------------------------------------------------------------- shared media

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot import ffmpeg
+from bot import probe as probing
 from bot.app import Running
 from bot.models import JobStatus
 from tests.conftest import Media, to_chat
@@ -52,7 +52,7 @@ async def test_photo_and_voice_note_make_a_portrait_video(
         ratio="9:16",
     )
     upload = fake.uploads[-1]
-    probe = await ffmpeg.probe(upload.path)
+    probe = await probing.probe(upload.path)
     assert (probe.width, probe.height) == (720, 1280)
     assert probe.has_audio
     assert probe.has_video
@@ -78,7 +78,7 @@ async def test_video_and_mp3_make_a_landscape_video(
         send_voice=lambda: fake.send_audio(ANN, media.mp3.read_bytes(), duration=4),
         ratio="16:9",
     )
-    probe = await ffmpeg.probe(fake.uploads[-1].path)
+    probe = await probing.probe(fake.uploads[-1].path)
     assert (probe.width, probe.height) == (1280, 720)
     assert probe.has_audio
     # The 2 s video is looped under the 4 s voice.

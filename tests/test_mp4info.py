@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import ffmpeg, mp4info
+from bot import mp4info
+from bot import probe as probing
 from tests import media as make
 
 
@@ -26,7 +27,7 @@ async def test_header_agrees_with_ffmpeg(
         rotate=rotate,
     )
     fast = mp4info.read(video)
-    slow = await ffmpeg.probe(video)
+    slow = await probing.probe(video)
     assert fast is not None
     assert (fast.width, fast.height) == (slow.width, slow.height)
     assert fast.duration == pytest.approx(slow.duration, abs=0.05)

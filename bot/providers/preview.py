@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot import ffmpeg
+from bot import render
 from bot.models import Capabilities, MediaKind, Order, VoiceKind
 from bot.providers.base import LocalProvider, ProgressCallback
 
@@ -21,4 +21,4 @@ class PreviewProvider(LocalProvider):
     )
 
     async def render(self, order: Order, out: Path, on_progress: ProgressCallback) -> None:
-        await ffmpeg.render_preview(order, out, on_progress=on_progress)
+        await render.render_preview(order, out, on_progress=on_progress)
