@@ -8,9 +8,6 @@ come back through :meth:`JobService.confirm` (webhooks) or the poller, both of w
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import itertools
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -33,11 +30,12 @@ from bot.errors import (
 from bot.health import ProviderHealth
 from bot.hosting import MediaHost, grace_cutoff
 from bot.i18n import Translator
+from bot.inbox import WebhookInbox
 from bot.models import IN_FLIGHT, Draft, Job, JobStatus, ProviderEvent, RemoteJob
 from bot.outputs import OutputFetchError, download_output
 from bot.progress import ProgressBoard
 from bot.providers import LocalProvider, Provider, RemoteProvider, WebhookAuth
-from bot.tasks import BackgroundTasks
+from bot.tasks import BackgroundTasks, Busy
 from storage import JobRepository, UserRepository
 from storage.db import now
 
@@ -47,8 +45,6 @@ log = logging.getLogger(__name__)
 PROGRESS_STEP = 5
 #: With webhooks on, each job is still polled, this many times less often.
 WEBHOOK_POLL_FACTOR = 6
-#: Webhook confirmations (a provider read each) run at most this many at once.
-CONFIRM_WORKERS = 8
 #: How long a job whose create got no answer waits for the provider's webhook to claim it.
 ADOPTION_SECONDS = 600
 
@@ -88,14 +84,9 @@ class JobService:
         self._poll_interval = poll_interval
         self._allow_private_urls = allow_private_urls
         self._webhook_token = webhook_token
-        self._confirmations: asyncio.Queue[str] = asyncio.Queue()
-        self._pending: dict[str, tuple[str, RemoteJob, int | None]] = {}
-        self._workers = 0
-        self._worker_ids = itertools.count()
-        #: Confirmations queued plus deliveries running: the poller waits while any are.
-        self._urgent = 0
-        self._calm = asyncio.Event()
-        self._calm.set()
+        #: Webhook confirmations queued plus deliveries running; the poller yields to them.
+        self.busy = Busy()
+        self.inbox = WebhookInbox(self.confirm, tasks, self.busy)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -229,56 +220,6 @@ class JobService:
                 )
             return changed
         raise ValueError(f"providers do not report {event.status}")
-
-    def notify(self, provider_name: str, hint: RemoteJob, job_id: int | None) -> None:
-        """Take a verified webhook: queue its confirmation and return at once.
-
-        Webhooks about the same job that wait in the queue together are confirmed once (the
-        confirmation reads the provider, so the newest state wins either way). A webhook that
-        arrives while its job is being confirmed is queued again, so no news is lost.
-        """
-        key = f"{provider_name}:{job_id if job_id is not None else hint.provider_job_id}"
-        queued = key in self._pending
-        self._pending[key] = (provider_name, hint, job_id)
-        if not queued:
-            self._confirmations.put_nowait(key)
-            self._busy(+1)
-        # A few workers: enough to overlap provider round trips, few enough that a burst of
-        # webhooks never floods the event loop or the database thread. They stop when the
-        # queue is empty.
-        while self._workers < min(CONFIRM_WORKERS, self._confirmations.qsize()):
-            self._workers += 1
-            self._tasks.spawn(f"confirm-worker:{next(self._worker_ids)}", self._confirm_worker())
-
-    async def _confirm_worker(self) -> None:
-        try:
-            while not self._confirmations.empty():
-                key = self._confirmations.get_nowait()
-                provider_name, hint, job_id = self._pending.pop(key)
-                try:
-                    await self.confirm(provider_name, hint, job_id)
-                except Exception:
-                    log.exception("Confirming a %s webhook failed", provider_name)
-                finally:
-                    self._busy(-1)
-        finally:
-            self._workers -= 1
-
-    async def calm(self, limit: float) -> None:
-        """Wait (at most ``limit`` seconds) until no confirmation or delivery is under way.
-
-        The poller calls this before each poll: polling is only the safety net, and a round
-        of polls must not delay the news a webhook just brought (bench/inflight_jobs.py).
-        """
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._calm.wait(), limit)
-
-    def _busy(self, change: int) -> None:
-        self._urgent += change
-        if self._urgent:
-            self._calm.clear()
-        else:
-            self._calm.set()
 
     async def confirm(self, provider_name: str, hint: RemoteJob, job_id: int | None) -> None:
         """A verified webhook said something about a job: read the job back from the provider
@@ -456,11 +397,11 @@ class JobService:
         self._tasks.spawn(f"deliver:{job_id}", self._deliver(job_id))
 
     async def _deliver(self, job_id: int) -> None:
-        self._busy(+1)
+        self.busy.add(+1)
         try:
             await self._deliver_now(job_id)
         finally:
-            self._busy(-1)
+            self.busy.add(-1)
 
     async def _deliver_now(self, job_id: int) -> None:
         job = await self._repo.get(job_id)

@@ -67,7 +67,7 @@ class Poller:
 
         async def one(job: Job) -> Schedule | None:
             async with limit:
-                await self._jobs.calm(YIELD_SECONDS)
+                await self._jobs.busy.quiet(YIELD_SECONDS)
                 return await self._poll(job, at)
 
         schedule = await asyncio.gather(*(one(job) for job in due))

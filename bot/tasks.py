@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Coroutine
 from typing import Any
@@ -78,3 +79,25 @@ class BackgroundTasks:
         except Exception:
             # The work itself reports failures to users; this only keeps the traceback.
             log.exception("Background task %s failed", key)
+
+
+class Busy:
+    """Counts urgent work under way, so less urgent work can wait for a quiet moment."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._quiet = asyncio.Event()
+        self._quiet.set()
+
+    def add(self, change: int) -> None:
+        """Record ``change`` more (or, negative, fewer) pieces of urgent work."""
+        self._count += change
+        if self._count:
+            self._quiet.clear()
+        else:
+            self._quiet.set()
+
+    async def quiet(self, limit: float) -> None:
+        """Wait until no urgent work is under way, or ``limit`` seconds at most."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._quiet.wait(), limit)

@@ -71,7 +71,7 @@ def create_web_app(application: BotApplication, services: Services) -> Starlette
         except WebhookRejected as exc:
             log.warning("Rejected a %s webhook: %s", name, exc)
             return PlainTextResponse("invalid signature", status_code=401)
-        services.jobs.notify(name, hint, None)
+        services.jobs.inbox.put(name, hint, None)
         return JSONResponse({"ok": True})
 
     async def token_hook(request: Request) -> Response:
@@ -96,7 +96,7 @@ def create_web_app(application: BotApplication, services: Services) -> Starlette
         except WebhookRejected as exc:
             log.warning("Rejected a %s webhook body: %s", name, exc)
             return PlainTextResponse("bad body", status_code=400)
-        services.jobs.notify(name, hint, int(job_id))
+        services.jobs.inbox.put(name, hint, int(job_id))
         return JSONResponse({"ok": True})
 
     async def media(request: Request) -> Response:
