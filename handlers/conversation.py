@@ -270,9 +270,13 @@ async def on_step_button(update: Update, context: BotContext) -> None:
             await query.answer()
             return
         await query.answer()
-        job = await services.jobs.create(
-            draft, chat_type=draft.chat_type, status_message_id=message_id
-        )
+        try:
+            job = await services.jobs.create(
+                draft, chat_type=draft.chat_type, status_message_id=message_id
+            )
+        except Exception:
+            await services.drafts.save(draft)  # keep what the user sent for another try
+            raise
         await edit(
             context.bot,
             draft.chat_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 
 from bot.models import JobStatus, Step
 from bot.web import SECRET_HEADER
@@ -242,3 +243,23 @@ async def test_blocked_user_is_not_retried(fake: FakeTelegram, bot, media: Media
     jobs = await bot.services.jobs.recent(ANN.id)
     assert [job.status for job in jobs] == [JobStatus.FAILED]
     assert await bot.services.users.is_blocked(ANN.id)
+
+
+async def test_a_failed_generate_keeps_the_draft(
+    harness: Harness, media: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = harness.fake
+    async with harness.bot() as bot:
+        confirm = await _to_confirm(fake, media)
+
+        async def broken(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("disk full")
+
+        monkeypatch.setattr(bot.services.jobs, "create", broken)
+        mark = fake.mark()
+        fake.press(ANN, confirm, button(fake, confirm, "Generate"))
+        await said(fake, ANN.id, "something went wrong on my side", mark)
+        draft = await bot.services.drafts.get(ANN.id, ANN.id)
+        assert draft is not None
+        assert draft.step is Step.CONFIRM
+        assert draft.voice is not None

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from bot.app import Running
-from bot.models import JobStatus
+from bot.models import Job, JobStatus
 from tests import media as make
 from tests.conftest import Harness, Media, free_port, to_chat
 from tests.fakes import lipsync_studio, magichour
@@ -97,6 +97,15 @@ async def wait_status(bot: Running, *statuses: JobStatus) -> None:
     async with asyncio.timeout(20):
         while (await job_of(bot)).status not in statuses:
             await asyncio.sleep(0.05)
+
+
+async def at_provider(harness: Harness, bot: Running, media: Media, provider: str) -> Job:
+    """Order a video from ``provider`` and wait until the provider has the job."""
+    await order(harness.fake, media, provider)
+    await wait_status(bot, JobStatus.QUEUED, JobStatus.RUNNING)
+    job = await job_of(bot)
+    assert job.provider_job_id is not None
+    return job
 
 
 def sha(path: Path) -> str:
@@ -181,9 +190,7 @@ async def test_forged_webhooks_change_nothing(
     remote.mh.auto_complete = False
     fake = harness.fake
     async with harness.bot(**remote.env) as bot:
-        await order(fake, media, "magichour")
-        await wait_status(bot, JobStatus.QUEUED, JobStatus.RUNNING)
-        job = await job_of(bot)
+        job = await at_provider(harness, bot, media, "magichour")
         assert job.provider_job_id is not None
         body = remote.mh.webhook_body("video.completed", job.provider_job_id)
         # Wrong signature, wrong secret, stale timestamp: all refused before parsing.
@@ -203,11 +210,8 @@ async def test_webhook_with_a_wrong_job_token_is_refused(
     harness: Harness, remote: Remote, media: Media
 ) -> None:
     remote.lss.auto_complete = False
-    fake = harness.fake
     async with harness.bot(**remote.env) as bot:
-        await order(fake, media, "lipsync_studio")
-        await wait_status(bot, JobStatus.QUEUED, JobStatus.RUNNING)
-        job = await job_of(bot)
+        job = await at_provider(harness, bot, media, "lipsync_studio")
         base = remote.env["PUBLIC_URL"]
         body = {"id": job.provider_job_id, "status": "completed", "output": "http://evil/x.mp4"}
         async with httpx.AsyncClient() as client:
@@ -228,9 +232,7 @@ async def test_restart_while_the_provider_works_delivers_once(
     remote.lss.auto_complete = False
     fake = harness.fake
     async with harness.bot(**remote.env) as bot:
-        await order(fake, media, provider)
-        await wait_status(bot, JobStatus.QUEUED, JobStatus.RUNNING)
-        job = await job_of(bot)
+        job = await at_provider(harness, bot, media, provider)
     # The provider finishes while the bot is down: its webhook finds nobody.
     fake_provider = remote.mh if provider == "magichour" else remote.lss
     assert job.provider_job_id is not None
@@ -405,9 +407,7 @@ async def test_jobs_past_their_deadline_expire(
     remote.mh.auto_complete = False
     fake = harness.fake
     async with harness.bot(**remote.env) as bot:
-        await order(fake, media, "magichour")
-        await wait_status(bot, JobStatus.QUEUED, JobStatus.RUNNING)
-        job = await job_of(bot)
+        job = await at_provider(harness, bot, media, "magichour")
         past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
         await bot.services.db.execute(
             "UPDATE jobs SET deadline_at = ?, next_poll_at = ? WHERE id = ?", (past, past, job.id)
