@@ -277,9 +277,8 @@ class JobService:
         """Seconds between polls of one job: slower when webhooks carry the news (providers
         retry undelivered webhooks themselves; polling is then only the safety net)."""
         interval = self._poll_interval * provider.poll_factor
-        if self.webhook_url(provider, 0) is not None:
-            return interval * WEBHOOK_POLL_FACTOR
-        return interval
+        # Every remote provider gets webhooks when the bot has a public URL (webhook_url()).
+        return interval * WEBHOOK_POLL_FACTOR if self._public_url else interval
 
     def webhook_url(self, provider: RemoteProvider, job_id: int) -> str | None:
         """Where ``provider`` should post news of ``job_id``, or None without PUBLIC_URL."""
@@ -304,13 +303,7 @@ class JobService:
                 await self._submit(job, provider)
         else:
             # The operator removed this provider from PROVIDERS since the job started.
-            await self.settle(
-                ProviderEvent(
-                    job_id=job.id,
-                    status=JobStatus.FAILED,
-                    error=self._t.t(job.locale, "error.provider_gone", provider=job.provider),
-                )
-            )
+            await self.settle(self.failure(job, "error.provider_gone"))
 
     async def _render(self, job: Job, provider: LocalProvider) -> ProviderEvent:
         await self.settle(ProviderEvent(job_id=job.id, status=JobStatus.RUNNING, progress=0))
@@ -331,7 +324,7 @@ class JobService:
             await provider.render(job.order, out, on_progress)
         except RenderError as exc:
             log.warning("Job %d: %s render failed: %s", job.id, job.provider, exc)
-            return self._failure(job, "error.render_failed")
+            return self.failure(job, "error.render_failed")
         return ProviderEvent(job_id=job.id, status=JobStatus.SUCCEEDED, output_path=str(out))
 
     async def _submit(self, job: Job, provider: RemoteProvider) -> None:
@@ -339,7 +332,7 @@ class JobService:
             inputs = await self._host.prepare(job)
         except RenderError as exc:
             log.warning("Job %d: input normalization failed: %s", job.id, exc)
-            await self.settle(self._failure(job, "error.render_failed"))
+            await self.settle(self.failure(job, "error.render_failed"))
             return
         started = now()
         deadline = started + timedelta(seconds=provider.deadline_seconds)
@@ -383,13 +376,12 @@ class JobService:
             await self.settle(self.event(job, remote))
 
     def _submit_failure(self, job: Job, exc: ProviderError) -> ProviderEvent:
-        label = self._provider_label(job)
         log.warning("Job %d: %s refused the submit: %s", job.id, job.provider, exc)
         if isinstance(exc, ProviderAuthError | ProviderOutOfCredits):
-            return self._failure(job, "error.provider_unavailable", provider=label)
+            return self.failure(job, "error.provider_unavailable")
         if isinstance(exc, ProviderRejected):
-            return self._failure(job, "error.provider_rejected", provider=label, reason=exc.reason)
-        return self._failure(job, "error.provider_busy", provider=label)
+            return self.failure(job, "error.provider_rejected", reason=exc.reason)
+        return self.failure(job, "error.provider_busy")
 
     # --- delivery --------------------------------------------------------------------------
 
@@ -494,9 +486,14 @@ class JobService:
     def _provider_label(self, job: Job) -> str:
         return self._t.t(job.locale, f"provider.{job.provider}")
 
-    def _failure(self, job: Job, key: str, **params: object) -> ProviderEvent:
+    def failure(
+        self, job: Job, key: str, *, status: JobStatus = JobStatus.FAILED, **params: object
+    ) -> ProviderEvent:
+        """An event ending ``job`` with the message ``key`` in the user's language (the
+        ``{provider}`` placeholder is filled with the provider's label)."""
+        params.setdefault("provider", self._provider_label(job))
         return ProviderEvent(
-            job_id=job.id, status=JobStatus.FAILED, error=self._t.t(job.locale, key, **params)
+            job_id=job.id, status=status, error=self._t.t(job.locale, key, **params)
         )
 
     async def _show_progress(self, job: Job) -> None:

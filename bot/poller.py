@@ -16,9 +16,8 @@ from datetime import datetime, timedelta
 
 from bot.errors import ProviderError, ProviderRejected, ProviderUnavailable
 from bot.health import ProviderHealth
-from bot.i18n import Translator
 from bot.jobs import JobService, expired
-from bot.models import Job, JobStatus, ProviderEvent, RemoteJob
+from bot.models import Job, JobStatus, RemoteJob
 from bot.providers import Provider, RemoteProvider
 from storage import JobRepository
 from storage.db import now
@@ -49,14 +48,12 @@ class Poller:
         jobs: JobService,
         providers: Mapping[str, Provider],
         health: ProviderHealth,
-        translator: Translator,
         idle_seconds: float,
     ) -> None:
         self._repo = repo
         self._jobs = jobs
         self._providers = providers
         self._health = health
-        self._t = translator
         self._idle = idle_seconds
 
     async def poll_once(self, at: datetime | None = None) -> int:
@@ -95,13 +92,8 @@ class Poller:
     async def _poll(self, job: Job, at: datetime) -> Schedule | None:
         """Ask about one job; returns its new schedule (None when it has ended)."""
         if expired(job, at):
-            provider_label = self._t.t(job.locale, f"provider.{job.provider}")
             await self._jobs.settle(
-                ProviderEvent(
-                    job_id=job.id,
-                    status=JobStatus.EXPIRED,
-                    error=self._t.t(job.locale, "error.expired", provider=provider_label),
-                )
+                self._jobs.failure(job, "error.expired", status=JobStatus.EXPIRED)
             )
             return None
         provider = self._providers.get(job.provider)

@@ -95,7 +95,6 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                 jobs=jobs,
                 providers=providers,
                 health=health,
-                translator=translator,
                 idle_seconds=settings.poll_interval_seconds,
             )
             try:

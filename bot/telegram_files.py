@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.error import BadRequest
 
 from bot.errors import ChatUnreachable, DeliveryError, DownloadFailed, FileTooBig
@@ -92,6 +92,23 @@ async def send_video(
         ChatUnreachable: the user blocked the bot or the chat is gone.
         DeliveryError: Telegram refused the upload for another reason.
     """
+    if bot.local_mode:
+        # A local Bot API server reads the file from disk itself; PTB sends a file:// URI.
+        return await bot.send_video(
+            chat_id,
+            video=path,
+            duration=duration,
+            width=width,
+            height=height,
+            caption=caption,
+            supports_streaming=True,
+            reply_markup=reply_markup,
+            reply_parameters=(
+                ReplyParameters(reply_to, allow_sending_without_reply=True)
+                if reply_to is not None
+                else None
+            ),
+        )
     fields: dict[str, Any] = {
         "chat_id": chat_id,
         "duration": duration,
@@ -105,18 +122,6 @@ async def send_video(
     if reply_to is not None:
         fields["reply_parameters"] = json.dumps(
             {"message_id": reply_to, "allow_sending_without_reply": True}
-        )
-    if bot.local_mode:
-        # A local Bot API server reads the file from disk itself; PTB sends a file:// URI.
-        return await bot.send_video(
-            chat_id,
-            video=path,
-            duration=duration,
-            width=width,
-            height=height,
-            caption=caption,
-            supports_streaming=True,
-            reply_markup=reply_markup,
         )
     url = f"{bot.base_url}/sendVideo"
     for attempt in range(1, UPLOAD_ATTEMPTS + 1):

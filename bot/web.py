@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import secrets
@@ -24,6 +23,7 @@ from bot.errors import WebhookRejected
 from bot.hosting import LinkDenied
 from bot.providers import RemoteProvider, WebhookAuth
 from bot.services import Services
+from bot.signing import Signer
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +37,7 @@ def webhook_secret(settings: Settings) -> str:
     """``TELEGRAM_WEBHOOK_SECRET``, or one derived from the token so /telegram is never open."""
     if settings.telegram_webhook_secret is not None:
         return settings.telegram_webhook_secret.get_secret_value()
-    token = settings.telegram_bot_token.get_secret_value()
-    return hashlib.sha256(f"webhook:{token}".encode()).hexdigest()[:48]
+    return Signer.from_token(settings.telegram_bot_token.get_secret_value()).sign("telegram")
 
 
 def create_web_app(application: BotApplication, services: Services) -> Starlette:
