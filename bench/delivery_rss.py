@@ -2,7 +2,7 @@
 
 What is measured: the bot process's RSS at rest and its peak while delivering a real
 45,000,000-byte (42.9 MiB) H.264 MP4 with sendVideo. Target: peak < idle + 60 MB. Delivery
-streams the file from disk through httpx's multipart encoder (bot/telegram_files.py); reading
+streams the file from disk through httpx's multipart encoder (bot/telegram/files.py); reading
 it whole, as PTB's own ``InputFile`` does, would add the file's size to the peak.
 
 How, and why that way:

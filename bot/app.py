@@ -24,8 +24,8 @@ import handlers
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, BotApplication, attach
 from bot.services import Services, open_services
-from bot.telegram_request import BoundedRequest
-from bot.updates import PerChatUpdateProcessor
+from bot.telegram.request import BoundedRequest
+from bot.telegram.updates import PerChatUpdateProcessor
 from bot.web import create_web_app, make_server, webhook_secret
 from handlers.conversation import resume_checks
 from handlers.menu import publish_commands

@@ -7,10 +7,10 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from bot import ffmpeg
 from bot.config import Settings, load_settings
 from bot.errors import BotError, ConfigError
 from bot.logs import setup_logging
+from bot.media import ffmpeg
 from bot.providers import enabled_names
 
 

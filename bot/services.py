@@ -11,14 +11,14 @@ import httpx
 from telegram import Bot
 
 from bot.config import Settings
-from bot.delivery import Delivery
+from bot.delivery.progress import ProgressBoard
+from bot.delivery.sender import Delivery
 from bot.health import ProviderHealth
-from bot.hosting import MediaHost
 from bot.i18n import Translator
-from bot.jobs import JobService
-from bot.media import MediaService
-from bot.poller import Poller
-from bot.progress import ProgressBoard
+from bot.jobs.poller import Poller
+from bot.jobs.service import JobService
+from bot.media.hosting import MediaHost
+from bot.media.intake import MediaService
 from bot.providers import Provider, build_providers
 from bot.signing import Signer
 from bot.tasks import BackgroundTasks

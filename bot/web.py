@@ -20,7 +20,7 @@ from telegram import Update
 from bot.config import Settings
 from bot.context import BotApplication
 from bot.errors import WebhookRejected
-from bot.hosting import LinkDenied
+from bot.media.hosting import LinkDenied
 from bot.providers import RemoteProvider, WebhookAuth
 from bot.services import Services
 from bot.signing import Signer

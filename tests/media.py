@@ -11,7 +11,7 @@ import struct
 import subprocess
 from pathlib import Path
 
-from bot.ffmpeg import ffmpeg_exe
+from bot.media.ffmpeg import ffmpeg_exe
 
 #: Megabytes as Telegram counts them for its 50 MB bot upload limit.
 MB = 1024 * 1024

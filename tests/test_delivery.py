@@ -9,12 +9,12 @@ import httpx
 import pytest
 from telegram import Bot
 
-from bot import probe as probing
-from bot.delivery import Delivery
+from bot.delivery.progress import ProgressBoard
+from bot.delivery.sender import Delivery
 from bot.errors import DeliveryError
 from bot.i18n import Translator
+from bot.media import probe as probing
 from bot.models import JobStatus, MediaKind, Probe
-from bot.progress import ProgressBoard
 from storage import Database, JobRepository
 from tests import media as make
 from tests.conftest import TOKEN, Harness

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from bot.probe import probe
+from bot.media.probe import probe
 from tests.conftest import Media
 from tests.fakes.lipsync_studio import FakeLipsyncStudio, Fetch, WebhookDelivery, running
 from tests.fakes.telegram import serve_asgi

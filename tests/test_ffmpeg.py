@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from bot.errors import CorruptMedia, MediaTooLong, RenderError, SilentAudio, UnsupportedMedia
-from bot.ffmpeg import run_ffmpeg
-from bot.inspect import inspect_face, inspect_voice
+from bot.media.ffmpeg import run_ffmpeg
+from bot.media.inspect import inspect_face, inspect_voice
+from bot.media.probe import decoded_size, max_volume_db, parse_probe, probe
+from bot.media.render import fit_to_size, render_preview, to_jpeg, to_mp3
 from bot.models import AspectRatio, MediaKind, Order
-from bot.probe import decoded_size, max_volume_db, parse_probe, probe
-from bot.render import fit_to_size, render_preview, to_jpeg, to_mp3
 from tests import media
 
 # --------------------------------------------------------------------------- shared media

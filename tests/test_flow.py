@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from bot import probe as probing
 from bot.app import Running
+from bot.media import probe as probing
 from bot.models import JobStatus
 from tests.conftest import Media, to_chat
 from tests.fakes.telegram import Call, FakeTelegram, User

@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from bot.errors import UnsafeURL
-from bot.hosting import LINK_TTL_SECONDS, LinkDenied, MediaHost
-from bot.outputs import check_url
+from bot.media.hosting import LINK_TTL_SECONDS, LinkDenied, MediaHost
+from bot.media.outputs import check_url
 from bot.signing import Signer
 
 

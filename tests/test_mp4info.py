@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import mp4info
-from bot import probe as probing
+from bot.media import mp4info
+from bot.media import probe as probing
 from tests import media as make
 
 

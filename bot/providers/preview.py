@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot import render
+from bot.media import render
 from bot.models import Capabilities, MediaKind, Order, VoiceKind
 from bot.providers.base import LocalProvider, ProgressCallback
 

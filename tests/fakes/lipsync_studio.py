@@ -37,7 +37,7 @@ What is documented and what is not (see /work/shared/providers.md section 3):
 
 Credits: the fake cannot know the audio length before downloading it, so a create reserves the
 charge for ``assumed_seconds`` (the 5 s minimum) and answers 402 if the balance cannot cover that;
-after downloading, the job task probes the audio with the bot's own ``bot.probe.probe`` and
+after downloading, the job task probes the audio with the bot's own ``bot.media.probe.probe`` and
 settles the difference (the job fails with ``Insufficient credits`` and is refunded if the balance
 cannot cover it). ``probe_audio = False`` skips probing (benchmarks): the reservation stands.
 
@@ -73,7 +73,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from bot.errors import CorruptMedia
-from bot.probe import probe
+from bot.media.probe import probe
 from tests.fakes.telegram import serve_asgi
 
 Json = dict[str, Any]

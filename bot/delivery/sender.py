@@ -9,10 +9,12 @@ from pathlib import Path
 import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import callback_data, mp4info, probe, render, telegram_files
+from bot import callback_data
 from bot.errors import DeliveryError, RenderError
 from bot.i18n import Translator
+from bot.media import mp4info, probe, render
 from bot.models import Job
+from bot.telegram import files as telegram_files
 
 log = logging.getLogger(__name__)
 

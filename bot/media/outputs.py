@@ -12,7 +12,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from bot.errors import UnsafeURL
-from bot.streaming import BodyTooLarge, save_body
+from bot.media.streaming import BodyTooLarge, save_body
 
 #: Largest result accepted. Bigger than Telegram's 50 MB upload limit on purpose: a too-big
 #: result is re-encoded to fit rather than refused.

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot import render
+from bot.media import render
 from bot.models import Job, MediaKind
 from bot.providers import Inputs
 from bot.signing import Signer

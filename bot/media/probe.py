@@ -4,7 +4,7 @@ There is no ffprobe in the pip-installed ffmpeg, so :func:`probe` parses what
 ``ffmpeg -i FILE`` prints.
 """
 
-# ruff: noqa: ASYNC109 - see bot.ffmpeg: a timeout must kill ffmpeg, not just stop waiting
+# ruff: noqa: ASYNC109 - see bot.media.ffmpeg: a timeout must kill ffmpeg, not just stop waiting
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.errors import CorruptMedia
-from bot.ffmpeg import MAX_PROBE_LINES, STDERR_TAIL_LINES, FfmpegTimeout, execute
+from bot.media.ffmpeg import MAX_PROBE_LINES, STDERR_TAIL_LINES, FfmpegTimeout, execute
 from bot.models import Probe
 
 log = logging.getLogger(__name__)

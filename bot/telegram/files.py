@@ -19,7 +19,7 @@ from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.error import BadRequest
 
 from bot.errors import ChatUnreachable, DeliveryError, DownloadFailed, FileTooBig
-from bot.streaming import BodyTooLarge, save_body
+from bot.media.streaming import BodyTooLarge, save_body
 
 log = logging.getLogger(__name__)
 

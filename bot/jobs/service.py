@@ -15,7 +15,8 @@ from pathlib import Path
 
 import httpx
 
-from bot.delivery import Delivery
+from bot.delivery.progress import ProgressBoard
+from bot.delivery.sender import Delivery
 from bot.errors import (
     ChatUnreachable,
     DeliveryError,
@@ -28,12 +29,11 @@ from bot.errors import (
     UnsafeURL,
 )
 from bot.health import ProviderHealth
-from bot.hosting import MediaHost, grace_cutoff
 from bot.i18n import Translator
-from bot.inbox import WebhookInbox
+from bot.jobs.inbox import WebhookInbox
+from bot.media.hosting import MediaHost, grace_cutoff
+from bot.media.outputs import OutputFetchError, download_output
 from bot.models import IN_FLIGHT, Draft, Job, JobStatus, ProviderEvent, RemoteJob
-from bot.outputs import OutputFetchError, download_output
-from bot.progress import ProgressBoard
 from bot.providers import LocalProvider, Provider, RemoteProvider, WebhookAuth
 from bot.tasks import BackgroundTasks, Busy
 from storage import JobRepository, UserRepository

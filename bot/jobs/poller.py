@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from bot.errors import ProviderError, ProviderRejected, ProviderUnavailable
 from bot.health import ProviderHealth
-from bot.jobs import JobService, expired
+from bot.jobs.service import JobService, expired
 from bot.models import Job, JobStatus, RemoteJob
 from bot.providers import Provider, RemoteProvider
 from storage import JobRepository

@@ -7,9 +7,10 @@ from pathlib import Path
 import httpx
 from telegram import Bot
 
-from bot import inspect, telegram_files
 from bot.errors import FileTooBig
+from bot.media import inspect
 from bot.models import InputFile, MediaKind
+from bot.telegram import files as telegram_files
 
 #: File extensions by what the user sent, so files on disk are recognisable when debugging;
 #: ffmpeg identifies the format from the content either way.

@@ -1,6 +1,6 @@
 """Making media with ffmpeg: the preview render, provider inputs, and re-encoding to fit."""
 
-# ruff: noqa: ASYNC109 - see bot.ffmpeg: a timeout must kill ffmpeg, not just stop waiting
+# ruff: noqa: ASYNC109 - see bot.media.ffmpeg: a timeout must kill ffmpeg, not just stop waiting
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import logging
 from pathlib import Path
 
 from bot.errors import RenderError
-from bot.ffmpeg import ProgressCallback, removing_on_error, run_ffmpeg
+from bot.media.ffmpeg import ProgressCallback, removing_on_error, run_ffmpeg
 from bot.models import MediaKind, Order
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ import logging
 from pathlib import Path
 
 from bot.errors import CorruptMedia, MediaTooLong, SilentAudio, UnsupportedMedia
+from bot.media.probe import check_decodes, max_volume_db, probe
 from bot.models import MediaKind, Probe
-from bot.probe import check_decodes, max_volume_db, probe
 
 log = logging.getLogger(__name__)
 

@@ -2,8 +2,8 @@
 
 The only ffmpeg is the static build shipped by ``imageio-ffmpeg`` (there is no ffprobe).
 Every run goes through :func:`execute`, which keeps only bounded output and kills ffmpeg on
-timeout or cancellation. What is run lives beside: :mod:`bot.probe` (reading files) and
-:mod:`bot.render` (making them).
+timeout or cancellation. What is run lives beside: :mod:`bot.media.probe` (reading files) and
+:mod:`bot.media.render` (making them).
 """
 
 # A ``timeout`` argument, not a caller's asyncio.timeout(), because hitting it must kill ffmpeg

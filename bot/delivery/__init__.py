@@ -1,0 +1,1 @@
+"""Delivery: progress messages and sending results to Telegram."""

@@ -1,0 +1,1 @@
+"""Jobs: the service, the poller and the webhook inbox."""
