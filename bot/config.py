@@ -25,7 +25,12 @@ class Settings(BaseSettings):
     """Typed configuration. Build it with :func:`load_settings`."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        # An empty variable in the environment lets the .env value (or the default) stand.
+        env_ignore_empty=True,
     )
 
     telegram_bot_token: SecretStr
@@ -63,6 +68,16 @@ class Settings(BaseSettings):
     max_voice_seconds: float = Field(60, gt=0)
     #: First wait before retrying a provider call that failed transiently (doubles each try).
     provider_retry_base_seconds: float = Field(0.5, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_unset(cls, data: object) -> object:
+        """``NAME=`` (as shipped in .env.example) or spaces mean "not set", from any source;
+        other values lose the spaces a copy-paste brings."""
+        if not isinstance(data, dict):
+            return data
+        trimmed = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+        return {k: v for k, v in trimmed.items() if v != ""}
 
     @field_validator("admin_ids", mode="before")
     @classmethod

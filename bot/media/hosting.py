@@ -113,10 +113,21 @@ class MediaHost:
             return []
         return [int(p.name) for p in self._root.iterdir() if _JOB_ID.match(p.name)]
 
+    async def sweep(self, lookup: Callable[[int], Awaitable[Job | None]], *, at: datetime) -> int:
+        """Delete the hosted inputs of jobs that ended more than the grace period before
+        ``at`` (or that no longer exist). Returns how many jobs' files were removed.
 
-def grace_cutoff(now: datetime) -> datetime:
-    """Jobs that finished before this have no use for their hosted inputs any more."""
-    return now - timedelta(seconds=GRACE_SECONDS)
+        Args:
+            lookup: reads a job by id.
+            at: the time now.
+        """
+        cutoff = at - timedelta(seconds=GRACE_SECONDS)
+        removed = 0
+        for job_id in self.hosted_job_ids():
+            job = await lookup(job_id)
+            if job is None or (job.finished_at is not None and job.finished_at < cutoff):
+                removed += self.remove(job_id)
+        return removed
 
 
 async def _once(path: Path, make: Callable[[Path], Awaitable[None]]) -> Path:
