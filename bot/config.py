@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -19,10 +19,12 @@ from bot.errors import ConfigError
 KNOWN_PROVIDERS = ("creatify", "magichour", "lipsync_studio", "sync", "preview")
 
 Secret = SecretStr | None
+_S = TypeVar("_S", bound="StorageSettings")
 
 
-class Settings(BaseSettings):
-    """Typed configuration. Build it with :func:`load_settings`."""
+class StorageSettings(BaseSettings):
+    """What `lipsync-bot migrate` needs: the database and the log level, no token.
+    Build it with :func:`load_storage_settings`."""
 
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -33,6 +35,40 @@ class Settings(BaseSettings):
         env_ignore_empty=True,
     )
 
+    database_url: str = "sqlite:///data/bot.db"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_unset(cls, data: object) -> object:
+        """``NAME=`` (as shipped in .env.example) or spaces mean "not set", from any source;
+        other values lose the spaces a copy-paste brings."""
+        if not isinstance(data, dict):
+            return data
+        trimmed = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+        return {k: v for k, v in trimmed.items() if v != ""}
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _sqlite_only(cls, value: str) -> str:
+        if not value.startswith("sqlite:///"):
+            raise ValueError("only sqlite:///PATH is supported in this version")
+        return value
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite file behind ``DATABASE_URL``."""
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+
+class Settings(StorageSettings):
+    """Typed configuration. Build it with :func:`load_settings`."""
+
     telegram_bot_token: SecretStr
     telegram_api_url: str = "https://api.telegram.org"
     telegram_local_mode: bool = False
@@ -41,7 +77,6 @@ class Settings(BaseSettings):
     public_url: str = ""
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=0, le=65535)
-    database_url: str = "sqlite:///data/bot.db"
     data_dir: Path = Path("data")
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     providers: Annotated[tuple[str, ...], NoDecode] = ()
@@ -62,22 +97,11 @@ class Settings(BaseSettings):
     user_daily_quota_seconds: int = Field(120, ge=0)
     group_daily_quota_seconds: int = Field(600, ge=0)
     allow_private_urls: bool = False
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     #: Longest voice accepted, in seconds.
     max_voice_seconds: float = Field(60, gt=0)
     #: First wait before retrying a provider call that failed transiently (doubles each try).
     provider_retry_base_seconds: float = Field(0.5, ge=0)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _blank_is_unset(cls, data: object) -> object:
-        """``NAME=`` (as shipped in .env.example) or spaces mean "not set", from any source;
-        other values lose the spaces a copy-paste brings."""
-        if not isinstance(data, dict):
-            return data
-        trimmed = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
-        return {k: v for k, v in trimmed.items() if v != ""}
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -101,33 +125,16 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown provider(s) {', '.join(unknown)}")
         return value
 
-    @field_validator("log_level", mode="before")
-    @classmethod
-    def _upper(cls, value: object) -> object:
-        return value.upper() if isinstance(value, str) else value
-
     @field_validator("telegram_api_url", "public_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
-
-    @field_validator("database_url")
-    @classmethod
-    def _sqlite_only(cls, value: str) -> str:
-        if not value.startswith("sqlite:///"):
-            raise ValueError("only sqlite:///PATH is supported in this version")
-        return value
 
     @model_validator(mode="after")
     def _webhook_needs_public_url(self) -> Settings:
         if self.telegram_mode == "webhook" and not self.public_url:
             raise ValueError("TELEGRAM_MODE=webhook needs PUBLIC_URL")
         return self
-
-    @property
-    def database_path(self) -> Path:
-        """The SQLite file behind ``DATABASE_URL``."""
-        return Path(self.database_url.removeprefix("sqlite:///"))
 
     @property
     def download_limit(self) -> int:
@@ -148,11 +155,22 @@ def load_settings(
     Raises:
         ConfigError: one line per problem, each naming the variable.
     """
+    return _load(Settings, environ, env_file)
+
+
+def load_storage_settings(
+    environ: Mapping[str, str] | None = None, *, env_file: str | Path | None = ".env"
+) -> StorageSettings:
+    """Like :func:`load_settings`, reading only what the database needs."""
+    return _load(StorageSettings, environ, env_file)
+
+
+def _load(schema: type[_S], environ: Mapping[str, str] | None, env_file: str | Path | None) -> _S:
     try:
         if environ is None:
-            return Settings(_env_file=env_file)
+            return schema(_env_file=env_file)
         # model_validate skips the environment sources: an injected mapping is the whole truth.
-        return Settings.model_validate({key.lower(): value for key, value in environ.items()})
+        return schema.model_validate({key.lower(): value for key, value in environ.items()})
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
 
