@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from bot import checks
 from bot.config import Settings, StorageSettings, load_settings, load_storage_settings
 from bot.errors import BotError, ConfigError
-from bot.logs import setup_logging
+from bot.logs import secrets_in, setup_logging
 from bot.media import ffmpeg
 from bot.providers import enabled_names
 
@@ -32,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "check":
         return _check(settings, providers, online=args.online)
-    setup_logging(settings.log_level, _secrets(settings))
+    setup_logging(settings.log_level, secrets_in(settings))
     from bot.app import run  # imports PTB and handlers: only when running
 
     try:
@@ -117,16 +117,3 @@ async def _migrate(settings: StorageSettings) -> int:
         return await db.migrate()
     finally:
         await db.close()
-
-
-def _secrets(settings: Settings) -> list[str]:
-    values = [settings.telegram_bot_token, settings.telegram_webhook_secret]
-    values += [
-        settings.creatify_api_key,
-        settings.magichour_api_key,
-        settings.magichour_webhook_secret,
-        settings.lipsync_studio_api_key,
-        settings.sync_api_key,
-        settings.sync_webhook_secret,
-    ]
-    return [value.get_secret_value() for value in values if value is not None]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from bot.config import Settings
+
 
 class RedactSecrets(logging.Filter):
     """Replaces each secret with ``***`` in the final message (httpx logs URLs that contain
@@ -40,3 +42,16 @@ def setup_logging(level: str, secrets: Iterable[str]) -> None:
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "apscheduler", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def secrets_in(settings: Settings) -> list[str]:
+    values = [settings.telegram_bot_token, settings.telegram_webhook_secret]
+    values += [
+        settings.creatify_api_key,
+        settings.magichour_api_key,
+        settings.magichour_webhook_secret,
+        settings.lipsync_studio_api_key,
+        settings.sync_api_key,
+        settings.sync_webhook_secret,
+    ]
+    return [value.get_secret_value() for value in values if value is not None]
