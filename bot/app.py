@@ -18,12 +18,13 @@ from dataclasses import dataclass
 
 import uvicorn
 from telegram import Update
-from telegram.ext import AIORateLimiter, ApplicationBuilder
+from telegram.ext import ApplicationBuilder
 
 import handlers
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, BotApplication, attach
 from bot.services import Services, open_services
+from bot.telegram.ratelimit import ChatPacer
 from bot.telegram.request import BoundedRequest
 from bot.telegram.updates import PerChatUpdateProcessor
 from bot.web import create_web_app, make_server, webhook_secret
@@ -47,9 +48,9 @@ def build_application(settings: Settings) -> BotApplication:
         .request(BoundedRequest(media_write_timeout=120.0))
         .context_types(CONTEXT_TYPES)
         .concurrent_updates(PerChatUpdateProcessor())
-        # No overall cap: replies to users are not broadcasts. Group pacing (20/min) stays,
-        # and a 429 pauses requests for retry_after and retries them.
-        .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
+        # Paced per chat; a 429 holds back only the chat it was for (one pacer per
+        # Application: it also paces the streaming upload, see bot.telegram.files).
+        .rate_limiter(ChatPacer())
         .job_queue(None)
     )
     if settings.telegram_mode == "webhook":

@@ -20,6 +20,7 @@ from telegram.error import BadRequest
 
 from bot.errors import ChatUnreachable, DeliveryError, DownloadFailed, FileTooBig
 from bot.media.streaming import BodyTooLarge, save_body
+from bot.telegram.ratelimit import pacer_of
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,11 @@ async def send_video(
             {"message_id": reply_to, "allow_sending_without_reply": True}
         )
     url = f"{bot.base_url}/sendVideo"
+    # This upload bypasses PTB's request layer, so it takes its chat's turn from the same
+    # pacer, and a 429 here holds back that chat's other messages too (and no other chat).
+    pacer = pacer_of(bot)
     for attempt in range(1, UPLOAD_ATTEMPTS + 1):
+        await pacer.wait_turn(chat_id)
         try:
             with path.open("rb") as handle:
                 response = await http.post(
@@ -149,7 +154,7 @@ async def send_video(
             log.info(
                 "Telegram asked to wait %ss before uploading to chat %s", retry_after, chat_id
             )
-            await asyncio.sleep(float(retry_after))
+            pacer.hold(chat_id, float(retry_after))  # the next wait_turn waits it out
             continue
         if response.status_code == httpx.codes.FORBIDDEN or "chat not found" in description:
             raise ChatUnreachable(description)

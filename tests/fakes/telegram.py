@@ -246,6 +246,7 @@ class Call:
 class _Failure:
     error: ApiError
     times: int
+    chat_id: int | None = None  # None: any chat
 
 
 class _Pulse:
@@ -520,7 +521,7 @@ class FakeTelegram:
                 raise ApiError(413, "Request Entity Too Large")
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
-            self._injected_failure(method)
+            self._injected_failure(method, call.params.get("chat_id"))
             call.result = await handler(call)
             call.status = 200
             response: Response = JSONResponse({"ok": True, "result": call.result})
@@ -559,14 +560,14 @@ class FakeTelegram:
             await asyncio.to_thread(_copy_to_disk, part.file, saved.path)
         return saved
 
-    def _injected_failure(self, method: str) -> None:
-        queue = self._failures.get(method.lower())
-        if queue:
-            failure = queue[0]
-            failure.times -= 1
-            if failure.times <= 0:
-                queue.popleft()
-            raise failure.error
+    def _injected_failure(self, method: str, chat_id: Any) -> None:
+        queue = self._failures.get(method.lower(), deque())
+        for failure in queue:
+            if failure.chat_id is None or failure.chat_id == chat_id:
+                failure.times -= 1
+                if failure.times <= 0:
+                    queue.remove(failure)
+                raise failure.error
 
     async def _download(self, request: Request) -> Response:
         if request.path_params["token"] != self.token:
@@ -631,15 +632,18 @@ class FakeTelegram:
         retry_after: int | None = None,
         times: int = 1,
         migrate_to_chat_id: int | None = None,
+        chat_id: int | None = None,
     ) -> None:
-        """Makes the next ``times`` calls of ``method`` fail (they are still recorded)."""
+        """Makes the next ``times`` calls of ``method`` (to ``chat_id`` only, if given) fail;
+        they are still recorded."""
         parameters: Json = {}
         if retry_after is not None:
             parameters["retry_after"] = retry_after
         if migrate_to_chat_id is not None:
             parameters["migrate_to_chat_id"] = migrate_to_chat_id
         error = ApiError(error_code, description, parameters)
-        self._failures.setdefault(method.lower(), deque()).append(_Failure(error, times))
+        failure = _Failure(error, times, chat_id)
+        self._failures.setdefault(method.lower(), deque()).append(failure)
 
     # ------------------------------------------------------------------ chats, users, files
 
