@@ -55,9 +55,11 @@ def test_migrate_creates_the_database(tmp_path: Path) -> None:
 def restore_logging():
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
+    factory = logging.getLogRecordFactory()
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+    logging.setLogRecordFactory(factory)
 
 
 def test_logs_never_show_the_token(capfd, restore_logging) -> None:
