@@ -30,6 +30,7 @@ from bot.telegram.updates import PerChatUpdateProcessor
 from bot.web import create_web_app, make_server, webhook_secret
 from handlers.conversation import resume_checks
 from handlers.menu import publish_commands
+from storage.db import now
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ async def sweep_hosted_media(services: Services, stop: asyncio.Event) -> None:
     """Delete provider inputs of finished jobs (after a grace period), every few minutes."""
     while not stop.is_set():
         try:
-            removed = await services.jobs.sweep_hosted()
+            removed = await services.host.sweep(services.jobs.get, at=now())
             if removed:
                 log.info("Removed hosted media of %d finished job(s)", removed)
         except Exception:

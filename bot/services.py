@@ -12,16 +12,18 @@ from telegram import Bot
 
 from bot.config import Settings
 from bot.delivery.progress import ProgressBoard
+from bot.delivery.results import ResultDelivery
 from bot.delivery.sender import Delivery
+from bot.delivery.status import StatusMessages
 from bot.health import ProviderHealth
 from bot.i18n import Translator
-from bot.jobs.poller import Poller
+from bot.jobs.poller import Poller, PollPolicy
 from bot.jobs.service import JobService
 from bot.media.hosting import MediaHost
 from bot.media.intake import MediaService
 from bot.providers import Provider, build_providers
 from bot.signing import Signer
-from bot.tasks import BackgroundTasks
+from bot.tasks import BackgroundTasks, Busy
 from storage import Database, DraftRepository, JobRepository, UserRepository
 from storage.health import HealthRepository
 
@@ -66,21 +68,36 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
             health = ProviderHealth(HealthRepository(db), bot, translator, settings.admin_ids)
             await health.load()
             host = MediaHost(settings.data_dir / "hosted", settings.public_url, signer)
-            jobs = JobService(
+            # Webhook confirmations queued plus deliveries running; the poller yields to them.
+            busy = Busy()
+            status = StatusMessages(ProgressBoard(bot), translator)
+            results = ResultDelivery(
                 repo=repo,
                 users=users,
+                sender=Delivery(bot, http, translator, upload_limit=settings.upload_limit),
+                status=status,
+                translator=translator,
                 providers=providers,
                 tasks=tasks,
-                board=ProgressBoard(bot),
-                delivery=Delivery(bot, http, translator, upload_limit=settings.upload_limit),
-                translator=translator,
+                busy=busy,
+                http=http,
                 outputs=settings.data_dir / "outputs",
+                allow_private_urls=settings.allow_private_urls,
+            )
+            # Every remote provider gets webhooks when the bot has a public URL.
+            polls = PollPolicy(settings.poll_interval_seconds, webhooks=bool(settings.public_url))
+            jobs = JobService(
+                repo=repo,
+                providers=providers,
+                tasks=tasks,
+                busy=busy,
+                status=status,
+                results=results,
+                translator=translator,
                 host=host,
                 health=health,
-                http=http,
+                polls=polls,
                 public_url=settings.public_url,
-                poll_interval=settings.poll_interval_seconds,
-                allow_private_urls=settings.allow_private_urls,
                 webhook_token=signer.webhook_token,
             )
             media = MediaService(
@@ -95,7 +112,8 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                 jobs=jobs,
                 providers=providers,
                 health=health,
-                idle_seconds=settings.poll_interval_seconds,
+                policy=polls,
+                busy=busy,
             )
             try:
                 yield Services(

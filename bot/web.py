@@ -70,7 +70,7 @@ def create_web_app(application: BotApplication, services: Services) -> Starlette
         except WebhookRejected as exc:
             log.warning("Rejected a %s webhook: %s", name, exc)
             return PlainTextResponse("invalid signature", status_code=401)
-        services.jobs.inbox.put(name, hint, None)
+        services.jobs.accept_webhook(name, hint, None)
         return JSONResponse({"ok": True})
 
     async def token_hook(request: Request) -> Response:
@@ -95,7 +95,7 @@ def create_web_app(application: BotApplication, services: Services) -> Starlette
         except WebhookRejected as exc:
             log.warning("Rejected a %s webhook body: %s", name, exc)
             return PlainTextResponse("bad body", status_code=400)
-        services.jobs.inbox.put(name, hint, int(job_id))
+        services.jobs.accept_webhook(name, hint, int(job_id))
         return JSONResponse({"ok": True})
 
     async def media(request: Request) -> Response:

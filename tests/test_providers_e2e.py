@@ -18,6 +18,7 @@ import pytest
 
 from bot.app import Running
 from bot.models import Job, JobStatus
+from storage.db import now
 from tests import media as make
 from tests.conftest import Harness, Media, free_port, to_chat
 from tests.fakes import lipsync_studio, magichour
@@ -392,12 +393,14 @@ async def test_hosted_inputs_are_deleted_after_the_grace_period(
         job = await job_of(bot)
         folder = bot.services.settings.data_dir / "hosted" / str(job.id)
         assert sorted(p.name for p in folder.iterdir()) == ["face.jpg", "voice.mp3"]
-        assert await bot.services.jobs.sweep_hosted() == 0  # finished just now: kept a while
+        assert (
+            await bot.services.host.sweep(bot.services.jobs.get, at=now()) == 0
+        )  # finished just now: kept a while
         two_hours_ago = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
         await bot.services.db.execute(
             "UPDATE jobs SET finished_at = ? WHERE id = ?", (two_hours_ago, job.id)
         )
-        assert await bot.services.jobs.sweep_hosted() == 1
+        assert await bot.services.host.sweep(bot.services.jobs.get, at=now()) == 1
         assert not folder.exists()
 
 

@@ -12,15 +12,20 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.errors import ProviderError, ProviderRejected, ProviderUnavailable
 from bot.health import ProviderHealth
-from bot.jobs.service import JobService, expired
 from bot.models import Job, JobStatus, RemoteJob
 from bot.providers import Provider, RemoteProvider
+from bot.tasks import Busy
 from storage import JobRepository
 from storage.db import now
+
+if TYPE_CHECKING:  # the service uses this module's PollPolicy
+    from bot.jobs.service import JobService
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +40,27 @@ MIN_PAUSE_SECONDS = 0.5
 YIELD_SECONDS = 2.0
 #: Longest wait between polls of a job whose provider keeps failing.
 MAX_BACKOFF_SECONDS = 600
+#: With webhooks on, each job is still polled, this many times less often.
+WEBHOOK_POLL_FACTOR = 6
 
 #: (job id, next poll time, consecutive failures)
 Schedule = tuple[int, datetime, int]
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """How often one job is polled."""
+
+    #: POLL_INTERVAL_SECONDS.
+    base_seconds: float
+    #: Whether providers post webhooks (the bot has a PUBLIC_URL).
+    webhooks: bool
+
+    def interval(self, provider: RemoteProvider) -> float:
+        """Seconds between polls of one job: slower when webhooks carry the news (providers
+        retry undelivered webhooks themselves; polling is then only the safety net)."""
+        interval = self.base_seconds * provider.poll_factor
+        return interval * WEBHOOK_POLL_FACTOR if self.webhooks else interval
 
 
 class Poller:
@@ -48,13 +71,16 @@ class Poller:
         jobs: JobService,
         providers: Mapping[str, Provider],
         health: ProviderHealth,
-        idle_seconds: float,
+        policy: PollPolicy,
+        busy: Busy,
     ) -> None:
         self._repo = repo
         self._jobs = jobs
         self._providers = providers
         self._health = health
-        self._idle = idle_seconds
+        self._policy = policy
+        self._busy = busy
+        self._idle = policy.base_seconds
 
     async def poll_once(self, at: datetime | None = None) -> int:
         """Poll every job that is due. Returns how many were looked at."""
@@ -64,7 +90,7 @@ class Poller:
 
         async def one(job: Job) -> Schedule | None:
             async with limit:
-                await self._jobs.busy.quiet(YIELD_SECONDS)
+                await self._busy.quiet(YIELD_SECONDS)
                 return await self._poll(job, at)
 
         schedule = await asyncio.gather(*(one(job) for job in due))
@@ -100,7 +126,7 @@ class Poller:
         if not isinstance(provider, RemoteProvider) or job.provider_job_id is None:
             # Nothing to ask (mid-submit, or a local job): look again at the deadline.
             return (job.id, job.deadline_at or at + timedelta(hours=1), job.poll_failures)
-        interval = self._jobs.poll_interval(provider)
+        interval = self._policy.interval(provider)
         try:
             remote = await provider.fetch(job.provider_job_id)
         except ProviderRejected as exc:
@@ -123,3 +149,8 @@ class Poller:
 
 def _failed(provider_job_id: str, exc: ProviderError) -> RemoteJob:
     return RemoteJob(provider_job_id=provider_job_id, status=JobStatus.FAILED, error=exc.reason)
+
+
+def expired(job: Job, at: datetime) -> bool:
+    """Whether ``job`` has passed its overall deadline."""
+    return job.deadline_at is not None and at >= job.deadline_at

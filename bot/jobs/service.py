@@ -10,41 +10,33 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
-import httpx
-
-from bot.delivery.progress import ProgressBoard
-from bot.delivery.sender import Delivery
+from bot.delivery.results import ResultDelivery
+from bot.delivery.status import StatusMessages
 from bot.errors import (
-    ChatUnreachable,
-    DeliveryError,
     ProviderAuthError,
     ProviderError,
     ProviderOutOfCredits,
     ProviderRejected,
     ProviderUnavailable,
     RenderError,
-    UnsafeURL,
 )
 from bot.health import ProviderHealth
 from bot.i18n import Translator
 from bot.jobs.inbox import WebhookInbox
-from bot.media.hosting import MediaHost, grace_cutoff
-from bot.media.outputs import OutputFetchError, download_output
+from bot.jobs.poller import PollPolicy
+from bot.media.hosting import MediaHost
 from bot.models import IN_FLIGHT, Draft, Job, JobStatus, ProviderEvent, RemoteJob
 from bot.providers import LocalProvider, Provider, RemoteProvider, WebhookAuth
 from bot.tasks import BackgroundTasks, Busy
-from storage import JobRepository, UserRepository
+from storage import JobRepository
 from storage.db import now
 
 log = logging.getLogger(__name__)
 
 #: Progress is stored and shown in steps of this many percent.
 PROGRESS_STEP = 5
-#: With webhooks on, each job is still polled, this many times less often.
-WEBHOOK_POLL_FACTOR = 6
 #: How long a job whose create got no answer waits for the provider's webhook to claim it.
 ADOPTION_SECONDS = 600
 
@@ -54,39 +46,30 @@ class JobService:
         self,
         *,
         repo: JobRepository,
-        users: UserRepository,
         providers: Mapping[str, Provider],
         tasks: BackgroundTasks,
-        board: ProgressBoard,
-        delivery: Delivery,
+        busy: Busy,
+        status: StatusMessages,
+        results: ResultDelivery,
         translator: Translator,
-        outputs: Path,
         host: MediaHost,
         health: ProviderHealth,
-        http: httpx.AsyncClient,
+        polls: PollPolicy,
         public_url: str,
-        poll_interval: float,
-        allow_private_urls: bool,
         webhook_token: Callable[[str, int], str],
     ) -> None:
         self._repo = repo
-        self._users = users
         self._providers = providers
         self._tasks = tasks
-        self._board = board
-        self._delivery = delivery
+        self._status = status
+        self._results = results
         self._t = translator
-        self._outputs = outputs
         self._host = host
         self._health = health
-        self._http = http
+        self._polls = polls
         self._public_url = public_url
-        self._poll_interval = poll_interval
-        self._allow_private_urls = allow_private_urls
         self._webhook_token = webhook_token
-        #: Webhook confirmations queued plus deliveries running; the poller yields to them.
-        self.busy = Busy()
-        self.inbox = WebhookInbox(self.confirm, tasks, self.busy)
+        self._inbox = WebhookInbox(self.confirm, tasks, busy)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -135,7 +118,7 @@ class JobService:
         jobs = await self._repo.to_resume(remote)
         for job in jobs:
             if job.status is JobStatus.SUCCEEDED:
-                self._spawn_delivery(job.id)
+                self._results.spawn(job.id)
             elif job.status is JobStatus.SUBMITTING and job.submit_started_at is not None:
                 # The last process died while submitting: the provider may have the job (and
                 # charged for it). Submitting again could pay twice, so wait for its webhook
@@ -158,17 +141,17 @@ class JobService:
 
     async def resend(self, job: Job, chat_id: int) -> None:
         """Send a delivered job's video again, by its Telegram file_id."""
-        await self._delivery.resend(job, chat_id)
+        await self._results.resend(job, chat_id)
 
-    async def sweep_hosted(self) -> int:
-        """Delete hosted inputs of jobs that ended more than the grace period ago."""
-        cutoff = grace_cutoff(now())
-        removed = 0
-        for job_id in self._host.hosted_job_ids():
-            job = await self._repo.get(job_id)
-            if job is None or (job.finished_at is not None and job.finished_at < cutoff):
-                removed += self._host.remove(job_id)
-        return removed
+    def accept_webhook(self, provider_name: str, hint: RemoteJob, job_id: int | None) -> None:
+        """A verified webhook: confirm it with the provider in the background.
+
+        Args:
+            provider_name: whose webhook it was.
+            hint: what the webhook body claims.
+            job_id: our job id when the webhook URL names it (per-job URLs).
+        """
+        self._inbox.put(provider_name, hint, job_id)
 
     # --- the one results path --------------------------------------------------------------
 
@@ -195,7 +178,7 @@ class JobService:
                 **_credits(event),
             )
             if changed:
-                self._spawn_delivery(job_id)
+                self._results.spawn(job_id)
             return changed
         if event.status in (JobStatus.FAILED, JobStatus.CANCELED, JobStatus.EXPIRED):
             changed = await self._repo.transition(
@@ -215,7 +198,7 @@ class JobService:
                 job_id, IN_FLIGHT, event.status, progress=event.progress
             )
             if changed:
-                await self._show_progress(
+                await self._status.progress(
                     job.model_copy(update={"status": event.status, "progress": event.progress})
                 )
             return changed
@@ -273,13 +256,6 @@ class JobService:
             credits=remote.credits,
         )
 
-    def poll_interval(self, provider: RemoteProvider) -> float:
-        """Seconds between polls of one job: slower when webhooks carry the news (providers
-        retry undelivered webhooks themselves; polling is then only the safety net)."""
-        interval = self._poll_interval * provider.poll_factor
-        # Every remote provider gets webhooks when the bot has a public URL (webhook_url()).
-        return interval * WEBHOOK_POLL_FACTOR if self._public_url else interval
-
     def webhook_url(self, provider: RemoteProvider, job_id: int) -> str | None:
         """Where ``provider`` should post news of ``job_id``, or None without PUBLIC_URL."""
         if not self._public_url:
@@ -318,7 +294,7 @@ class JobService:
                     ProviderEvent(job_id=job.id, status=JobStatus.RUNNING, progress=percent)
                 )
 
-        out = self._output_path(job)
+        out = self._results.output_path(job)
         out.parent.mkdir(parents=True, exist_ok=True)
         try:
             await provider.render(job.order, out, on_progress)
@@ -368,10 +344,10 @@ class JobService:
             job.id,
             provider_job_id=remote.provider_job_id,
             credits=remote.credits,
-            next_poll_at=now() + timedelta(seconds=self.poll_interval(provider)),
+            next_poll_at=now() + timedelta(seconds=self._polls.interval(provider)),
         )
         if await self._repo.transition(job.id, [JobStatus.SUBMITTING], JobStatus.QUEUED):
-            await self._show_progress(job.model_copy(update={"status": JobStatus.QUEUED}))
+            await self._status.progress(job.model_copy(update={"status": JobStatus.QUEUED}))
         if remote.status is not JobStatus.QUEUED:
             await self.settle(self.event(job, remote))
 
@@ -382,85 +358,6 @@ class JobService:
         if isinstance(exc, ProviderRejected):
             return self.failure(job, "error.provider_rejected", reason=exc.reason)
         return self.failure(job, "error.provider_busy")
-
-    # --- delivery --------------------------------------------------------------------------
-
-    def _spawn_delivery(self, job_id: int) -> None:
-        self._tasks.spawn(f"deliver:{job_id}", self._deliver(job_id))
-
-    async def _deliver(self, job_id: int) -> None:
-        self.busy.add(+1)
-        try:
-            await self._deliver_now(job_id)
-        finally:
-            self.busy.add(-1)
-
-    async def _deliver_now(self, job_id: int) -> None:
-        job = await self._repo.get(job_id)
-        if job is None or job.status is not JobStatus.SUCCEEDED:
-            return
-        await self._status(job, "progress.sending", final=True)
-        if job.output_path is None or not Path(job.output_path).exists():
-            fetched = await self._fetch_output(job)
-            if fetched is None:
-                return
-            job = fetched
-        try:
-            file_id = await self._delivery.deliver(job)
-        except ChatUnreachable as exc:
-            log.info("Job %d: chat %d unreachable (%s)", job.id, job.chat_id, exc)
-            await self._users.set_blocked(job.user_id)
-            await self._repo.transition(
-                job.id, [JobStatus.SUCCEEDED], JobStatus.FAILED, error="chat unreachable"
-            )
-            return
-        except DeliveryError as exc:
-            log.warning("Job %d: delivery failed: %s", job.id, exc)
-            await self._fail_succeeded(job, "error.delivery_failed")
-            return
-        await self._repo.transition(
-            job.id, [JobStatus.SUCCEEDED], JobStatus.DELIVERED, result_file_id=file_id
-        )
-        log.info("Job %d delivered", job.id)
-        await self._status(job, "progress.delivered", final=True)
-
-    async def _fetch_output(self, job: Job) -> Job | None:
-        """Download a remote job's result; on an expired link ask the provider for a new one."""
-        out = self._output_path(job)
-        for attempt in (1, 2):
-            url = job.output_url
-            try:
-                if url is None:
-                    raise OutputFetchError("no result URL")
-                await download_output(self._http, url, out, allow_private=self._allow_private_urls)
-            except (OutputFetchError, UnsafeURL) as exc:
-                log.warning("Job %d: result download failed: %s", job.id, exc)
-                provider = self._providers.get(job.provider)
-                if (
-                    attempt == 2
-                    or not isinstance(provider, RemoteProvider)
-                    or not job.provider_job_id
-                ):
-                    await self._fail_succeeded(job, "error.output_failed")
-                    return None
-                try:  # result links expire (Magic Hour: 24 h); a fresh read gives a new one
-                    remote = await provider.fetch(job.provider_job_id)
-                except ProviderError:
-                    await self._fail_succeeded(job, "error.output_failed")
-                    return None
-                await self._repo.update(job.id, output_url=remote.output_url)
-                job = job.model_copy(update={"output_url": remote.output_url})
-                continue
-            await self._repo.update(job.id, output_path=str(out))
-            return job.model_copy(update={"output_path": str(out)})
-        return None
-
-    async def _fail_succeeded(self, job: Job, key: str) -> None:
-        reason = self._t.t(job.locale, key)
-        if await self._repo.transition(
-            job.id, [JobStatus.SUCCEEDED], JobStatus.FAILED, error=reason
-        ):
-            await self._show_failure(job.id, reason)
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -480,9 +377,6 @@ class JobService:
                 return claimed
         return job
 
-    def _output_path(self, job: Job) -> Path:
-        return self._outputs / f"job_{job.id}.mp4"
-
     def _provider_label(self, job: Job) -> str:
         return self._t.t(job.locale, f"provider.{job.provider}")
 
@@ -496,31 +390,12 @@ class JobService:
             job_id=job.id, status=status, error=self._t.t(job.locale, key, **params)
         )
 
-    async def _show_progress(self, job: Job) -> None:
-        if job.status is JobStatus.QUEUED:
-            await self._status(job, "progress.queued")
-        elif job.progress:
-            await self._status(job, "progress.rendering", percent=job.progress)
-        else:
-            await self._status(job, "progress.rendering_started")
-
     async def _show_failure(self, job_id: int, reason: str) -> None:
         job = await self._repo.get(job_id)
         if job is not None:
-            await self._status(job, "progress.failed", final=True, reason=reason)
-
-    async def _status(self, job: Job, key: str, *, final: bool = False, **params: object) -> None:
-        if job.status_message_id is None:
-            return
-        text = self._t.t(job.locale, key, job_id=job.id, **params)
-        await self._board.show(job.chat_id, job.status_message_id, text, final=final)
+            await self._status.failed(job, reason)
 
 
 def _credits(event: ProviderEvent) -> dict[str, float]:
     """The credits field to store, when the event tells (a silent event keeps what we had)."""
     return {} if event.credits is None else {"credits": event.credits}
-
-
-def expired(job: Job, at: datetime) -> bool:
-    """Whether ``job`` has passed its overall deadline."""
-    return job.deadline_at is not None and at >= job.deadline_at
