@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.untrusted import ascii_int
+
 RATIO = "r"
 PROVIDER = "p"
 GENERATE = "go"
@@ -16,11 +18,12 @@ AGAIN = "again"
 NEW = "new"
 RESEND = "send"
 
-#: Patterns for CallbackQueryHandler.
+#: Patterns for CallbackQueryHandler. They match on the prefix alone, so a malformed or forged
+#: payload still reaches its handler, whose parser rejects it and answers "stale button".
 STEP_PATTERN = rf"^({RATIO}|{PROVIDER}|{GENERATE}|{CANCEL}):"
-AGAIN_PATTERN = rf"^{AGAIN}:\d+$"
+AGAIN_PATTERN = rf"^{AGAIN}:"
 NEW_PATTERN = rf"^{NEW}$"
-RESEND_PATTERN = rf"^{RESEND}:\d+$"
+RESEND_PATTERN = rf"^{RESEND}:"
 
 
 @dataclass(frozen=True)
@@ -38,15 +41,19 @@ def step(action: str, user_id: int, token: str, value: str = "") -> str:
 
 
 def parse_step(data: str) -> StepButton | None:
+    """The button ``data`` describes; None when it is malformed (forged or from an old version)."""
     parts = data.split(":", 3)
-    if len(parts) != 4 or not parts[1].isdigit():
+    user_id = ascii_int(parts[1]) if len(parts) == 4 else None
+    if user_id is None:
         return None
-    return StepButton(parts[0], int(parts[1]), parts[2], parts[3])
+    return StepButton(parts[0], user_id, parts[2], parts[3])
 
 
 def job_action(action: str, job_id: int) -> str:
     return f"{action}:{job_id}"
 
 
-def job_id_of(data: str) -> int:
-    return int(data.rsplit(":", 1)[1])
+def job_id_of(data: str) -> int | None:
+    """The job id of an ``action:<id>`` payload; None when it is not a sane id."""
+    _, sep, job_id = data.partition(":")
+    return ascii_int(job_id) if sep else None

@@ -1,15 +1,18 @@
-"""/start, /help, /cancel, /jobs and the buttons under a finished video."""
+"""/start, /help, /cancel, /jobs, unknown commands and the buttons under a finished video."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from telegram import Update
+from telegram import Bot, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
+from telegram.error import Forbidden
 
 from bot import callback_data as cd
 from bot.context import BotContext
 from bot.models import InputFile, JobStatus
 from handlers import keyboards
+from handlers.incoming import replies_to
 from handlers.conversation import begin, cancel_draft
 from handlers.prompts import prompt
 
@@ -24,7 +27,12 @@ async def start(update: Update, context: BotContext) -> None:
     assert user is not None
     t = context.services.translator
     locale = t.negotiate(user.language_code)
-    note = t.t(locale, "start.preview_only") if _preview_only(context) else ""
+    notes = []
+    if _preview_only(context):
+        notes.append(t.t(locale, "start.preview_only"))
+    if _in_group(message):
+        notes.append(t.t(locale, "hint.groups"))
+    note = "\n\n".join(notes)
     await message.reply_text(
         t.t(locale, "start.greeting", name=user.first_name, note=note).strip(),
         reply_markup=keyboards.new_video(t, locale),
@@ -32,20 +40,21 @@ async def start(update: Update, context: BotContext) -> None:
 
 
 async def help_command(update: Update, context: BotContext) -> None:
-    """How the bot works, limits included."""
+    """How the bot works, limits and shortcuts included; in groups, how to answer."""
     message, user = update.effective_message, update.effective_user
     assert message is not None
     assert user is not None
     t, services = context.services.translator, context.services
     locale = t.negotiate(user.language_code)
-    await message.reply_text(
-        t.t(
-            locale,
-            "help.text",
-            limit=int(services.media.max_voice_seconds),
-            size_mb=services.media.download_limit // 1_000_000,
-        )
+    text = t.t(
+        locale,
+        "help.text",
+        limit=int(services.media.max_voice_seconds),
+        size_mb=services.media.download_limit // 1_000_000,
     )
+    if _in_group(message):
+        text += "\n\n" + t.t(locale, "hint.groups")
+    await message.reply_text(text)
 
 
 async def cancel(update: Update, context: BotContext) -> None:
@@ -64,23 +73,44 @@ async def cancel(update: Update, context: BotContext) -> None:
 
 
 async def jobs(update: Update, context: BotContext) -> None:
-    """/jobs: the last jobs with their status, and a button to get each video again."""
+    """/jobs: the last jobs with their status, and a button to get each video again.
+
+    In a group the list goes to the user's private chat: their videos are not the group's
+    business.
+    """
     message, user = update.effective_message, update.effective_user
     assert message is not None
     assert user is not None
+    t = context.services.translator
+    locale = t.negotiate(user.language_code)
+    text, markup = await _jobs_listing(context, user.id, locale)
+    if not _in_group(message):
+        await message.reply_text(text, reply_markup=markup)
+        return
+    try:
+        await context.bot.send_message(user.id, text, reply_markup=markup)
+    except Forbidden:
+        # The user never started the bot (or blocked it): bots cannot write first.
+        await message.reply_text(t.t(locale, "jobs.ask_privately", bot=context.bot.username))
+        return
+    await message.reply_text(t.t(locale, "jobs.sent_privately"))
+
+
+async def _jobs_listing(
+    context: BotContext, user_id: int, locale: str
+) -> tuple[str, InlineKeyboardMarkup | None]:
     services = context.services
     t = services.translator
-    locale = t.negotiate(user.language_code)
-    recent = await services.jobs.recent(user.id, JOBS_SHOWN)
+    recent = await services.jobs.recent(user_id, JOBS_SHOWN)
     if not recent:
-        await message.reply_text(t.t(locale, "jobs.none"))
-        return
+        return t.t(locale, "jobs.none"), None
     lines = [t.t(locale, "jobs.header")]
     for job in recent:
         line = t.t(
             locale,
             "jobs.line",
             job_id=job.id,
+            # Stored in UTC; the locale line says so.
             date=job.created_at.strftime("%Y-%m-%d %H:%M"),
             ratio=job.ratio,
             provider=t.t(locale, f"provider.{job.provider}"),
@@ -90,7 +120,18 @@ async def jobs(update: Update, context: BotContext) -> None:
             line += f" {job.progress}%"
         lines.append(line)
     delivered = [job.id for job in recent if job.result_file_id]
-    await message.reply_text("\n".join(lines), reply_markup=keyboards.resend(t, locale, delivered))
+    return "\n".join(lines), keyboards.resend(t, locale, delivered)
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """A command the bot does not have: say what it understands instead of staying silent."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    assert user is not None
+    if not _addressed_to(message, context.bot):
+        return
+    t = context.services.translator
+    await message.reply_text(t.t(t.negotiate(user.language_code), "hint.unknown_command"))
 
 
 async def resend(update: Update, context: BotContext) -> None:
@@ -102,7 +143,11 @@ async def resend(update: Update, context: BotContext) -> None:
     assert chat is not None
     services = context.services
     locale = services.translator.negotiate(user.language_code)
-    job = await services.jobs.get(cd.job_id_of(query.data))
+    job_id = cd.job_id_of(query.data)
+    if job_id is None:  # forged, or from a version with another format
+        await query.answer(services.translator.t(locale, "error.stale_button"), show_alert=True)
+        return
+    job = await services.jobs.get(job_id)
     if job is None or job.user_id != user.id or job.result_file_id is None:
         await query.answer(services.translator.t(locale, "error.not_your_button"), show_alert=True)
         return
@@ -118,7 +163,11 @@ async def again(update: Update, context: BotContext) -> None:
     assert user is not None
     services = context.services
     locale = services.translator.negotiate(user.language_code)
-    job = await services.jobs.get(cd.job_id_of(query.data))
+    job_id = cd.job_id_of(query.data)
+    if job_id is None:  # forged, or from a version with another format
+        await query.answer(services.translator.t(locale, "error.stale_button"), show_alert=True)
+        return
+    job = await services.jobs.get(job_id)
     if job is None or job.user_id != user.id:
         await query.answer(services.translator.t(locale, "error.not_your_button"), show_alert=True)
         return
@@ -138,6 +187,20 @@ async def new_button(update: Update, context: BotContext) -> None:
     await query.answer()
     draft = await begin(context.services, update)
     await prompt(context.bot, context.services, draft)
+
+
+def _addressed_to(message: Message, bot: Bot) -> bool:
+    """``/foo@us``, or in a private chat or as a reply to us, a plain ``/foo``: in groups a
+    plain command may be meant for another bot."""
+    command = (message.text or "").split(maxsplit=1)[0]
+    target = command.partition("@")[2]
+    if target:
+        return target.lower() == bot.username.lower()
+    return not _in_group(message) or replies_to(message, bot)
+
+
+def _in_group(message: Message) -> bool:
+    return message.chat.type != ChatType.PRIVATE
 
 
 def _preview_only(context: BotContext) -> bool:

@@ -1,0 +1,44 @@
+"""Reading values that come from outside (URL paths, headers, button payloads, request bodies)
+without raising on hostile input: every helper answers None or False instead.
+
+The traps they avoid: ``"²".isdigit()`` is true but ``int("²")`` raises; ``int()`` of 60 digits
+overflows SQLite; ``secrets.compare_digest`` raises TypeError on non-ASCII ``str``; and
+``json.loads`` raises RecursionError on deeply nested input.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from typing import Any
+
+#: Ids and timestamps we accept fit in a signed 64-bit SQLite integer.
+MAX_ID = 2**63 - 1
+_ASCII_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+def ascii_int(text: str) -> int | None:
+    """``text`` as a non-negative int when it is 1 to 19 ASCII digits within 63 bits."""
+    if not _ASCII_DIGITS.fullmatch(text):
+        return None
+    value = int(text)
+    return value if value <= MAX_ID else None
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison that also works for non-ASCII ``given`` (it never matches)."""
+    # Bytes, because compare_digest refuses str with non-ASCII characters; surrogatepass,
+    # because a decoded path or header can hold lone surrogates that plain UTF-8 refuses.
+    return secrets.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
+
+
+def json_object(body: bytes) -> dict[str, Any] | None:
+    """``body`` decoded as a JSON object; None when it is not JSON, too deep, or not an object."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
