@@ -7,6 +7,7 @@
       MediaError                  a user's file cannot be used; carries the i18n key to show
         FileTooBig                over the download limit (checked before getFile)
         UnsupportedMedia          not what the step asked for (a sticker, a PDF, audio as face)
+          UnsupportedFormat       a container we do not read, e.g. a playlist naming other files
         CorruptMedia              ffmpeg cannot read it
         SilentAudio               the voice has no sound in it
         MediaTooLong              the voice is longer than MAX_VOICE_SECONDS
@@ -51,6 +52,13 @@ class FileTooBig(MediaError):
 
 class UnsupportedMedia(MediaError):
     key = "error.unsupported"
+
+
+class UnsupportedFormat(UnsupportedMedia):
+    """ffmpeg would read the file as a kind we refuse: a playlist, a concat list, or
+    anything off the demuxer whitelist (see bot.media.ffmpeg.input_args)."""
+
+    key = "error.unsupported_format"
 
 
 class CorruptMedia(MediaError):

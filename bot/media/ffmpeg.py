@@ -42,6 +42,29 @@ MAX_PROBE_LINES = 2000
 _PROGRESS_PERIOD = 0.25
 
 
+#: The only demuxers ffmpeg may use on a file we did not make ourselves: ordinary containers
+#: and single pictures. Playlists (hls, dash), concat lists and the like are left out because
+#: they name other files, which ffmpeg would read: another user's voice, or anything on disk.
+#: Names as ``ffmpeg -demuxers`` lists them; "mov" covers mp4/m4a/3gp, "matroska" covers webm.
+INPUT_FORMATS = (
+    "mov,matroska,ogg,mp3,wav,flac,aac,amr,amrnb,amrwb,"
+    "image2,jpeg_pipe,png_pipe,webp_pipe,bmp_pipe,tiff_pipe,gif,gif_pipe"
+)
+
+
+def input_args(path: Path) -> list[str]:
+    """``-i path`` with the demuxer pinned to :data:`INPUT_FORMATS` and only local files.
+
+    Every input the bot did not generate itself goes through this: what a file says about
+    itself must not make ffmpeg open anything else (its own name is ours, see
+    bot.media.intake.local_name).
+    """
+    return [
+        *("-format_whitelist", INPUT_FORMATS, "-protocol_whitelist", "file"),
+        *("-i", str(path.absolute())),
+    ]
+
+
 class FfmpegTimeout(Exception):
     """ffmpeg ran longer than its timeout and was killed."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from pathlib import Path
 
 import httpx
@@ -12,9 +14,19 @@ from bot.media import inspect
 from bot.models import InputFile, MediaKind
 from bot.telegram import files as telegram_files
 
-#: File extensions by what the user sent, so files on disk are recognisable when debugging;
-#: ffmpeg identifies the format from the content either way.
-_EXTENSIONS = {"photo": ".jpg", "video": ".mp4", "video_note": ".mp4", "voice": ".ogg"}
+#: File extensions by what Telegram delivered, so files on disk are recognisable when
+#: debugging. Anything else (audio, documents) is ".bin": a declared MIME type or file name
+#: is the user's word, and an extension such as .m3u8 would make ffmpeg read a playlist.
+#: ffmpeg identifies the format from the content, within bot.media.ffmpeg.INPUT_FORMATS.
+_EXTENSIONS = {
+    "photo": ".jpg",
+    "video": ".mp4",
+    "video_note": ".mp4",
+    "animation": ".mp4",
+    "voice": ".ogg",
+}
+#: What Telegram's file ids are made of; anything else is replaced, never used as a path.
+_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 
 
 class MediaService:
@@ -64,19 +76,21 @@ class MediaService:
 
     async def _fetch(self, file: InputFile) -> Path:
         self.check_size(file)
-        # file_unique_id is the same for the same file across bots and time: a user who sends
-        # the same photo twice downloads it once.
-        name = file.file_unique_id or file.file_id
-        dest = self._inputs / f"{name}{self._extension(file)}"
+        dest = self._inputs / local_name(file)
         if dest.exists():
             return dest
         return await telegram_files.download(
             self._bot, self._http, file.file_id, dest, limit=self.download_limit
         )
 
-    @staticmethod
-    def _extension(file: InputFile) -> str:
-        if file.source in _EXTENSIONS:
-            return _EXTENSIONS[file.source]
-        subtype = (file.mime_type or "").partition("/")[2]
-        return f".{subtype}" if subtype.isalnum() else ".bin"
+
+def local_name(file: InputFile) -> str:
+    """The name a user's file is saved under: Telegram's id for it and an extension of ours.
+
+    file_unique_id is the same for the same file across bots and time, so a user who sends
+    the same photo twice downloads it once.
+    """
+    name = file.file_unique_id or file.file_id
+    if _UNSAFE_NAME_CHARS.search(name) or not name:
+        name = hashlib.sha256(name.encode()).hexdigest()[:32]
+    return name + _EXTENSIONS.get(file.source, ".bin")

@@ -15,8 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.errors import CorruptMedia
-from bot.media.ffmpeg import MAX_PROBE_LINES, STDERR_TAIL_LINES, FfmpegTimeout, execute
+from bot.errors import CorruptMedia, UnsupportedFormat
+from bot.media.ffmpeg import (
+    MAX_PROBE_LINES,
+    STDERR_TAIL_LINES,
+    FfmpegTimeout,
+    execute,
+    input_args,
+)
 from bot.models import Probe
 
 log = logging.getLogger(__name__)
@@ -31,6 +37,14 @@ _IMAGE_CODECS = frozenset({"mjpeg", "png", "webp", "bmp", "tiff", "gif", "jpegxl
 _SINGLE_FRAME_SECONDS = 0.1
 
 _CORRUPT_MARKERS = ("Invalid data found when processing input", "Error opening input")
+#: ffmpeg recognised the file as a kind it was not allowed to open (see input_args), or as a
+#: playlist it only declined for its name; either way not damaged, just not acceptable.
+_REFUSED_MARKERS = ("Format not on whitelist", "Not detecting m3u8/hls")
+#: Containers that name other files to read. The demuxer whitelist already keeps ffmpeg from
+#: opening them; refusing them here too keeps a wider whitelist from ever reopening the hole.
+_INDIRECT_FORMATS = frozenset(
+    {"hls", "applehttp", "concat", "dash", "webm_dash_manifest", "ffmetadata", "sdp", "rtsp"}
+)
 _INPUT_RE = re.compile(r"^Input #0, ([\w,]+), from ")
 _DURATION_RE = re.compile(r"^\s+Duration: (?:N/A|(\d+):(\d\d):(\d\d(?:\.\d+)?))")
 _STREAM_RE = re.compile(r"^\s+Stream #0:\d+\S*: (\w+): (.*)$")
@@ -93,14 +107,20 @@ def parse_probe(stderr: str) -> Probe:
     is reported as 1080x1920, which is also what ffmpeg's filters see (it auto-rotates).
 
     Raises:
+        UnsupportedFormat: the file is a playlist, a concat list or another refused format.
         CorruptMedia: ffmpeg could not open the file or found no streams in it.
     """
     # Only ffmpeg's own messages count; indented lines are the file's metadata, whose tags
     # may say anything.
-    for line in stderr.splitlines():
-        if not line.startswith(" ") and any(m in line for m in _CORRUPT_MARKERS):
+    ffmpeg_says = [line for line in stderr.splitlines() if not line.startswith(" ")]
+    for line in ffmpeg_says:
+        _refuse_format(line)
+    for line in ffmpeg_says:
+        if any(m in line for m in _CORRUPT_MARKERS):
             raise CorruptMedia(f"ffmpeg: {line}")
     found = _scan_probe(stderr)
+    if set((found.container or "").split(",")) & _INDIRECT_FORMATS:
+        raise UnsupportedFormat(f"container {found.container}")
     if found.container is None or not found.streams:
         raise CorruptMedia("ffmpeg found no streams")
     video = next((s for s in found.streams if s.kind == "Video" and not s.attached_pic), None)
@@ -115,6 +135,12 @@ def parse_probe(stderr: str) -> Probe:
         has_audio=any(s.kind == "Audio" for s in found.streams),
         is_image=video is not None and _is_image(found, video),
     )
+
+
+def _refuse_format(line: str) -> None:
+    """Raise UnsupportedFormat if this ffmpeg message says it refused the file's format."""
+    if any(m in line for m in _REFUSED_MARKERS):
+        raise UnsupportedFormat(f"ffmpeg: {line}")
 
 
 def _is_image(found: _ProbeText, video: _Stream) -> bool:
@@ -138,12 +164,13 @@ async def probe(path: Path, *, timeout: float = 30) -> Probe:
 
     Raises:
         FileNotFoundError: ``path`` does not exist (a bug of ours, not the user's file).
+        UnsupportedFormat: a playlist, a concat list, or a format we do not read.
         CorruptMedia: ffmpeg cannot read the file.
     """
     if not path.is_file():
         raise FileNotFoundError(path)
     # Exits 1 ("At least one output file must be specified"): there is no output.
-    info = parse_probe(await _stderr(["-i", str(path.absolute())], timeout=timeout))
+    info = parse_probe(await _stderr(input_args(path), timeout=timeout))
     if info.is_image:
         info = await _apply_exif_orientation(path, info, timeout=timeout)
     return info
@@ -165,7 +192,7 @@ async def _apply_exif_orientation(path: Path, info: Probe, *, timeout: float) ->
     The JPEG decoder turns the EXIF tag into per-frame rotation, so only decoding the frame
     reveals it; for one picture that costs a few tens of milliseconds.
     """
-    argv = ["-i", str(path.absolute()), "-map", "0:v:0", "-frames:v", "1", "-f", "null", "-"]
+    argv = [*input_args(path), "-map", "0:v:0", "-frames:v", "1", "-f", "null", "-"]
     size = decoded_size(await _stderr(argv, timeout=timeout))
     if size is None or size == (info.width, info.height):
         return info
@@ -227,6 +254,8 @@ async def _decode(argv: Sequence[str], *, timeout: float) -> _DecodeLog:
         code = await execute(argv, timeout=timeout, on_stderr=found.feed)
     except FfmpegTimeout as exc:
         raise CorruptMedia(str(exc)) from exc
+    for line in found.errors:
+        _refuse_format(line)
     if code != 0 or found.errors:
         log.debug("decode failed (%s): %s", code, "\n".join(found.tail))
         raise CorruptMedia("\n".join(found.errors or found.tail))
@@ -239,10 +268,11 @@ async def check_decodes(path: Path, *, seconds: float | None = None, timeout: fl
     A truncated MP4 often has intact headers and probes fine; only decoding shows it.
 
     Raises:
+        UnsupportedFormat: a playlist, a concat list, or a format we do not read.
         CorruptMedia: ffmpeg exited non-zero or logged errors while decoding.
     """
     limit = ["-t", f"{seconds:g}"] if seconds is not None else []
-    argv = ["-loglevel", "level+error", "-i", str(path.absolute()), *limit, "-sn", "-dn"]
+    argv = ["-loglevel", "level+error", *input_args(path), *limit, "-sn", "-dn"]
     await _decode([*argv, "-f", "null", "-"], timeout=timeout)
 
 
@@ -253,9 +283,10 @@ async def max_volume_db(path: Path, *, timeout: float = 60) -> float:
     as an integrity check.
 
     Raises:
+        UnsupportedFormat: a playlist, a concat list, or a format we do not read.
         CorruptMedia: the audio could not be decoded cleanly or has no samples.
     """
-    argv = ["-loglevel", "level+info", "-i", str(path.absolute()), "-map", "0:a:0", "-vn"]
+    argv = ["-loglevel", "level+info", *input_args(path), "-map", "0:a:0", "-vn"]
     found = await _decode([*argv, "-af", "volumedetect", "-f", "null", "-"], timeout=timeout)
     if found.max_volume is None:
         raise CorruptMedia("no audio was decoded")

@@ -9,7 +9,7 @@ import logging
 from pathlib import Path
 
 from bot.errors import RenderError
-from bot.media.ffmpeg import ProgressCallback, removing_on_error, run_ffmpeg
+from bot.media.ffmpeg import ProgressCallback, input_args, removing_on_error, run_ffmpeg
 from bot.models import MediaKind, Order
 
 log = logging.getLogger(__name__)
@@ -50,15 +50,15 @@ def _fill_filter(width: int, height: int, *, still: bool) -> str:
 
 
 def _face_input(order: Order, seconds: float) -> list[str]:
-    media = str(order.media_path.absolute())
+    media = input_args(order.media_path)
     if order.media_kind is MediaKind.PHOTO:
         # One frame at 25 fps; the loop filter (see _fill_filter) makes it last.
-        return ["-framerate", str(OUTPUT_FPS), "-i", media]
+        return ["-framerate", str(OUTPUT_FPS), *media]
     known = order.media_probe.duration
     if known is not None and known >= seconds:
-        return ["-i", media]
+        return media
     # Loop a short clip endlessly; -t on the output cuts it to the voice's length.
-    return ["-stream_loop", "-1", "-i", media]
+    return ["-stream_loop", "-1", *media]
 
 
 async def render_preview(
@@ -90,7 +90,7 @@ async def render_preview(
     tune = ["-tune", "stillimage"] if still else []
     args = [
         *_face_input(order, seconds),
-        *("-i", str(order.voice_path.absolute())),
+        *input_args(order.voice_path),
         # The video's own sound is dropped: the voice is the only audio.
         *("-map", "0:v:0", "-map", "1:a:0"),
         *("-vf", _fill_filter(width, height, still=still)),
@@ -158,7 +158,8 @@ async def fit_to_size(
 
 def _bitrate_args(src: Path, dst: Path, kbps: int) -> list[str]:
     return [
-        *("-i", str(src.absolute()), "-map", "0:v:0", "-map", "0:a:0?"),
+        *input_args(src),
+        *("-map", "0:v:0", "-map", "0:a:0?"),
         *_H264,
         # A half-second VBV buffer keeps single-pass ABR from drifting over the target; with
         # a one-second buffer, hard (noisy) content came out ~15% too big.
@@ -176,7 +177,8 @@ async def to_mp3(src: Path, dst: Path, *, timeout: float = 120) -> None:
         RenderError: ffmpeg failed.
     """
     args = [
-        *("-i", str(src.absolute()), "-map", "0:a:0"),
+        *input_args(src),
+        *("-map", "0:a:0"),
         *("-c:a", "libmp3lame", "-b:a", "192k", "-map_metadata", "-1", "-f", "mp3", str(dst)),
     ]
     with removing_on_error(dst):
@@ -203,7 +205,8 @@ async def to_jpeg(
             f"crop={width}:{height},setsar=1",
         ]
     args = [
-        *("-i", str(src.absolute()), "-map", "0:v:0", "-frames:v", "1", *crop),
+        *input_args(src),
+        *("-map", "0:v:0", "-frames:v", "1", *crop),
         # 4:2:0 full-range is what every viewer expects of a JPEG; q 2 is near-lossless.
         *("-c:v", "mjpeg", "-q:v", "2", "-pix_fmt", "yuv420p", "-color_range", "pc"),
         *("-map_metadata", "-1", "-update", "1", "-f", "image2", str(dst)),
