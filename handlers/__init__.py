@@ -47,6 +47,8 @@ def register(application: BotApplication) -> None:
         CommandHandler("jobs", commands.jobs, filters=_USER_MESSAGES),
         CommandHandler("providers", admin.providers, filters=_USER_MESSAGES),
         MessageHandler(_CAPTION_COMMAND & _USER_MESSAGES, conversation.new_from_caption),
+        # After every CommandHandler: only commands nobody above took get here.
+        MessageHandler(filters.COMMAND & _USER_MESSAGES, commands.unknown_command),
         # Every other message from a user goes to the conversation router.
         MessageHandler(_USER_MESSAGES & ~filters.COMMAND, conversation.on_message),
     ]

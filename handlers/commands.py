@@ -12,8 +12,8 @@ from bot import callback_data as cd
 from bot.context import BotContext
 from bot.models import InputFile, JobStatus
 from handlers import keyboards
-from handlers.incoming import replies_to
 from handlers.conversation import begin, cancel_draft
+from handlers.incoming import replies_to
 from handlers.prompts import prompt
 
 #: How many jobs /jobs lists.

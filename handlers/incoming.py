@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from telegram import Message
+from telegram import Bot, Message
 
 from bot.models import InputFile, MediaKind
 
@@ -76,6 +76,12 @@ def classify(message: Message) -> Incoming:
     if message.text:
         return Incoming(Kind.TEXT, text=message.text)
     return Incoming(Kind.OTHER)
+
+
+def replies_to(message: Message, bot: Bot) -> bool:
+    """Whether ``message`` answers one of the bot's own messages (how groups talk to it)."""
+    replied = message.reply_to_message
+    return replied is not None and replied.from_user is not None and replied.from_user.id == bot.id
 
 
 def _face(

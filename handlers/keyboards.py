@@ -83,5 +83,9 @@ def resend(t: Translator, locale: str, job_ids: Sequence[int]) -> InlineKeyboard
 
 
 def force_reply(placeholder: str) -> ForceReply:
-    """In groups, makes the user's answer a reply, so the bot sees it under privacy mode."""
-    return ForceReply(selective=True, input_field_placeholder=placeholder[:64])
+    """In groups, makes the user's answer a reply, so the bot sees it under privacy mode.
+
+    ``placeholder`` is a ``placeholder.*`` locale string: a test keeps those within
+    Telegram's 64 characters, so none is cut mid-word.
+    """
+    return ForceReply(selective=True, input_field_placeholder=placeholder)

@@ -114,7 +114,8 @@ async def _send(
     if in_group:
         if markup is None:
             # Under privacy mode the bot only sees replies to its own messages.
-            reply_markup = keyboards.force_reply(text.splitlines()[-1])
+            placeholder = services.translator.t(draft.locale, f"placeholder.{draft.step}")
+            reply_markup = keyboards.force_reply(placeholder)
         if draft.reply_to is not None:
             reply = ReplyParameters(draft.reply_to, allow_sending_without_reply=True)
     await bot.send_message(draft.chat_id, text, reply_markup=reply_markup, reply_parameters=reply)
