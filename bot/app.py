@@ -1,9 +1,9 @@
 """Builds and runs everything in one event loop: PTB Application, web server, services.
 
-Start order: services (database, HTTP client) -> Application (getMe) -> updates (polling or
-webhook) -> web server -> resumed work. Stop order is the reverse. PTB's post_init and
-post_shutdown hooks do not fire here (we do not use run_polling), so this module calls its
-own start-up and shut-down code explicitly.
+Start order: the web server's socket (a taken port stops here) -> services (database, HTTP
+client) -> Application (getMe) -> updates (polling or webhook) -> web server -> resumed work.
+Stop order is the reverse. PTB's post_init and post_shutdown hooks do not fire here (we do not
+use run_polling), so this module calls its own start-up and shut-down code explicitly.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import handlers
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, BotApplication, attach
 from bot.services import Services, open_services
+from bot.startup import connect, listening
 from bot.telegram.ratelimit import ChatPacer
 from bot.telegram.request import BoundedRequest
 from bot.telegram.updates import PerChatUpdateProcessor
@@ -72,14 +73,18 @@ class Running:
 async def running(settings: Settings) -> AsyncIterator[Running]:
     """Start the whole bot; stop it cleanly when the block exits."""
     application = build_application(settings)
-    async with open_services(settings, application.bot) as services:
+    async with (
+        listening(settings) as listener,
+        open_services(settings, application.bot) as services,
+    ):
         attach(application, services)
         handlers.register(application)
         server = make_server(create_web_app(application, services), settings)
-        async with application:  # initialize (getMe) ... shutdown
+        await connect(application, settings)  # getMe, with errors an operator can act on
+        async with application:  # (initialized above) ... shutdown
             await application.start()
             await _start_updates(application, settings)
-            server_task = asyncio.create_task(server.serve(), name="web-server")
+            server_task = asyncio.create_task(server.serve([listener]), name="web-server")
             stop_background = asyncio.Event()
             loops: list[asyncio.Task[None]] = []
             try:
