@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -109,3 +110,9 @@ def test_values_are_trimmed() -> None:
     assert settings.telegram_bot_token.get_secret_value() == TOKEN
     assert settings.magichour_api_key is not None
     assert settings.magichour_api_key.get_secret_value() == "mhk"
+
+
+def test_the_example_file_names_every_setting() -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    named = {line.split("=", 1)[0] for line in text.splitlines() if re.match(r"^[A-Z_]+=", line)}
+    assert named == {field.upper() for field in Settings.model_fields}
