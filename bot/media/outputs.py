@@ -12,6 +12,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from bot.errors import UnsafeURL
+from bot.media import limits
 from bot.media.streaming import BodyTooLarge, save_body
 
 #: Largest result accepted. Bigger than Telegram's 50 MB upload limit on purpose: a too-big
@@ -43,7 +44,8 @@ async def download_output(
     partial = dest.with_name(dest.name + ".part")
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
-        async with asyncio.timeout(DOWNLOAD_TIMEOUT):
+        # The slot first: DOWNLOAD_TIMEOUT is for downloading, not for waiting in line.
+        async with limits.DOWNLOADS.slot(), asyncio.timeout(DOWNLOAD_TIMEOUT):
             await _fetch(http, url, partial, allow_private=allow_private)
     except TimeoutError:
         partial.unlink(missing_ok=True)

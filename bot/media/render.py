@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 
 from bot.errors import RenderError
+from bot.media import limits
 from bot.media.ffmpeg import ProgressCallback, input_args, removing_on_error, run_ffmpeg
 from bot.models import MediaKind, Order
 
@@ -111,8 +112,7 @@ async def render_preview(
         order.ratio,
         seconds,
     )
-    with removing_on_error(out):
-        await run_ffmpeg(args, timeout=timeout, duration=seconds, on_progress=on_progress)
+    await _encode(args, out, timeout=timeout, duration=seconds, on_progress=on_progress)
 
 
 async def fit_to_size(
@@ -137,21 +137,27 @@ async def fit_to_size(
     if duration <= 0:
         raise RenderError(f"cannot fit {src.name}: duration {duration}")
     kbps = max_bytes * 8 / duration / 1000 * _SIZE_HEADROOM - AUDIO_KBPS
-    deadline = asyncio.get_running_loop().time() + timeout
-    for attempt in (kbps, kbps * _RETRY_FACTOR):
-        if attempt < MIN_VIDEO_KBPS:
-            raise RenderError(
-                f"{max_bytes} bytes for {duration:.1f} s is only {attempt:.0f} kbit/s"
+    # One slot for both attempts, taken before the clock starts: queueing is not encoding.
+    async with limits.ENCODES.slot():
+        deadline = asyncio.get_running_loop().time() + timeout
+        for attempt in (kbps, kbps * _RETRY_FACTOR):
+            if attempt < MIN_VIDEO_KBPS:
+                raise RenderError(
+                    f"{max_bytes} bytes for {duration:.1f} s is only {attempt:.0f} kbit/s"
+                )
+            remaining = deadline - asyncio.get_running_loop().time()
+            with removing_on_error(dst):
+                await run_ffmpeg(_bitrate_args(src, dst, int(attempt)), timeout=max(remaining, 1))
+            size = dst.stat().st_size
+            log.info(
+                "re-encoded %s at %d kbit/s: %d bytes (limit %d)",
+                src.name,
+                attempt,
+                size,
+                max_bytes,
             )
-        remaining = deadline - asyncio.get_running_loop().time()
-        with removing_on_error(dst):
-            await run_ffmpeg(_bitrate_args(src, dst, int(attempt)), timeout=max(remaining, 1))
-        size = dst.stat().st_size
-        log.info(
-            "re-encoded %s at %d kbit/s: %d bytes (limit %d)", src.name, attempt, size, max_bytes
-        )
-        if size <= max_bytes:
-            return
+            if size <= max_bytes:
+                return
     dst.unlink(missing_ok=True)
     raise RenderError(f"{src.name} is still over {max_bytes} bytes after re-encoding")
 
@@ -181,8 +187,7 @@ async def to_mp3(src: Path, dst: Path, *, timeout: float = 120) -> None:
         *("-map", "0:a:0"),
         *("-c:a", "libmp3lame", "-b:a", "192k", "-map_metadata", "-1", "-f", "mp3", str(dst)),
     ]
-    with removing_on_error(dst):
-        await run_ffmpeg(args, timeout=timeout)
+    await _encode(args, dst, timeout=timeout)
 
 
 async def to_jpeg(
@@ -211,8 +216,7 @@ async def to_jpeg(
         *("-c:v", "mjpeg", "-q:v", "2", "-pix_fmt", "yuv420p", "-color_range", "pc"),
         *("-map_metadata", "-1", "-update", "1", "-f", "image2", str(dst)),
     ]
-    with removing_on_error(dst):
-        await run_ffmpeg(args, timeout=timeout)
+    await _encode(args, dst, timeout=timeout)
 
 
 async def to_provider_video(order: Order, out: Path, *, timeout: float = 600) -> None:
@@ -236,5 +240,21 @@ async def to_provider_video(order: Order, out: Path, *, timeout: float = 600) ->
         *_MP4_OUT,
         str(out),
     ]
-    with removing_on_error(out):
-        await run_ffmpeg(args, timeout=timeout, duration=seconds)
+    await _encode(args, out, timeout=timeout, duration=seconds)
+
+
+async def _encode(
+    args: list[str],
+    out: Path,
+    *,
+    timeout: float,
+    duration: float | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> None:
+    """One ffmpeg run writing ``out``, within the process-wide encode limit.
+
+    ``timeout`` starts once a slot is free: queueing behind other encodes is not encoding.
+    """
+    async with limits.ENCODES.slot():
+        with removing_on_error(out):
+            await run_ffmpeg(args, timeout=timeout, duration=duration, on_progress=on_progress)
