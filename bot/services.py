@@ -17,6 +17,7 @@ from bot.delivery.sender import Delivery
 from bot.delivery.status import StatusMessages
 from bot.health import ProviderHealth
 from bot.i18n import Translator
+from bot.jobs.controls import JobControls
 from bot.jobs.poller import Poller, PollPolicy
 from bot.jobs.service import JobService
 from bot.media.hosting import MediaHost
@@ -37,6 +38,7 @@ class Services:
     users: UserRepository
     drafts: DraftRepository
     jobs: JobService
+    controls: JobControls
     media: MediaService
     host: MediaHost
     health: ProviderHealth
@@ -70,7 +72,8 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
             host = MediaHost(settings.data_dir / "hosted", settings.public_url, signer)
             # Webhook confirmations queued plus deliveries running; the poller yields to them.
             busy = Busy()
-            status = StatusMessages(ProgressBoard(bot), translator)
+            board = ProgressBoard(bot)
+            status = StatusMessages(board, translator, bot)
             results = ResultDelivery(
                 repo=repo,
                 users=users,
@@ -122,6 +125,9 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                     users=users,
                     drafts=DraftRepository(db),
                     jobs=jobs,
+                    controls=JobControls(
+                        repo=repo, jobs=jobs, status=status, providers=providers
+                    ),
                     media=media,
                     host=host,
                     health=health,
@@ -132,6 +138,7 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                     signer=signer,
                 )
             finally:
+                await board.close()  # pending progress edits: resumed jobs edit again
                 await tasks.close()
     finally:
         await db.close()
