@@ -17,7 +17,6 @@ from bot.delivery.sender import Delivery
 from bot.delivery.status import StatusMessages
 from bot.health import ProviderHealth
 from bot.i18n import Translator
-from bot.jobs.controls import JobControls
 from bot.jobs.poller import Poller, PollPolicy
 from bot.jobs.service import JobService
 from bot.media.hosting import MediaHost
@@ -38,7 +37,6 @@ class Services:
     users: UserRepository
     drafts: DraftRepository
     jobs: JobService
-    controls: JobControls
     media: MediaService
     host: MediaHost
     health: ProviderHealth
@@ -73,7 +71,7 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
             # Webhook confirmations queued plus deliveries running; the poller yields to them.
             busy = Busy()
             board = ProgressBoard(bot)
-            status = StatusMessages(board, translator, bot)
+            status = StatusMessages(board, translator)
             results = ResultDelivery(
                 repo=repo,
                 users=users,
@@ -125,9 +123,6 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                     users=users,
                     drafts=DraftRepository(db),
                     jobs=jobs,
-                    controls=JobControls(
-                        repo=repo, jobs=jobs, status=status, providers=providers
-                    ),
                     media=media,
                     host=host,
                     health=health,
