@@ -25,7 +25,9 @@ from bot.errors import (
 from bot.health import ProviderHealth
 from bot.i18n import Translator
 from bot.jobs.inbox import WebhookInbox
+from bot.jobs.names import JobNames
 from bot.jobs.poller import PollPolicy
+from bot.jobs.reasons import shown_reason
 from bot.media.hosting import MediaHost
 from bot.models import IN_FLIGHT, Draft, Job, JobStatus, ProviderEvent, RemoteJob
 from bot.providers import LocalProvider, Provider, RemoteProvider, WebhookAuth
@@ -69,6 +71,7 @@ class JobService:
         self._polls = polls
         self._public_url = public_url
         self._webhook_token = webhook_token
+        self._names = JobNames(webhook_token)
         self._inbox = WebhookInbox(self.confirm, tasks, busy)
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -241,7 +244,7 @@ class JobService:
                 job.locale,
                 "error.provider_rejected",
                 provider=self._provider_label(job),
-                reason=remote.error or self._t.t(job.locale, "error.no_reason"),
+                reason=shown_reason(remote.error) or self._t.t(job.locale, "error.no_reason"),
             )
         elif remote.status is JobStatus.CANCELED:
             error = self._t.t(
@@ -321,7 +324,7 @@ class JobService:
             remote = await provider.submit(
                 job.order,
                 inputs,
-                name=f"lipsync-bot #{job.id}",
+                name=self._names.name(provider.name, job.id),
                 webhook_url=self.webhook_url(provider, job.id),
             )
         except ProviderUnavailable as exc:
@@ -356,7 +359,8 @@ class JobService:
         if isinstance(exc, ProviderAuthError | ProviderOutOfCredits):
             return self.failure(job, "error.provider_unavailable")
         if isinstance(exc, ProviderRejected):
-            return self.failure(job, "error.provider_rejected", reason=exc.reason)
+            reason = shown_reason(exc.reason) or self._t.t(job.locale, "error.no_reason")
+            return self.failure(job, "error.provider_rejected", reason=reason)
         return self.failure(job, "error.provider_busy")
 
     # --- helpers ---------------------------------------------------------------------------
@@ -366,16 +370,14 @@ class JobService:
             job = await self._repo.get(job_id)
             return job if job is not None and job.provider == provider else None
         job = await self._repo.by_provider_job(provider, hint.provider_job_id)
-        if job is None and hint.name and hint.name.startswith("lipsync-bot #"):
-            # A job whose submit answer was lost in a crash: claimed by the name we gave it.
-            claimed = await self._repo.get(int(hint.name.removeprefix("lipsync-bot #")))
-            if (
-                claimed is not None
-                and claimed.provider == provider
-                and not claimed.provider_job_id
-            ):
-                return claimed
-        return job
+        if job is not None:
+            return job
+        # A job whose create answer was lost: claimed by the name only this bot gives.
+        claimed_id = self._names.claimed(provider, hint.name)
+        claimed = None if claimed_id is None else await self._repo.get(claimed_id)
+        if claimed is not None and claimed.provider == provider and not claimed.provider_job_id:
+            return claimed
+        return None
 
     def _provider_label(self, job: Job) -> str:
         return self._t.t(job.locale, f"provider.{job.provider}")
