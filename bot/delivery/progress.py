@@ -152,7 +152,7 @@ class ProgressBoard:
         chat_id, message_id = key
         if len(self._last_edit) >= self._max_tracked:
             self._forget_quiet_chats()
-        self._last_edit[chat_id] = self._clock()
+        self._last_edit[chat_id] = self._clock()  # other edits in this chat wait from now...
         try:
             await self._bot.edit_message_text(
                 edit.text, chat_id=chat_id, message_id=message_id, reply_markup=edit.markup
@@ -164,6 +164,9 @@ class ProgressBoard:
         except TelegramError as exc:
             log.warning("Could not edit status message in chat %s: %s", chat_id, exc)
             return
+        finally:
+            # ...and again from when it went out: the pacer may have held it for a while.
+            self._last_edit[chat_id] = self._clock()
         status.shown = edit
 
     def _interval(self, chat_id: int) -> float:
