@@ -17,6 +17,8 @@ CANCEL = "x"
 AGAIN = "again"
 NEW = "new"
 RESEND = "send"
+#: [Use this face instead]: a conversation button (see ``step``) with no value.
+USE_FACE = "face"
 
 #: Patterns for CallbackQueryHandler. They match on the prefix alone, so a malformed or forged
 #: payload still reaches its handler, whose parser rejects it and answers "stale button".
@@ -24,6 +26,7 @@ STEP_PATTERN = rf"^({RATIO}|{PROVIDER}|{GENERATE}|{CANCEL}):"
 AGAIN_PATTERN = rf"^{AGAIN}:"
 NEW_PATTERN = rf"^{NEW}$"
 RESEND_PATTERN = rf"^{RESEND}:"
+USE_FACE_PATTERN = rf"^{USE_FACE}:"
 
 
 @dataclass(frozen=True)

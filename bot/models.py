@@ -131,6 +131,9 @@ class Draft(BaseModel):
     voice: InputFile | None = None
     ratio: AspectRatio | None = None
     provider: str | None = None
+    #: A face sent after the MEDIA step, waiting for [Use this face instead].
+    offered_media: InputFile | None = None
+    offered_media_kind: MediaKind | None = None
     #: The user's latest message in this conversation; in groups prompts reply to it.
     reply_to: int | None = None
     locale: str = "en"

@@ -7,7 +7,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, T
 
 from bot import callback_data as cd
 from bot.context import BotApplication, BotContext
-from handlers import admin, commands, conversation
+from handlers import admin, commands, conversation, face_swap
 from handlers.errors import on_error
 
 #: /lipsync (or /new) as the caption of a photo or video: CommandHandler ignores captions.
@@ -54,6 +54,7 @@ def register(application: BotApplication) -> None:
     ]
     buttons = [
         CallbackQueryHandler(conversation.on_step_button, pattern=cd.STEP_PATTERN),
+        CallbackQueryHandler(face_swap.on_button, pattern=cd.USE_FACE_PATTERN),
         CallbackQueryHandler(commands.again, pattern=cd.AGAIN_PATTERN),
         CallbackQueryHandler(commands.new_button, pattern=cd.NEW_PATTERN),
         CallbackQueryHandler(commands.resend, pattern=cd.RESEND_PATTERN),

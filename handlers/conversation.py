@@ -20,7 +20,7 @@ from bot.context import BotContext
 from bot.errors import MediaError, MediaTooLong
 from bot.models import AspectRatio, Draft, InputFile, MediaKind, Step, VoiceKind
 from bot.services import Services
-from handlers import keyboards
+from handlers import face_swap, keyboards
 from handlers.incoming import Incoming, Kind, classify
 from handlers.prompts import able_providers, edit, prompt, refuse, render_step, say
 
@@ -140,9 +140,11 @@ async def _route(context: BotContext, draft: Draft, incoming: Incoming) -> None:
         elif incoming.kind is Kind.TEXT:
             await refuse(bot, services, draft, "error.text_unavailable")
         elif incoming.kind is Kind.FACE:
-            await refuse(bot, services, draft, "error.face_already")
+            await face_swap.offer(context, draft, incoming)
         else:
             await refuse(bot, services, draft, "error.need_voice")
+    elif incoming.kind is Kind.FACE:
+        await face_swap.offer(context, draft, incoming)
     else:
         await refuse(bot, services, draft, "error.use_buttons")
 

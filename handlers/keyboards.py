@@ -58,6 +58,18 @@ def confirm(t: Translator, draft: Draft) -> InlineKeyboardMarkup:
     )
 
 
+def with_use_face(
+    t: Translator, draft: Draft, markup: InlineKeyboardMarkup | None
+) -> InlineKeyboardMarkup:
+    """[Use this face instead] above the step's own buttons, if it has any."""
+    use_face = InlineKeyboardButton(
+        t.t(draft.locale, "button.use_face"),
+        callback_data=cd.step(cd.USE_FACE, draft.user_id, draft.token),
+    )
+    rows = markup.inline_keyboard if markup is not None else ()
+    return InlineKeyboardMarkup([[use_face], *rows])
+
+
 def new_video(t: Translator, locale: str) -> InlineKeyboardMarkup:
     """The "New video" button under /start."""
     return InlineKeyboardMarkup(

@@ -101,6 +101,23 @@ async def refuse(bot: Bot, services: Services, draft: Draft, key: str, **params:
     await _send(bot, services, draft, f"{reason}\n\n{text}", markup)
 
 
+async def offer_face(bot: Bot, services: Services, draft: Draft) -> None:
+    """A face came after the MEDIA step: offer to use it, under the step's prompt again."""
+    t = services.translator
+    text, markup = render_step(services, draft)
+    offer = t.t(draft.locale, "swap.offer")
+    await _send(
+        bot, services, draft, f"{offer}\n\n{text}", keyboards.with_use_face(t, draft, markup)
+    )
+
+
+async def swapped(bot: Bot, services: Services, draft: Draft) -> None:
+    """The offered face is in place: say so, with the prompt for the step the draft is at."""
+    text, markup = render_step(services, draft)
+    done = services.translator.t(draft.locale, "swap.done")
+    await _send(bot, services, draft, f"{done}\n\n{text}", markup)
+
+
 async def say(bot: Bot, services: Services, draft: Draft, key: str) -> None:
     await _send(bot, services, draft, services.translator.t(draft.locale, key), None)
 
