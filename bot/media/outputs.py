@@ -88,7 +88,11 @@ async def check_url(url: str, *, allow_private: bool) -> None:
     Raises:
         UnsafeURL: with the reason.
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise UnsafeURL("not a valid URL") from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise UnsafeURL(f"not a web URL: {parts.scheme}://")
     if allow_private:
@@ -96,12 +100,34 @@ async def check_url(url: str, *, allow_private: bool) -> None:
     if parts.scheme != "https":
         raise UnsafeURL("not https")
     try:
+        # Literal and odd spellings (2130706433, 0177.0.0.1) resolve here, locally, to the
+        # address the connection would really use.
         infos = await asyncio.get_running_loop().getaddrinfo(
-            parts.hostname, parts.port or 443, type=socket.SOCK_STREAM
+            parts.hostname, port or 443, type=socket.SOCK_STREAM
         )
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:
         raise UnsafeURL(f"cannot resolve {parts.hostname}: {exc}") from None
     for *_, sockaddr in infos:
-        address = ipaddress.ip_address(sockaddr[0])
-        if not address.is_global:
+        if not _is_public(ipaddress.ip_address(sockaddr[0])):
             raise UnsafeURL(f"{parts.hostname} resolves to a non-public address")
+
+
+#: IPv6 prefixes of NAT64 translators (RFC 6052): the IPv4 destination is the last 32 bits.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+#: Local-use NAT64 (RFC 8215) translates into the operator's own network by definition.
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Globally routable, including any IPv4 address an IPv6 one leads to (translators and
+    tunnels deliver to that IPv4, so ``[64:ff9b::127.0.0.1]`` is as local as 127.0.0.1)."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return address.is_global
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_global
+    if address in _LOCAL_NAT64:
+        return False
+    embedded = [address.sixtofour, *(address.teredo or ())]
+    if int(address) >> 32 == 0 or address in _NAT64:  # IPv4-compatible ::a.b.c.d, or NAT64
+        embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return address.is_global and all(v4.is_global for v4 in embedded if v4 is not None)
