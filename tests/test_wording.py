@@ -203,3 +203,24 @@ async def test_jobs_times_say_utc(fake: FakeTelegram, bot: Running) -> None:
             status="y",
         )
         assert "UTC" in line
+
+
+# --- Portuguese ---------------------------------------------------------------------------
+
+#: Literal calques a Brazilian reader trips over, and what replaced them.
+CALQUES = {
+    "sob a imagem": "puts your voice *under* the picture; say junta a sua voz à imagem",
+    "em silêncio": "a recording is sem som, not em silêncio",
+    "/cancel para,": "reads as '/cancel for'; say /cancel para parar",
+    "trabalho": "a job is a pedido here, not a trabalho",
+    "Saúde": "provider health is its status",
+}
+
+
+def test_portuguese_has_no_calques() -> None:
+    catalog = _catalogs()["pt_BR"]
+    for key, text in catalog.items():
+        for calque, why in CALQUES.items():
+            assert calque not in text, f"pt_BR:{key}: {why}"
+    assert "junta a sua voz à imagem" in catalog["note.preview"]
+    assert "/cancel para parar" in catalog["help.text"]
