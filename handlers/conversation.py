@@ -11,7 +11,7 @@ import contextlib
 import logging
 import secrets
 
-from telegram import Bot, Message, Update
+from telegram import Bot, Update
 from telegram.constants import ChatAction, ChatType
 from telegram.error import TelegramError
 
@@ -21,7 +21,7 @@ from bot.errors import MediaError, MediaTooLong
 from bot.models import AspectRatio, Draft, InputFile, MediaKind, Step, VoiceKind
 from bot.services import Services
 from handlers import face_swap, keyboards
-from handlers.incoming import Incoming, Kind, classify
+from handlers.incoming import Incoming, Kind, classify, replies_to
 from handlers.prompts import able_providers, edit, prompt, refuse, render_step, say
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ async def on_message(update: Update, context: BotContext) -> None:
     if (
         not is_private
         and incoming.kind in (Kind.TEXT, Kind.OTHER)
-        and not _replies_to_bot(message, context.bot)
+        and not replies_to(message, context.bot)
     ):
         return  # group chatter that is not an answer to one of our prompts
     draft = draft.model_copy(
@@ -325,8 +325,3 @@ async def cancel_draft(services: Services, draft: Draft) -> bool:
     """End a conversation and any check it has running."""
     services.tasks.cancel(_check_key(draft.chat_id, draft.user_id))
     return await services.drafts.delete(draft.chat_id, draft.user_id)
-
-
-def _replies_to_bot(message: Message, bot: Bot) -> bool:
-    replied = message.reply_to_message
-    return replied is not None and replied.from_user is not None and replied.from_user.id == bot.id
