@@ -10,6 +10,7 @@ from telegram.error import TelegramError
 
 from bot.errors import ProviderAuthError, ProviderError, ProviderOutOfCredits
 from bot.i18n import Translator
+from bot.jobs.reasons import shown_reason
 from storage.health import HealthRecord, HealthRepository
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,9 @@ class ProviderHealth:
         if await self._repo.mark_notified(error.provider):
             log.warning("Provider %s is unavailable (%s): %s", error.provider, state, error.reason)
             await self._tell_admins(
-                f"admin.provider_{state}", provider=error.provider, reason=error.reason
+                f"admin.provider_{state}",
+                provider=error.provider,
+                reason=shown_reason(error.reason) or "-",
             )
 
     async def succeeded(self, provider: str) -> None:
@@ -65,6 +68,21 @@ class ProviderHealth:
         ):
             log.info("Provider %s works again", provider)
             await self._tell_admins("admin.provider_ok", provider=provider)
+
+    async def create_unconfirmed(self, job_id: int, provider: str, name: str) -> None:
+        """Tell the admins that a job whose create got no answer was given up on: the
+        provider may have made it (and charged), and only its dashboard can tell.
+
+        Args:
+            job_id: our job.
+            provider: the provider's internal name.
+            name: what the job is called at the provider.
+        """
+        label = self._t.t("en", f"provider.{provider}")
+        log.warning("Job %d: %s never confirmed the create; given up", job_id, provider)
+        await self._tell_admins(
+            "admin.create_unconfirmed", job_id=job_id, provider=label, name=name
+        )
 
     async def _tell_admins(self, key: str, **params: object) -> None:
         for admin in self._admins:

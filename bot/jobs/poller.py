@@ -118,9 +118,12 @@ class Poller:
     async def _poll(self, job: Job, at: datetime) -> Schedule | None:
         """Ask about one job; returns its new schedule (None when it has ended)."""
         if expired(job, at):
-            await self._jobs.settle(
-                self._jobs.failure(job, "error.expired", status=JobStatus.EXPIRED)
-            )
+            if unclaimed(job):
+                await self._jobs.give_up_unclaimed(job)
+            else:
+                await self._jobs.settle(
+                    self._jobs.failure(job, "error.expired", status=JobStatus.EXPIRED)
+                )
             return None
         provider = self._providers.get(job.provider)
         if not isinstance(provider, RemoteProvider) or job.provider_job_id is None:
@@ -154,3 +157,13 @@ def _failed(provider_job_id: str, exc: ProviderError) -> RemoteJob:
 def expired(job: Job, at: datetime) -> bool:
     """Whether ``job`` has passed its overall deadline."""
     return job.deadline_at is not None and at >= job.deadline_at
+
+
+def unclaimed(job: Job) -> bool:
+    """Whether ``job``'s create was sent (or may have been) without an answer naming it: it
+    waits for a webhook to claim it, and nothing else can find it."""
+    return (
+        job.status is JobStatus.SUBMITTING
+        and job.submit_started_at is not None
+        and job.provider_job_id is None
+    )

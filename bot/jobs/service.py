@@ -125,8 +125,11 @@ class JobService:
             elif job.status is JobStatus.SUBMITTING and job.submit_started_at is not None:
                 # The last process died while submitting: the provider may have the job (and
                 # charged for it). Submitting again could pay twice, so wait for its webhook
-                # to claim it; the poller expires the job at its deadline otherwise.
+                # to claim it, one adoption window (not the whole deadline) from now.
                 log.warning("Job %d was interrupted while submitting; waiting for it", job.id)
+                window = now() + timedelta(seconds=ADOPTION_SECONDS)
+                if job.deadline_at is None or job.deadline_at > window:
+                    await self._repo.update(job.id, deadline_at=window, next_poll_at=window)
             else:
                 self.start(job.id)
         if jobs:
@@ -353,6 +356,14 @@ class JobService:
             await self._status.progress(job.model_copy(update={"status": JobStatus.QUEUED}))
         if remote.status is not JobStatus.QUEUED:
             await self.settle(self.event(job, remote))
+
+    async def give_up_unclaimed(self, job: Job) -> None:
+        """End a job whose create got no answer and that no webhook claimed within the
+        adoption window: nothing else can find it (Magic Hour cannot list jobs), so the user
+        hears now, and the admins get the name to look for in the provider's dashboard."""
+        if await self.settle(self.failure(job, "error.create_unconfirmed")):
+            name = self._names.name(job.provider, job.id)
+            await self._health.create_unconfirmed(job.id, job.provider, name)
 
     def _submit_failure(self, job: Job, exc: ProviderError) -> ProviderEvent:
         log.warning("Job %d: %s refused the submit: %s", job.id, job.provider, exc)
