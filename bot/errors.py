@@ -17,6 +17,7 @@
         ChatUnreachable           the user blocked the bot or the chat is gone (do not retry)
       ProviderError               a provider call failed (carries the provider name)
         ProviderUnavailable       transient: timeout, 429, 5xx -> retry, keep polling
+          UnknownStatus           a status word we do not know -> logged once, keep polling
         ProviderRejected          permanent: the provider refused this job -> tell the user why
         ProviderAuthError         bad or revoked key -> provider unavailable, admins told
         ProviderOutOfCredits      the account cannot pay -> provider unavailable, admins told
@@ -107,6 +108,11 @@ class ProviderUnavailable(ProviderError):
         super().__init__(provider, reason, status_code=status_code)
         self.retry_after = retry_after
         self.maybe_done = maybe_done
+
+
+class UnknownStatus(ProviderUnavailable):
+    """The provider reported a status this version does not know. Treated as transient (it may
+    be a new in-between state) rather than guessed; the deadline still ends the job."""
 
 
 class ProviderRejected(ProviderError):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from bot.untrusted import same_secret
+
 
 class Signer:
     """Signs short messages with a key derived from the bot token.
@@ -27,8 +29,8 @@ class Signer:
         return hmac.new(self._key, message.encode(), hashlib.sha256).hexdigest()[:32]
 
     def verify(self, message: str, signature: str) -> bool:
-        """Whether ``signature`` is ours for ``message`` (constant-time)."""
-        return hmac.compare_digest(self.sign(message), signature)
+        """Whether ``signature`` is ours for ``message`` (constant-time, any text accepted)."""
+        return same_secret(signature, self.sign(message))
 
     def webhook_token(self, provider: str, job_id: int) -> str:
         """The secret in a per-job webhook URL, for providers that do not sign webhooks."""

@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import secrets
 import time
 from collections.abc import Iterator
 
@@ -24,6 +22,7 @@ from bot.media.hosting import LinkDenied
 from bot.providers import RemoteProvider, WebhookAuth
 from bot.services import Services
 from bot.signing import Signer
+from bot.untrusted import ascii_int, json_object, same_secret
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +44,7 @@ def create_web_app(application: BotApplication, services: Services) -> Starlette
     settings = services.settings
 
     async def healthz(request: Request) -> Response:
-        try:
-            await services.db.scalar("SELECT 1")
-        except Exception:
-            log.exception("Health check: database unavailable")
+        if not await services.db.ping():
             return JSONResponse({"ok": False, "database": "unavailable"}, status_code=503)
         return JSONResponse({"ok": True})
 
@@ -66,10 +62,14 @@ def create_web_app(application: BotApplication, services: Services) -> Starlette
             return PlainTextResponse("too large", status_code=413)
         try:
             provider.verify_webhook(request.headers, body, time.time())
-            hint = provider.webhook_job(body)
         except WebhookRejected as exc:
             log.warning("Rejected a %s webhook: %s", name, exc)
             return PlainTextResponse("invalid signature", status_code=401)
+        try:
+            hint = provider.webhook_job(body)
+        except WebhookRejected as exc:
+            log.warning("Rejected a signed %s webhook body: %s", name, exc)
+            return PlainTextResponse("bad body", status_code=400)
         services.jobs.accept_webhook(name, hint, None)
         return JSONResponse({"ok": True})
 
@@ -82,8 +82,9 @@ def create_web_app(application: BotApplication, services: Services) -> Starlette
             or provider.webhook_auth is not WebhookAuth.URL_TOKEN
         ):
             return PlainTextResponse("not found", status_code=404)
-        if not job_id.isdigit() or not services.signer.verify(
-            f"hook:{name}:{int(job_id)}", request.path_params["token"]
+        job_number = ascii_int(job_id)
+        if job_number is None or not services.signer.verify(
+            f"hook:{name}:{job_number}", request.path_params["token"]
         ):
             log.warning("Rejected a %s webhook with a wrong token", name)
             return PlainTextResponse("invalid token", status_code=401)
@@ -95,7 +96,7 @@ def create_web_app(application: BotApplication, services: Services) -> Starlette
         except WebhookRejected as exc:
             log.warning("Rejected a %s webhook body: %s", name, exc)
             return PlainTextResponse("bad body", status_code=400)
-        services.jobs.accept_webhook(name, hint, int(job_id))
+        services.jobs.accept_webhook(name, hint, job_number)
         return JSONResponse({"ok": True})
 
     async def media(request: Request) -> Response:
@@ -124,12 +125,15 @@ def create_web_app(application: BotApplication, services: Services) -> Starlette
         secret = webhook_secret(settings)
 
         async def telegram(request: Request) -> Response:
-            given = request.headers.get(SECRET_HEADER, "")
-            if not secrets.compare_digest(given.encode(), secret.encode()):
+            if not same_secret(request.headers.get(SECRET_HEADER, ""), secret):
                 return PlainTextResponse("forbidden", status_code=403)
+            data = json_object(await request.body())
             try:
-                update = Update.de_json(json.loads(await request.body()), application.bot)
-            except (ValueError, TypeError, KeyError):
+                update = Update.de_json(data, application.bot) if data is not None else None
+            except (ValueError, TypeError, KeyError, AttributeError):
+                # PTB trusts Telegram's types; anything else is not from Telegram.
+                update = None
+            if update is None:
                 return PlainTextResponse("bad update", status_code=400)
             # Answer at once: Telegram retries slow or failed deliveries.
             await application.update_queue.put(update)
@@ -141,8 +145,8 @@ def create_web_app(application: BotApplication, services: Services) -> Starlette
 
 async def _small_body(request: Request) -> bytes | None:
     """The request body, or None when it is over MAX_WEBHOOK_BYTES (read no further)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
+    declared = ascii_int(request.headers.get("content-length", ""))
+    if declared is not None and declared > MAX_WEBHOOK_BYTES:
         return None
     body = bytearray()
     async for chunk in request.stream():

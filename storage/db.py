@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -52,6 +53,16 @@ class Database:
 
     async def close(self) -> None:
         await self._conn.close()
+
+    async def ping(self) -> bool:
+        """Whether the database answers a trivial query (for the health check)."""
+        try:
+            await self.scalar("SELECT 1")
+        except (sqlite3.Error, ValueError) as exc:
+            # ValueError: aiosqlite's "no active connection" after close.
+            log.error("Database ping failed: %s", exc)
+            return False
+        return True
 
     async def migrate(self) -> int:
         """Apply the migrations this database has not seen. Returns the schema version."""

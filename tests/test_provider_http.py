@@ -166,7 +166,8 @@ def test_magic_hour_project_statuses() -> None:
         ).encode()
     )
     assert (failed.status, failed.error) == ("failed", "No face")
-    assert status({"id": "a", "status": "something-new"}) == "running"
+    with pytest.raises(WebhookRejected, match="unknown status 'something-new'"):
+        status({"id": "a", "status": "something-new"})
     with pytest.raises(WebhookRejected):
         provider.webhook_job(b"not json")
 

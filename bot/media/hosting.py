@@ -15,6 +15,7 @@ from bot.media import render
 from bot.models import Job, MediaKind
 from bot.providers import Inputs
 from bot.signing import Signer
+from bot.untrusted import ascii_int
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +90,12 @@ class MediaHost:
         """
         if not _JOB_ID.match(job_id) or name not in SERVED_NAMES:
             raise LinkDenied(404)
-        if not expires.isdigit() or not self._signer.verify(
+        expiry = ascii_int(expires)
+        if expiry is None or not self._signer.verify(
             f"media:{int(job_id)}/{name}:{expires}", signature
         ):
             raise LinkDenied(403)
-        if int(expires) < (now if now is not None else time.time()):
+        if expiry < (now if now is not None else time.time()):
             raise LinkDenied(403)
         path = self._root / str(int(job_id)) / name
         if not path.is_file():

@@ -46,6 +46,7 @@ def _magichour(settings: Settings, http: ProviderHTTP) -> Provider:
         settings.magichour_api_url,
         settings.magichour_api_key.get_secret_value(),
         secret.get_secret_value() if secret else None,
+        allow_private_urls=settings.allow_private_urls,
     )
 
 

@@ -4,21 +4,30 @@ Two kinds:
 
 - :class:`LocalProvider` renders on this machine (``preview``).
 - :class:`RemoteProvider` sends the inputs to a paid API, then learns the result from a
-  webhook or a poll. Its shared behaviour (HTTP, retries, error mapping) lives in
-  :mod:`bot.providers.http`; a vendor module only builds requests and reads answers.
+  webhook or a poll. It owns building authenticated requests, reading webhook bodies and the
+  status vocabulary; sending, retries and error mapping live in :mod:`bot.providers.http`.
+  A vendor module only fills in small hooks: ``auth_headers``, ``statuses``, ``parse_webhook``
+  and the request bodies of ``submit``/``fetch``.
 """
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from bot.models import Capabilities, MediaKind, Order, Probe, RemoteJob
+import httpx
+
+from bot.errors import ProviderError, UnknownStatus, WebhookRejected
+from bot.models import Capabilities, JobStatus, MediaKind, Order, Probe, RemoteJob
 from bot.providers.http import ProviderHTTP
+from bot.untrusted import json_object
+
+log = logging.getLogger(__name__)
 
 #: Called with a fraction 0..1 as rendering advances.
 ProgressCallback = Callable[[float], Awaitable[None]]
@@ -76,11 +85,50 @@ class RemoteProvider(Provider):
     poll_factor: ClassVar[float] = 1.0
     #: Longest a job may take before it is given up (seconds).
     deadline_seconds: ClassVar[float] = 3600.0
+    #: The provider's status words (lowercase) and what each means. Anything else raises.
+    statuses: ClassVar[Mapping[str, JobStatus]]
 
     def __init__(self, http: ProviderHTTP, api_url: str, api_key: str) -> None:
         self.http = http
         self.api_url = api_url.rstrip("/")
         self._api_key = api_key
+        #: Unknown status words already logged: a poll every few seconds must not flood logs.
+        self._unknown_statuses: set[str] = set()
+
+    def auth_headers(self) -> dict[str, str]:
+        """Hook: the headers that authenticate a request (a bearer token unless overridden)."""
+        return {"Authorization": f"Bearer {self._api_key}"}
+
+    def request(self, method: str, path: str, body: object | None = None) -> httpx.Request:
+        """A request to ``path`` under the API URL, authenticated, with ``body`` as JSON."""
+        headers = {**self.auth_headers(), "Accept": "application/json"}
+        return httpx.Request(method, f"{self.api_url}{path}", headers=headers, json=body)
+
+    async def call(
+        self, method: str, path: str, body: object | None = None, *, idempotent: bool = True
+    ) -> Any:
+        """Send ``request(method, path, body)`` and return the decoded JSON answer.
+
+        Raises:
+            ProviderError: as :meth:`ProviderHTTP.send`; ProviderUnavailable if not JSON.
+        """
+        return await self.http.json(self.request(method, path, body), idempotent=idempotent)
+
+    def status_of(self, raw: object) -> JobStatus:
+        """The one mapping from the provider's status word to ours.
+
+        Raises:
+            UnknownStatus: a word not in ``statuses`` (logged once per word, with the word).
+        """
+        word = str(raw).strip().lower() if isinstance(raw, str | int) else ""
+        status = self.statuses.get(word)
+        if status is not None:
+            return status
+        shown = repr(raw)[:80]
+        if shown not in self._unknown_statuses:
+            self._unknown_statuses.add(shown)
+            log.warning("%s reported an unknown status %s; polling on", self.name, shown)
+        raise UnknownStatus(self.name, f"unknown status {shown}")
 
     @abstractmethod
     async def submit(
@@ -110,14 +158,54 @@ class RemoteProvider(Provider):
         """
         raise NotImplementedError(f"{self.name} does not sign webhooks")
 
-    @abstractmethod
     def webhook_job(self, body: bytes) -> RemoteJob:
         """The job a (verified) webhook is about. Only a hint: it is re-read with fetch().
 
         Raises:
-            WebhookRejected: the body is not what this provider sends.
+            WebhookRejected: the body is not a JSON object, or not what this provider sends.
+        """
+        data = json_object(body)
+        if data is None:
+            raise WebhookRejected(f"{self.name}: the body is not a JSON object")
+        try:
+            return self.parse_webhook(data)
+        except ProviderError as exc:
+            raise WebhookRejected(f"{self.name}: {exc.reason}") from None
+
+    @abstractmethod
+    def parse_webhook(self, data: dict[str, Any]) -> RemoteJob:
+        """Hook: the job a webhook's JSON object describes.
+
+        Raises:
+            ProviderError: the object is not what this provider sends.
         """
 
     async def balance(self) -> float | None:
         """Credits left on the account, if the API tells."""
         return None
+
+
+def resolution(media: Probe) -> str:
+    """The output resolution for the user's face media: 720p when it is at least that sharp,
+    else 480p (cheaper, and upscaling a small source gains nothing)."""
+    short_side = min(media.width or 0, media.height or 0)
+    return "720p" if short_side >= 720 else "480p"
+
+
+def text(value: object) -> str | None:
+    """``value`` when it is a non-empty string, else None (answers are read defensively)."""
+    return value if isinstance(value, str) and value else None
+
+
+def identifier(value: object) -> str | None:
+    """An id as text: a non-empty string, or an integer (never a bool, list or object)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return text(value)
+
+
+def number(value: object) -> float | None:
+    """``value`` as a float when it is a JSON number (not a bool), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)

@@ -2,33 +2,24 @@
 
 Its webhooks are not signed, so each job's webhook URL carries a secret token, and every
 webhook is confirmed by reading the job back (``GET /api/v1/jobs/{id}``).
-Contract: providers.md section 3. Little of the answer side is documented; statuses outside
-``processing | completed | failed`` are read as "still running".
+Contract: providers.md section 3. Little of the answer side is documented: the statuses are
+``processing | completed | failed`` (plus ``queued``/``pending``, seen in similar APIs); any
+other word raises UnknownStatus, and a create answer without a status means queued.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
-import httpx
-
-from bot.errors import ProviderUnavailable, WebhookRejected
+from bot.errors import ProviderUnavailable
 from bot.models import Capabilities, JobStatus, MediaKind, Order, Probe, RemoteJob, VoiceKind
-from bot.providers.base import Inputs, RemoteProvider, WebhookAuth
+from bot.providers.base import Inputs, RemoteProvider, WebhookAuth, identifier, resolution, text
 
 #: Billing: at least 5 s per video; credits per second by resolution (providers.md 3.7).
 MIN_BILLED_SECONDS = 5
 CREDITS_PER_SECOND = {"480p": 2, "720p": 4}
-
-_STATUSES = {
-    "queued": JobStatus.QUEUED,
-    "pending": JobStatus.QUEUED,
-    "processing": JobStatus.RUNNING,
-    "completed": JobStatus.SUCCEEDED,
-    "failed": JobStatus.FAILED,
-}
 
 
 class LipsyncStudioProvider(RemoteProvider):
@@ -38,6 +29,13 @@ class LipsyncStudioProvider(RemoteProvider):
     )
     needs_public_urls = True
     webhook_auth = WebhookAuth.URL_TOKEN
+    statuses: ClassVar[Mapping[str, JobStatus]] = {
+        "queued": JobStatus.QUEUED,
+        "pending": JobStatus.QUEUED,
+        "processing": JobStatus.RUNNING,
+        "completed": JobStatus.SUCCEEDED,
+        "failed": JobStatus.FAILED,
+    }
 
     def estimate_cost(self, media_kind: MediaKind, media: Probe, seconds: float) -> float:
         billed = max(MIN_BILLED_SECONDS, math.ceil(seconds))
@@ -61,55 +59,40 @@ class LipsyncStudioProvider(RemoteProvider):
         }
         if webhook_url:
             body["webhook"] = webhook_url
-        data = await self.http.json(self._request("POST", path, body), idempotent=False)
-        return self._job(data, default_status=JobStatus.QUEUED)
+        data = await self.call("POST", path, body, idempotent=False)
+        word = str(data.get("status")).strip().lower() if isinstance(data, dict) else ""
+        if isinstance(data, dict) and word not in self.statuses:
+            # The create answer is undocumented, and the job exists (and is paid for) whatever
+            # its status says: call it queued and let polling read the real state.
+            data = {**data, "status": "queued"}
+        return self._job(data)
 
     async def fetch(self, provider_job_id: str) -> RemoteJob:
-        data = await self.http.json(self._request("GET", f"/api/v1/jobs/{provider_job_id}"))
-        job = self._job(data)
+        job = self._job(await self.call("GET", f"/api/v1/jobs/{provider_job_id}"))
         if job.provider_job_id != provider_job_id:
             job = job.model_copy(update={"provider_job_id": provider_job_id})
         return job
 
-    def webhook_job(self, body: bytes) -> RemoteJob:
-        try:
-            data = json.loads(body)
-            return self._job(data)
-        except (ValueError, ProviderUnavailable) as exc:
-            raise WebhookRejected(f"not a lipsync.studio job: {exc}") from None
+    def parse_webhook(self, data: dict[str, Any]) -> RemoteJob:
+        return self._job(data)
 
-    def _request(self, method: str, path: str, body: object | None = None) -> httpx.Request:
-        return httpx.Request(
-            method,
-            f"{self.api_url}{path}",
-            headers={"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"},
-            json=body,
-        )
-
-    def _job(self, data: object, *, default_status: JobStatus = JobStatus.RUNNING) -> RemoteJob:
+    def _job(self, data: object) -> RemoteJob:
         if not isinstance(data, dict):
             raise ProviderUnavailable(self.name, "answer is not a JSON object")
-        job_id = data.get("requestId") or data.get("id")
-        if not job_id:
+        job_id = identifier(data.get("requestId")) or identifier(data.get("id"))
+        if job_id is None:
             raise ProviderUnavailable(self.name, "answer has no job id")
-        raw = str(data.get("status") or "").lower()
-        status = _STATUSES.get(raw, default_status if not raw else JobStatus.RUNNING)
+        status = self.status_of(data.get("status"))
         output = data.get("output")
         if isinstance(output, list):  # tolerate a list of URLs
             output = output[0] if output else None
-        if status is JobStatus.SUCCEEDED and not output:
+        url = text(output)
+        if status is JobStatus.SUCCEEDED and not url:
             status = JobStatus.RUNNING  # "completed" without a video is not done for us
         error = data.get("error")
         return RemoteJob(
-            provider_job_id=str(job_id),
+            provider_job_id=job_id,
             status=status,
-            output_url=str(output) if output else None,
-            error=str(error) if error and status is JobStatus.FAILED else None,
+            output_url=url,
+            error=str(error)[:300] if error and status is JobStatus.FAILED else None,
         )
-
-
-def resolution(media: Probe) -> str:
-    """720p when the user's face media is at least that sharp, else 480p (cheaper, and
-    upscaling a small source gains nothing)."""
-    short_side = min(media.width or 0, media.height or 0)
-    return "720p" if short_side >= 720 else "480p"

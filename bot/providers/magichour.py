@@ -9,18 +9,27 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import math
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
-from bot.errors import ProviderUnavailable, WebhookRejected
+from bot.errors import ProviderRejected, ProviderUnavailable, UnsafeURL, WebhookRejected
+from bot.media.outputs import check_url
 from bot.models import Capabilities, JobStatus, MediaKind, Order, Probe, RemoteJob, VoiceKind
-from bot.providers.base import Inputs, RemoteProvider, WebhookAuth
+from bot.providers.base import (
+    Inputs,
+    RemoteProvider,
+    WebhookAuth,
+    identifier,
+    number,
+    resolution,
+    text,
+)
 from bot.providers.http import ProviderHTTP
+from bot.untrusted import ascii_int, same_secret
 
 #: Credits are charged per frame at a 30 fps estimate ("lite" mode: one credit a frame).
 ESTIMATE_FPS = 30
@@ -30,15 +39,6 @@ SIGNATURE_HEADER = "magic-hour-event-signature"
 TIMESTAMP_HEADER = "magic-hour-event-timestamp"
 UPLOAD_CHUNK = 256 * 1024
 
-_STATUSES = {
-    "draft": JobStatus.QUEUED,
-    "queued": JobStatus.QUEUED,
-    "rendering": JobStatus.RUNNING,
-    "complete": JobStatus.SUCCEEDED,
-    "error": JobStatus.FAILED,
-    "canceled": JobStatus.CANCELED,
-}
-
 
 class MagicHourProvider(RemoteProvider):
     name = "magichour"
@@ -47,12 +47,27 @@ class MagicHourProvider(RemoteProvider):
     )
     needs_public_urls = False
     webhook_auth = WebhookAuth.SIGNED
+    statuses: ClassVar[Mapping[str, JobStatus]] = {
+        "draft": JobStatus.QUEUED,
+        "queued": JobStatus.QUEUED,
+        "rendering": JobStatus.RUNNING,
+        "complete": JobStatus.SUCCEEDED,
+        "error": JobStatus.FAILED,
+        "canceled": JobStatus.CANCELED,
+    }
 
     def __init__(
-        self, http: ProviderHTTP, api_url: str, api_key: str, webhook_secret: str | None
+        self,
+        http: ProviderHTTP,
+        api_url: str,
+        api_key: str,
+        webhook_secret: str | None,
+        *,
+        allow_private_urls: bool = False,
     ) -> None:
         super().__init__(http, api_url, api_key)
         self._webhook_secret = webhook_secret
+        self._allow_private_urls = allow_private_urls
 
     def estimate_cost(self, media_kind: MediaKind, media: Probe, seconds: float) -> float:
         return float(math.ceil(seconds * ESTIMATE_FPS))
@@ -68,11 +83,7 @@ class MagicHourProvider(RemoteProvider):
         body: dict[str, Any] = {"name": name, "start_seconds": 0, "end_seconds": seconds}
         if order.media_kind is MediaKind.PHOTO:
             path = "/v1/ai-talking-photo"
-            body["resolution"] = (
-                "720p"
-                if min(order.media_probe.width or 0, order.media_probe.height or 0) >= 720
-                else "480p"
-            )
+            body["resolution"] = resolution(order.media_probe)
             body["assets"] = {"image_file_path": face_path, "audio_file_path": voice_path}
         else:
             path = "/v1/lip-sync"
@@ -82,45 +93,42 @@ class MagicHourProvider(RemoteProvider):
                 "audio_file_path": voice_path,
             }
             body["style"] = {"generation_mode": "lite"}
-        data = await self.http.json(self._request("POST", path, body), idempotent=False)
-        if not isinstance(data, dict) or not data.get("id"):
+        data = await self.call("POST", path, body, idempotent=False)
+        project_id = identifier(data.get("id")) if isinstance(data, dict) else None
+        if project_id is None:
             raise ProviderUnavailable(self.name, "create answered without a project id")
         return RemoteJob(
-            provider_job_id=str(data["id"]),
+            provider_job_id=project_id,
             status=JobStatus.QUEUED,
-            credits=_number(data.get("credits_charged")),
+            credits=number(data.get("credits_charged")),
             name=name,
         )
 
     async def fetch(self, provider_job_id: str) -> RemoteJob:
-        data = await self.http.json(self._request("GET", f"/v1/video-projects/{provider_job_id}"))
-        return self._project(data)
+        return self._project(await self.call("GET", f"/v1/video-projects/{provider_job_id}"))
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, now: float) -> None:
         if not self._webhook_secret:
             raise WebhookRejected("MAGICHOUR_WEBHOOK_SECRET is not set")
         signature = headers.get(SIGNATURE_HEADER, "")
         stamp = headers.get(TIMESTAMP_HEADER, "")
-        if not signature or not stamp.isdigit():
+        seconds = ascii_int(stamp)
+        if not signature or seconds is None:
             raise WebhookRejected("missing signature or timestamp")
-        if abs(now - int(stamp)) > WEBHOOK_TOLERANCE_SECONDS:
+        if abs(now - seconds) > WEBHOOK_TOLERANCE_SECONDS:
             raise WebhookRejected("timestamp outside the tolerance window")
         expected = hmac.new(
             self._webhook_secret.encode(), stamp.encode() + b"." + body, hashlib.sha256
         ).hexdigest()
-        if not hmac.compare_digest(expected, signature):
+        if not same_secret(signature, expected):
             raise WebhookRejected("signature does not match")
 
-    def webhook_job(self, body: bytes) -> RemoteJob:
-        try:
-            event = json.loads(body)
-            return self._project(event["payload"])
-        except (ValueError, KeyError, TypeError, ProviderUnavailable) as exc:
-            raise WebhookRejected(f"not a Magic Hour event: {exc}") from None
+    def parse_webhook(self, data: dict[str, Any]) -> RemoteJob:
+        return self._project(data.get("payload"))
 
     async def balance(self) -> float | None:
-        data = await self.http.json(self._request("GET", "/v1/account"))
-        return _number(data.get("credits")) if isinstance(data, dict) else None
+        data = await self.call("GET", "/v1/account")
+        return number(data.get("credits")) if isinstance(data, dict) else None
 
     async def _upload(self, items: list[tuple[str, Path]]) -> list[str]:
         """Get upload URLs for ``items`` and PUT each file; returns their ``file_path``s."""
@@ -130,44 +138,56 @@ class MagicHourProvider(RemoteProvider):
                 for kind, path in items
             ]
         }
-        data = await self.http.json(self._request("POST", "/v1/files/upload-urls", request))
+        data = await self.call("POST", "/v1/files/upload-urls", request)
         slots = data.get("items") if isinstance(data, dict) else None
         if not isinstance(slots, list) or len(slots) != len(items):
             raise ProviderUnavailable(self.name, "upload-urls answered an unexpected shape")
+        targets = [_upload_slot(slot) for slot in slots]
+        if None in targets:
+            raise ProviderUnavailable(self.name, "upload-urls answered an unexpected shape")
         paths = []
-        for (_, path), slot in zip(items, slots, strict=True):
-            await self.http.send(_put(str(slot["upload_url"]), path))
-            paths.append(str(slot["file_path"]))
+        for (_, path), target in zip(items, targets, strict=True):
+            assert target is not None
+            url, file_path = target
+            # The URL comes from an API answer: never let it aim the PUT at our own network.
+            try:
+                await check_url(url, allow_private=self._allow_private_urls)
+            except UnsafeURL as exc:
+                raise ProviderRejected(self.name, f"refused its upload address: {exc}") from None
+            await self.http.send(_put(url, path))
+            paths.append(file_path)
         return paths
 
-    def _request(self, method: str, path: str, body: object | None = None) -> httpx.Request:
-        return httpx.Request(
-            method,
-            f"{self.api_url}{path}",
-            headers={"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"},
-            json=body,
-        )
-
     def _project(self, data: object) -> RemoteJob:
-        if not isinstance(data, dict) or not data.get("id"):
+        project_id = identifier(data.get("id")) if isinstance(data, dict) else None
+        if not isinstance(data, dict) or project_id is None:
             raise ProviderUnavailable(self.name, "project answer has no id")
-        status = _STATUSES.get(str(data.get("status", "")).lower(), JobStatus.RUNNING)
-        downloads = data.get("downloads") or []
-        url = downloads[0].get("url") if downloads and isinstance(downloads[0], dict) else None
+        status = self.status_of(data.get("status"))
+        downloads = data.get("downloads")
+        first = downloads[0] if isinstance(downloads, list) and downloads else None
+        url = text(first.get("url")) if isinstance(first, dict) else None
         if status is JobStatus.SUCCEEDED and not url:
-            status = JobStatus.RUNNING
-        error = data.get("error")
+            status = JobStatus.RUNNING  # "complete" without a video is not done for us
         reason = None
         if status is JobStatus.FAILED:
-            reason = error.get("message") if isinstance(error, dict) else str(error or "")
+            error = data.get("error")
+            reason = text(error.get("message")) if isinstance(error, dict) else text(error)
         return RemoteJob(
-            provider_job_id=str(data["id"]),
+            provider_job_id=project_id,
             status=status,
             output_url=url if status is JobStatus.SUCCEEDED else None,
-            error=reason or None,
-            credits=_number(data.get("credits_charged")),
-            name=data.get("name") if isinstance(data.get("name"), str) else None,
+            error=reason,
+            credits=number(data.get("credits_charged")),
+            name=text(data.get("name")),
         )
+
+
+def _upload_slot(slot: object) -> tuple[str, str] | None:
+    """(upload_url, file_path) of one upload-urls item, or None when it lacks either."""
+    if not isinstance(slot, dict):
+        return None
+    url, file_path = text(slot.get("upload_url")), text(slot.get("file_path"))
+    return (url, file_path) if url and file_path else None
 
 
 def _put(url: str, path: Path) -> Callable[[], httpx.Request]:
@@ -192,7 +212,3 @@ async def _chunks(path: Path) -> AsyncIterator[bytes]:
     with path.open("rb") as handle:
         while chunk := handle.read(UPLOAD_CHUNK):
             yield chunk
-
-
-def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
