@@ -1,6 +1,7 @@
 """The one place provider HTTP happens: timeouts, retries, and error mapping.
 
-Vendor modules build :class:`httpx.Request` objects and parse JSON; everything between (sending,
+:class:`~bot.providers.base.RemoteProvider` builds the requests (its ``request``/``call`` with
+the vendor's ``auth_headers`` hook) and vendor modules parse JSON; everything between (sending,
 retrying 429/5xx/timeouts with capped backoff and jitter, honouring ``Retry-After``, turning
 statuses into the domain error tree) lives here, so every provider behaves the same.
 """
