@@ -15,6 +15,7 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 import uvicorn
 from telegram import Update
@@ -23,6 +24,7 @@ from telegram.ext import ApplicationBuilder
 import handlers
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, BotApplication, attach
+from bot.media.retention import MediaRetention
 from bot.services import Services, open_services
 from bot.startup import connect, listening
 from bot.telegram.ratelimit import ChatPacer
@@ -32,6 +34,7 @@ from bot.web import create_web_app, make_server, webhook_secret
 from handlers.conversation import resume_checks
 from handlers.menu import publish_commands
 from storage.db import now
+from storage.media_refs import MediaReferences
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +98,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
                 loops = [
                     asyncio.create_task(services.poller.run(stop_background), name="poller"),
                     asyncio.create_task(
-                        sweep_hosted_media(services, stop_background), name="media-sweeper"
+                        sweep_media(services, stop_background), name="media-sweeper"
                     ),
                 ]
                 log.info(
@@ -116,13 +119,21 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
                 await server_task
 
 
-async def sweep_hosted_media(services: Services, stop: asyncio.Event) -> None:
-    """Delete provider inputs of finished jobs (after a grace period), every few minutes."""
+async def sweep_media(services: Services, stop: asyncio.Event) -> None:
+    """Every few minutes, delete provider inputs of finished jobs (after a grace period),
+    and users' inputs and results past MEDIA_RETENTION_HOURS."""
+    data = services.settings.data_dir
+    retention = MediaRetention(
+        MediaReferences(services.db),
+        [data / "inputs", data / "outputs"],
+        timedelta(hours=services.settings.media_retention_hours),
+    )
     while not stop.is_set():
         try:
             removed = await services.host.sweep(services.jobs.get, at=now())
             if removed:
                 log.info("Removed hosted media of %d finished job(s)", removed)
+            await retention.sweep(at=now())
         except Exception:
             log.exception("Media sweep failed")
         with contextlib.suppress(TimeoutError):

@@ -100,6 +100,8 @@ class Settings(StorageSettings):
 
     #: Longest voice accepted, in seconds.
     max_voice_seconds: float = Field(60, gt=0)
+    #: Users' inputs and results are deleted this many hours after their job ends.
+    media_retention_hours: float = Field(24, gt=0)
     #: First wait before retrying a provider call that failed transiently (doubles each try).
     provider_retry_base_seconds: float = Field(0.5, ge=0)
 
