@@ -17,6 +17,8 @@ CANCEL = "x"
 AGAIN = "again"
 NEW = "new"
 RESEND = "send"
+#: [Get my video]: send a video whose first upload Telegram never confirmed (job id).
+GET_VIDEO = "get"
 #: [Use this face instead]: a conversation button (see ``step``) with no value.
 USE_FACE = "face"
 
@@ -26,6 +28,7 @@ STEP_PATTERN = rf"^({RATIO}|{PROVIDER}|{GENERATE}|{CANCEL}):"
 AGAIN_PATTERN = rf"^{AGAIN}:"
 NEW_PATTERN = rf"^{NEW}$"
 RESEND_PATTERN = rf"^{RESEND}:"
+GET_VIDEO_PATTERN = rf"^{GET_VIDEO}:"
 USE_FACE_PATTERN = rf"^{USE_FACE}:"
 
 

@@ -30,6 +30,17 @@ class JobStatus(StrEnum):
     EXPIRED = "expired"
 
 
+class DeliveryClaim(StrEnum):
+    """How far sending a succeeded job's video has got; moved by compare-and-set, so one
+    upload is started per claim, and an upload whose outcome is unknown is never repeated
+    without the user asking."""
+
+    #: An upload was started: until Telegram answers, the video may or may not be in the chat.
+    UPLOADING = "uploading"
+    #: The upload's outcome stayed unknown; the user was offered a [Get my video] button.
+    OFFERED = "offered"
+
+
 #: States a job never leaves.
 TERMINAL = frozenset(
     {JobStatus.DELIVERED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.EXPIRED}
@@ -131,6 +142,8 @@ class Draft(BaseModel):
     voice: InputFile | None = None
     ratio: AspectRatio | None = None
     provider: str | None = None
+    #: Providers not to offer: the one that just failed these inputs ([Other provider]).
+    avoid: list[str] = []
     #: A face sent after the MEDIA step, waiting for [Use this face instead].
     offered_media: InputFile | None = None
     offered_media_kind: MediaKind | None = None
@@ -177,6 +190,8 @@ class Job(BaseModel):
     output_path: str | None = None
     output_url: str | None = None
     result_file_id: str | None = None
+    #: None until the video's upload is claimed (succeeded jobs only).
+    delivery: DeliveryClaim | None = None
     credits: float | None = None
     submit_started_at: datetime | None = None
     deadline_at: datetime | None = None

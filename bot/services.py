@@ -37,6 +37,7 @@ class Services:
     users: UserRepository
     drafts: DraftRepository
     jobs: JobService
+    results: ResultDelivery
     media: MediaService
     host: MediaHost
     health: ProviderHealth
@@ -123,6 +124,7 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                     users=users,
                     drafts=DraftRepository(db),
                     jobs=jobs,
+                    results=results,
                     media=media,
                     host=host,
                     health=health,

@@ -7,7 +7,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, T
 
 from bot import callback_data as cd
 from bot.context import BotApplication, BotContext
-from handlers import admin, commands, conversation, face_swap
+from handlers import admin, commands, conversation, delivery, face_swap
 from handlers.errors import on_error
 
 #: /lipsync (or /new) as the caption of a photo or video: CommandHandler ignores captions.
@@ -58,6 +58,7 @@ def register(application: BotApplication) -> None:
         CallbackQueryHandler(commands.again, pattern=cd.AGAIN_PATTERN),
         CallbackQueryHandler(commands.new_button, pattern=cd.NEW_PATTERN),
         CallbackQueryHandler(commands.resend, pattern=cd.RESEND_PATTERN),
+        CallbackQueryHandler(delivery.get_video, pattern=cd.GET_VIDEO_PATTERN),
     ]
     application.add_handlers([*commands_, *buttons])
     application.add_error_handler(on_error)

@@ -8,7 +8,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.models import TERMINAL, Job, JobStatus, MediaKind, Probe
+from bot.models import TERMINAL, DeliveryClaim, Job, JobStatus, MediaKind, Probe
 from storage.db import Database, now
 
 _COLUMNS = (
@@ -86,16 +86,31 @@ class JobRepository:
         )
         return [_to_job(row) for row in rows]
 
+    async def active(self, chat_id: int, user_id: int) -> list[Job]:
+        """The user's jobs in this chat that are not finished yet (not even made), oldest
+        first."""
+        rows = await self._db.fetchall(
+            """
+            SELECT * FROM jobs INDEXED BY jobs_by_user
+            WHERE user_id = ? AND chat_id = ? AND status IN ('submitting', 'queued', 'running')
+            ORDER BY id
+            """,
+            (user_id, chat_id),
+        )
+        return [_to_job(row) for row in rows]
+
     async def to_resume(self, remote_providers: Collection[str]) -> list[Job]:
-        """Jobs a restart must act on: not yet submitted, made but not delivered, or being
-        made by a local provider. Jobs a remote provider is working on need nothing at
-        start (their webhook or poll brings the news) and are not loaded.
+        """Jobs a restart must act on: not yet submitted, made but not delivered (unless the
+        user was offered a [Get my video] button: that waits for the user), or being made by a
+        local provider. Jobs a remote provider is working on need nothing at start (their
+        webhook or poll brings the news) and are not loaded.
         """
         marks = ",".join("?" * len(remote_providers)) or "''"
         rows = await self._db.fetchall(
             f"""
             SELECT * FROM jobs INDEXED BY jobs_by_status
-            WHERE status IN ('submitting', 'succeeded')
+            WHERE status = 'submitting'
+               OR (status = 'succeeded' AND delivery IS NOT 'offered')
                OR (status IN ('queued', 'running') AND provider NOT IN ({marks}))
             ORDER BY id
             """,
@@ -171,6 +186,24 @@ class JobRepository:
         changed = await self._db.execute(
             f"UPDATE jobs SET {', '.join(sets)} WHERE id = ? AND status IN ({marks})",
             [*params, job_id, *allowed_from],
+        )
+        return changed == 1
+
+    async def claim_delivery(
+        self, job_id: int, expected: DeliveryClaim | None, to: DeliveryClaim | None
+    ) -> bool:
+        """Move a succeeded job's delivery claim from ``expected`` to ``to`` (compare-and-set).
+
+        Returns:
+            Whether this call made the change; False means another path got there first, or
+            the job is no longer ``succeeded``.
+        """
+        changed = await self._db.execute(
+            """
+            UPDATE jobs SET delivery = ?, updated_at = ?
+            WHERE id = ? AND status = 'succeeded' AND delivery IS ?
+            """,
+            (to, now().isoformat(), job_id, expected),
         )
         return changed == 1
 

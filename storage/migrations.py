@@ -78,4 +78,8 @@ MIGRATIONS: list[str] = [
         notified   INTEGER NOT NULL DEFAULT 0
     );
     """,
+    # 3: delivery claims (see DeliveryClaim): an upload is claimed before it starts.
+    """
+    ALTER TABLE jobs ADD COLUMN delivery TEXT;
+    """,
 ]

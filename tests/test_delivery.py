@@ -14,7 +14,8 @@ from bot.delivery.sender import Delivery
 from bot.errors import DeliveryError
 from bot.i18n import Translator
 from bot.media import probe as probing
-from bot.models import JobStatus, MediaKind, Probe
+from bot.media import render
+from bot.models import Job, JobStatus, MediaKind, Probe
 from storage import Database, JobRepository
 from tests import media as make
 from tests.conftest import TOKEN, Harness
@@ -50,6 +51,11 @@ async def _succeeded_job(tmp_path: Path, output: Path):
     return loaded
 
 
+async def _send(delivery: Delivery, job: Job) -> str | None:
+    """Check, fit and upload the job's video, as a delivery does."""
+    return await delivery.upload(job, await delivery.prepare(job))
+
+
 @pytest.fixture
 async def tg_bot(harness: Harness):
     bot = Bot(
@@ -67,7 +73,7 @@ async def test_too_big_output_is_reencoded_under_the_limit(
     job = await _succeeded_job(tmp_path, big)
     async with httpx.AsyncClient() as http:
         delivery = Delivery(tg_bot, http, Translator.load(), upload_limit=4 * MiB)
-        file_id = await delivery.deliver(job)
+        file_id = await _send(delivery, job)
     upload = harness.fake.uploads[-1]
     assert upload.file_id == file_id
     assert big.stat().st_size > 4 * MiB >= upload.size
@@ -85,7 +91,7 @@ async def test_upload_refused_by_telegram_is_a_delivery_error(
     async with httpx.AsyncClient() as http:
         delivery = Delivery(tg_bot, http, Translator.load(), upload_limit=50 * MiB)
         with pytest.raises(DeliveryError, match="Request Entity Too Large"):
-            await delivery.deliver(job)
+            await _send(delivery, job)
 
 
 async def test_upload_waits_out_flood_control(
@@ -96,7 +102,7 @@ async def test_upload_waits_out_flood_control(
     harness.fake.fail("sendVideo", 429, "Too Many Requests: retry after 1", retry_after=1)
     async with httpx.AsyncClient() as http:
         delivery = Delivery(tg_bot, http, Translator.load(), upload_limit=50 * MiB)
-        await delivery.deliver(job)
+        await _send(delivery, job)
     statuses = [call.status for call in harness.fake.sent(method="sendVideo")]
     assert statuses == [429, 200]
 
@@ -124,3 +130,30 @@ async def test_unchanged_progress_is_not_sent_again(harness: Harness, tg_bot: Bo
         await board.show(ANN.id, message.message_id, "rendering 5%")
     await asyncio.sleep(0)
     assert len([c for c in fake.calls[mark:] if c.method == "editMessageText"]) == 1
+
+
+class _Crash(BaseException):
+    """The process dies here: nothing after it runs, no cleanup either."""
+
+
+async def test_a_reencode_cut_short_by_a_crash_is_not_uploaded(
+    harness: Harness, tg_bot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = make.make_big_video(tmp_path / "out.mp4", megabytes=10, seconds=4, width=640, height=360)
+    job = await _succeeded_job(tmp_path, big)
+    fit_to_size = render.fit_to_size
+
+    async def dies_half_way(src: Path, dst: Path, **kwargs: object) -> None:
+        dst.write_bytes(big.read_bytes()[: 2 * MiB])
+        raise _Crash
+
+    async with httpx.AsyncClient() as http:
+        delivery = Delivery(tg_bot, http, Translator.load(), upload_limit=4 * MiB)
+        monkeypatch.setattr(render, "fit_to_size", dies_half_way)
+        with pytest.raises(_Crash):
+            await _send(delivery, job)
+        monkeypatch.setattr(render, "fit_to_size", fit_to_size)  # the next start
+        await _send(delivery, job)
+    upload = harness.fake.uploads[-1]
+    await probing.check_decodes(upload.path)
+    assert (await probing.probe(upload.path)).duration == pytest.approx(4.0, abs=0.3)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.models import Draft, InputFile, JobStatus, MediaKind, Probe, Step
+from bot.models import DeliveryClaim, Draft, InputFile, JobStatus, MediaKind, Probe, Step
 from storage import Database, DraftRepository, JobRepository, UserRepository
 from storage.migrations import MIGRATIONS
 
@@ -98,6 +98,32 @@ async def test_resume_loads_only_jobs_with_work_at_start(db: Database) -> None:
     # A local provider's running job must be rendered again; a remote one needs nothing.
     assert [job.id for job in await jobs.to_resume([])] == [ids[0], ids[1], ids[4]]
     assert [job.id for job in await jobs.to_resume(["preview"])] == [ids[0], ids[1]]
+
+
+async def test_a_delivery_is_claimed_once(db: Database) -> None:
+    jobs = JobRepository(db)
+    job_id = await _job(jobs)
+    uploading, offered = DeliveryClaim.UPLOADING, DeliveryClaim.OFFERED
+    assert not await jobs.claim_delivery(job_id, None, uploading)  # not succeeded yet
+    await jobs.transition(job_id, [JobStatus.SUBMITTING], JobStatus.SUCCEEDED)
+    claims = await asyncio.gather(*(jobs.claim_delivery(job_id, None, uploading) for _ in "ab"))
+    assert sorted(claims) == [False, True]
+    assert await jobs.claim_delivery(job_id, uploading, offered)
+    assert not await jobs.claim_delivery(job_id, uploading, offered)
+    job = await jobs.get(job_id)
+    assert job is not None
+    assert job.delivery is offered
+
+
+async def test_resume_leaves_offered_videos_to_the_user(db: Database) -> None:
+    jobs = JobRepository(db)
+    ids = [await _job(jobs) for _ in range(3)]
+    for job_id in ids:
+        await jobs.transition(job_id, [JobStatus.SUBMITTING], JobStatus.SUCCEEDED)
+    await jobs.claim_delivery(ids[1], None, DeliveryClaim.UPLOADING)  # interrupted upload
+    await jobs.claim_delivery(ids[2], None, DeliveryClaim.UPLOADING)
+    await jobs.claim_delivery(ids[2], DeliveryClaim.UPLOADING, DeliveryClaim.OFFERED)
+    assert [job.id for job in await jobs.to_resume([])] == ids[:2]
 
 
 async def test_recent_is_newest_first_and_per_user(db: Database) -> None:

@@ -1,5 +1,9 @@
 """Getting a finished job's video into its chat: download it when a provider made it, upload
-it once, and record the outcome (``succeeded`` -> ``delivered`` or ``failed``)."""
+it once, and record the outcome (``succeeded`` -> ``delivered`` or ``failed``).
+
+An upload is claimed (``delivery = uploading``, compare-and-set) right before it starts. When
+its outcome is unknown (no answer from Telegram, or a restart finds the claim) it is never
+repeated on its own: the user gets a [Get my video] button, whose press is a new claim."""
 
 from __future__ import annotations
 
@@ -8,15 +12,17 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
+from telegram.error import Forbidden, TelegramError
 
-from bot.delivery.sender import Delivery
+from bot.delivery.sender import Delivery, ReadyVideo, UnusableOutput
 from bot.delivery.status import StatusMessages
 from bot.errors import ChatUnreachable, DeliveryError, ProviderError, UnsafeURL
 from bot.i18n import Translator
 from bot.media.outputs import OutputFetchError, download_output
-from bot.models import Job, JobStatus
+from bot.models import DeliveryClaim, Job, JobStatus
 from bot.providers import Provider, RemoteProvider
 from bot.tasks import BackgroundTasks, Busy
+from bot.telegram.files import UploadUnconfirmed
 from storage import JobRepository, UserRepository
 
 log = logging.getLogger(__name__)
@@ -62,10 +68,27 @@ class ResultDelivery:
         """Send a delivered job's video again, by its Telegram file_id."""
         await self._sender.resend(job, chat_id)
 
-    async def _deliver(self, job_id: int) -> None:
+    async def request(self, job: Job) -> bool:
+        """[Get my video]: claim the offered upload and send it in the background.
+
+        Returns:
+            False when the video is already sent or on its way (a second press).
+        """
+        if not await self._repo.claim_delivery(
+            job.id, DeliveryClaim.OFFERED, DeliveryClaim.UPLOADING
+        ):
+            return False
+        # Its own key: the task that sent the offer may still be finishing.
+        self._tasks.spawn(f"deliver-requested:{job.id}", self._deliver(job.id, claimed=True))
+        return True
+
+    async def _deliver(self, job_id: int, *, claimed: bool = False) -> None:
         self._busy.add(+1)
         try:
-            await self._deliver_now(job_id)
+            if claimed:
+                await self._deliver_claimed(job_id)
+            else:
+                await self._deliver_now(job_id)
         finally:
             self._busy.add(-1)
 
@@ -73,30 +96,102 @@ class ResultDelivery:
         job = await self._repo.get(job_id)
         if job is None or job.status is not JobStatus.SUCCEEDED:
             return
+        if job.delivery is DeliveryClaim.UPLOADING:
+            # Claimed by a process that stopped before Telegram answered: the video may be in
+            # the chat already, so ask the user rather than send it twice.
+            log.warning("Job %d: an upload was interrupted; offering the video", job.id)
+            await self._offer(job)
+            return
+        if job.delivery is not None:  # offered: waits for the user's press
+            return
         await self._status.show(job, "progress.sending", final=True)
+        ready = await self._ready(job)
+        if ready is None:
+            return
+        job, video = ready
+        # The claim comes last, right before the upload: everything above may be redone.
+        if await self._repo.claim_delivery(job.id, None, DeliveryClaim.UPLOADING):
+            await self._upload(job, video)
+
+    async def _deliver_claimed(self, job_id: int) -> None:
+        """Upload on the user's request; the claim is already held."""
+        job = await self._repo.get(job_id)
+        if job is None or job.status is not JobStatus.SUCCEEDED:
+            return
+        await self._status.show(job, "progress.sending", final=True)
+        ready = await self._ready(job)
+        if ready is not None:
+            await self._upload(*ready)
+
+    async def _ready(self, job: Job) -> tuple[Job, ReadyVideo] | None:
+        """The video on disk (downloaded if need be), checked and fitted for upload; None
+        when that failed (and so did the job)."""
         if job.output_path is None or not Path(job.output_path).exists():
             fetched = await self._fetch_output(job)
             if fetched is None:
-                return
+                return None
             job = fetched
         try:
-            file_id = await self._sender.deliver(job)
+            return job, await self._sender.prepare(job)
+        except UnusableOutput as exc:
+            log.warning("Job %d: %s", job.id, exc)
+            await self._fail(job, "error.output_unusable")
+        except (DeliveryError, OSError) as exc:
+            log.warning("Job %d: cannot send: %s", job.id, exc)
+            await self._fail(job, "error.delivery_failed")
+        return None
+
+    async def _upload(self, job: Job, video: ReadyVideo) -> None:
+        """Upload under a held claim and record the outcome."""
+        try:
+            file_id = await self._sender.upload(job, video)
         except ChatUnreachable as exc:
             log.info("Job %d: chat %d unreachable (%s)", job.id, job.chat_id, exc)
-            await self._users.set_blocked(job.user_id)
-            await self._repo.transition(
-                job.id, [JobStatus.SUCCEEDED], JobStatus.FAILED, error="chat unreachable"
-            )
+            await self._chat_gone(job)
+            return
+        except UploadUnconfirmed as exc:
+            log.warning("Job %d: Telegram did not answer the upload (%s)", job.id, exc)
+            await self._offer(job)
             return
         except DeliveryError as exc:
             log.warning("Job %d: delivery failed: %s", job.id, exc)
             await self._fail(job, "error.delivery_failed")
+            return
+        except Exception as exc:  # a bug or an odd answer: the video may be in the chat
+            log.error("Job %d: upload ended unexpectedly (%s)", job.id, type(exc).__name__)
+            await self._offer(job)
             return
         await self._repo.transition(
             job.id, [JobStatus.SUCCEEDED], JobStatus.DELIVERED, result_file_id=file_id
         )
         log.info("Job %d delivered", job.id)
         await self._status.show(job, "progress.delivered", final=True)
+
+    async def _offer(self, job: Job) -> None:
+        """The upload's outcome is unknown: offer [Get my video] (once per claim)."""
+        if not await self._repo.claim_delivery(
+            job.id, DeliveryClaim.UPLOADING, DeliveryClaim.OFFERED
+        ):
+            return
+        try:
+            await self._sender.offer(job)
+        except Forbidden:
+            await self._chat_gone(job)
+            return
+        except TelegramError as exc:
+            log.warning(
+                "Job %d: could not offer the video (%s); again at the next start", job.id, exc
+            )
+            await self._repo.claim_delivery(job.id, DeliveryClaim.OFFERED, DeliveryClaim.UPLOADING)
+            return
+        await self._status.show(job, "progress.unconfirmed", final=True)
+
+    async def _chat_gone(self, job: Job) -> None:
+        """The user blocked the bot (or the chat is gone): fail the job, stop writing there."""
+        await self._users.set_blocked(job.user_id)
+        await self._repo.transition(
+            job.id, [JobStatus.SUCCEEDED], JobStatus.FAILED, error="chat unreachable"
+        )
 
     async def _fetch_output(self, job: Job) -> Job | None:
         """Download a remote job's result; on an expired link ask the provider for a new one."""

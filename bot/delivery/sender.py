@@ -1,22 +1,44 @@
-"""Sending finished videos back to Telegram."""
+"""Sending finished videos back to Telegram: checked, shrunk to fit, then uploaded."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
+from telegram.constants import ChatAction
+from telegram.error import TelegramError
 
 from bot import callback_data
-from bot.errors import DeliveryError, RenderError
+from bot.errors import DeliveryError, MediaError, RenderError
 from bot.i18n import Translator
 from bot.media import mp4info, probe, render
-from bot.models import Job
+from bot.models import Job, Probe
 from bot.telegram import files as telegram_files
 
 log = logging.getLogger(__name__)
+
+#: Telegram shows a chat action for about five seconds; it is repeated this often.
+CHAT_ACTION_SECONDS = 4.0
+
+
+class UnusableOutput(DeliveryError):
+    """The job's result is not a video we can send (e.g. an HTML error page)."""
+
+
+@dataclass(frozen=True)
+class ReadyVideo:
+    """A file checked and sized for upload, with what Telegram is told about it."""
+
+    path: Path
+    duration: int
+    width: int
+    height: int
 
 
 class Delivery:
@@ -30,35 +52,75 @@ class Delivery:
         self._t = translator
         self._upload_limit = upload_limit
 
-    async def deliver(self, job: Job) -> str:
-        """Send the job's video to its chat.
-
-        Returns:
-            The Telegram file_id of the sent video, for re-sending from /jobs.
+    async def prepare(self, job: Job) -> ReadyVideo:
+        """Check the job's output is a video and fit it under the upload limit (nothing is
+        sent yet, so this is safe to repeat).
 
         Raises:
-            ChatUnreachable: the user blocked the bot.
-            DeliveryError: the video could not be sent (too big even after re-encoding, or
-                Telegram refused it).
+            UnusableOutput: the output is not a readable video.
+            DeliveryError: it is too big even after re-encoding.
         """
         assert job.output_path is not None
-        path = await self._fit(Path(job.output_path), job.duration)
-        info = await asyncio.to_thread(mp4info.read, path) or await probe.probe(path)
-        message = await telegram_files.send_video(
-            self._bot,
-            self._http,
-            chat_id=job.chat_id,
+        source = Path(job.output_path)
+        await self._read(source)
+        path = await self._fit(source, job.duration)
+        info = await self._read(path)
+        return ReadyVideo(
             path=path,
             duration=round(info.duration or job.duration),
             width=info.width or job.ratio.size[0],
             height=info.height or job.ratio.size[1],
-            caption=self.caption(job),
-            reply_markup=self.result_keyboard(job),
-            reply_to=job.status_message_id,
         )
+
+    async def upload(self, job: Job, video: ReadyVideo) -> str | None:
+        """Send the prepared video to the job's chat, showing "sending a video…" meanwhile.
+
+        Returns:
+            The Telegram file_id of the sent video, for re-sending from /jobs (None in the
+            odd case that Telegram posted it but did not describe it as a video).
+
+        Raises:
+            ChatUnreachable: the user blocked the bot.
+            UploadUnconfirmed: the video may be in the chat; Telegram's answer never came.
+            DeliveryError: Telegram refused the video.
+        """
+        async with self._showing_upload(job.chat_id):
+            message = await telegram_files.send_video(
+                self._bot,
+                self._http,
+                chat_id=job.chat_id,
+                path=video.path,
+                duration=video.duration,
+                width=video.width,
+                height=video.height,
+                caption=self.caption(job),
+                reply_markup=self.result_keyboard(job),
+                reply_to=job.status_message_id,
+            )
         if message.video is None:
-            raise DeliveryError("Telegram did not return a video")
+            log.warning("Job %d: Telegram's answer has no video", job.id)
+            return None
         return message.video.file_id
+
+    async def offer(self, job: Job) -> None:
+        """Tell the user the video may not have arrived, with a [Get my video] button.
+
+        Raises:
+            TelegramError: the message could not be sent.
+        """
+        get = InlineKeyboardButton(
+            self._t.t(job.locale, "button.get_video"),
+            callback_data=callback_data.job_action(callback_data.GET_VIDEO, job.id),
+        )
+        reply_to = job.status_message_id
+        await self._bot.send_message(
+            job.chat_id,
+            self._t.t(job.locale, "delivery.unconfirmed", job_id=job.id),
+            reply_markup=InlineKeyboardMarkup([[get]]),
+            reply_parameters=(
+                ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+            ),
+        )
 
     async def resend(self, job: Job, chat_id: int) -> None:
         """Send an already delivered video again by its file_id (no upload)."""
@@ -92,21 +154,56 @@ class Delivery:
             ]
         )
 
+    @staticmethod
+    async def _read(path: Path) -> Probe:
+        """What the video is; an output we cannot read as a video is unusable."""
+        info = await asyncio.to_thread(mp4info.read, path)
+        if info is not None:
+            return info
+        try:
+            info = await probe.probe(path)
+        except MediaError as exc:
+            raise UnusableOutput(f"{path.name} is not a readable video: {exc}") from None
+        if not info.has_video:
+            raise UnusableOutput(f"{path.name} has no video stream")
+        return info
+
     async def _fit(self, path: Path, duration: float) -> Path:
         """The file to upload: ``path`` itself, or a re-encoded copy under the upload limit."""
         size = path.stat().st_size
         if size <= self._upload_limit:
             return path
         smaller = path.with_name(f"{path.stem}.fit.mp4")
+        # Only a finished encode is ever renamed to ``smaller``, so one that exists is whole.
         if smaller.exists() and smaller.stat().st_size <= self._upload_limit:
             return smaller
         log.info(
             "Output %s is %d bytes, re-encoding under %d", path.name, size, self._upload_limit
         )
+        partial = path.with_name(f"{smaller.name}.part")
         try:
             # A margin for the multipart envelope and Telegram's own accounting.
             budget = self._upload_limit - 512 * 1024
-            await render.fit_to_size(path, smaller, max_bytes=budget, duration=duration)
+            await render.fit_to_size(path, partial, max_bytes=budget, duration=duration)
         except RenderError as exc:
             raise DeliveryError(f"cannot fit under the upload limit: {exc}") from exc
+        partial.replace(smaller)
         return smaller
+
+    @contextlib.asynccontextmanager
+    async def _showing_upload(self, chat_id: int) -> AsyncIterator[None]:
+        """Show "sending a video…" in the chat until the block ends (best effort)."""
+        task = asyncio.create_task(self._keep_showing_upload(chat_id))
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _keep_showing_upload(self, chat_id: int) -> None:
+        while True:
+            try:
+                await self._bot.send_chat_action(chat_id, ChatAction.UPLOAD_VIDEO)
+            except TelegramError as exc:  # only a hint: the upload goes on without it
+                log.debug("upload_video action in chat %d: %s", chat_id, exc)
+            await asyncio.sleep(CHAT_ACTION_SECONDS)

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 
 from bot.errors import ChatUnreachable, DeliveryError, DownloadFailed, FileTooBig
 from bot.media.streaming import BodyTooLarge, save_body
@@ -24,8 +24,17 @@ from bot.telegram.ratelimit import pacer_of
 
 log = logging.getLogger(__name__)
 
-#: Uploads retried this many times after a 429 or a network error.
+#: Uploads retried this many times after a 429 or a failure to connect.
 UPLOAD_ATTEMPTS = 4
+#: Errors raised before any byte of the request left: the upload surely did not happen.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+#: Connect, send the file, then wait for Telegram's answer (it has the whole video to read).
+UPLOAD_TIMEOUT = httpx.Timeout(30.0, write=300.0, read=120.0)
+
+
+class UploadUnconfirmed(DeliveryError):
+    """The upload may have reached Telegram but no answer came back (a read or write timeout,
+    a dropped connection): sending it again could post the video twice."""
 
 
 async def download(
@@ -89,26 +98,26 @@ async def send_video(
 ) -> Message:
     """Upload ``path`` as a streamable video and return the sent message.
 
+    Only what surely did not reach Telegram is retried: a failure to connect, and a 429 (after
+    its ``retry_after``).
+
     Raises:
         ChatUnreachable: the user blocked the bot or the chat is gone.
-        DeliveryError: Telegram refused the upload for another reason.
+        UploadUnconfirmed: the video may have been posted; Telegram's answer never came.
+        DeliveryError: Telegram refused the upload for another reason, or could not be
+            reached at all.
     """
     if bot.local_mode:
-        # A local Bot API server reads the file from disk itself; PTB sends a file:// URI.
-        return await bot.send_video(
-            chat_id,
-            video=path,
+        return await _send_local(
+            bot,
+            chat_id=chat_id,
+            path=path,
             duration=duration,
             width=width,
             height=height,
             caption=caption,
-            supports_streaming=True,
             reply_markup=reply_markup,
-            reply_parameters=(
-                ReplyParameters(reply_to, allow_sending_without_reply=True)
-                if reply_to is not None
-                else None
-            ),
+            reply_to=reply_to,
         )
     fields: dict[str, Any] = {
         "chat_id": chat_id,
@@ -136,13 +145,15 @@ async def send_video(
                     url,
                     data={key: str(value) for key, value in fields.items()},
                     files={"video": (path.name, handle, "video/mp4")},
-                    timeout=httpx.Timeout(30.0, write=300.0, read=120.0),
+                    timeout=UPLOAD_TIMEOUT,
                 )
-        except httpx.HTTPError as exc:
+        except _NOT_SENT as exc:
             if attempt == UPLOAD_ATTEMPTS:
-                raise DeliveryError(type(exc).__name__) from None
+                raise DeliveryError(f"Telegram unreachable ({type(exc).__name__})") from None
             await asyncio.sleep(2**attempt)
             continue
+        except httpx.HTTPError as exc:
+            raise UploadUnconfirmed(type(exc).__name__) from None
         body = _json(response)
         if body.get("ok"):
             message = Message.de_json(body["result"], bot)
@@ -160,6 +171,47 @@ async def send_video(
             raise ChatUnreachable(description)
         raise DeliveryError(description)
     raise DeliveryError("upload retries exhausted")
+
+
+async def _send_local(
+    bot: Bot,
+    *,
+    chat_id: int,
+    path: Path,
+    duration: int,
+    width: int,
+    height: int,
+    caption: str,
+    reply_markup: InlineKeyboardMarkup | None,
+    reply_to: int | None,
+) -> Message:
+    """A local Bot API server reads the file from disk itself; PTB sends a file:// URI."""
+    try:
+        return await bot.send_video(
+            chat_id,
+            video=path,
+            duration=duration,
+            width=width,
+            height=height,
+            caption=caption,
+            supports_streaming=True,
+            reply_markup=reply_markup,
+            reply_parameters=(
+                ReplyParameters(reply_to, allow_sending_without_reply=True)
+                if reply_to is not None
+                else None
+            ),
+        )
+    except Forbidden as exc:
+        raise ChatUnreachable(exc.message) from None
+    except BadRequest as exc:
+        if "chat not found" in exc.message.lower():
+            raise ChatUnreachable(exc.message) from None
+        raise DeliveryError(exc.message) from None
+    except NetworkError as exc:  # TimedOut included: PTB cannot tell whether it was sent
+        raise UploadUnconfirmed(type(exc).__name__) from None
+    except TelegramError as exc:
+        raise DeliveryError(exc.message) from None
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

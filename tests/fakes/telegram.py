@@ -415,6 +415,9 @@ class FakeTelegram:
         self.chat_flood_limit: tuple[int, float] | None = None  # (messages, seconds) per chat
         self.privacy_mode = True  # group messages not meant for the bot are withheld
         self.strict_chats = True  # sending to a chat nobody opened fails as on Telegram
+        # Seconds to hold back a method's answer after carrying it out: the reply is lost to
+        # the client's read timeout although the message was sent.
+        self.answer_delay: dict[str, float] = {}
         # State.
         self.calls: list[Call] = []
         self.uploads: list[Upload] = []
@@ -523,6 +526,7 @@ class FakeTelegram:
                 raise ApiError(404, "Not Found: method not found")
             self._injected_failure(method, call.params.get("chat_id"))
             call.result = await handler(call)
+            await self._hold_answer(method)
             call.status = 200
             response: Response = JSONResponse({"ok": True, "result": call.result})
         except ApiError as exc:
@@ -530,6 +534,12 @@ class FakeTelegram:
             response = exc.response()
         self._call_pulse.fire()
         return response
+
+    async def _hold_answer(self, method: str) -> None:
+        """Waits ``answer_delay[method]`` seconds, or until the server stops."""
+        deadline = time.monotonic() + self.answer_delay.get(method, 0.0)
+        while not self._stopping and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
 
     async def _read_params(self, request: Request, call: Call) -> Json:
         raw: Json = dict(request.query_params)
