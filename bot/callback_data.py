@@ -21,6 +21,12 @@ RESEND = "send"
 GET_VIDEO = "get"
 #: [Use this face instead]: a conversation button (see ``step``) with no value.
 USE_FACE = "face"
+#: Buttons on a job's status message ([Cancel]) and on its failure message ([Try again]
+#: [Other provider] [New]); each carries the job id, and only the job's owner may press them.
+STOP = "stop"
+RETRY = "retry"
+OTHER_PROVIDER = "other"
+RESTART = "anew"
 
 #: Patterns for CallbackQueryHandler. They match on the prefix alone, so a malformed or forged
 #: payload still reaches its handler, whose parser rejects it and answers "stale button".
@@ -30,6 +36,7 @@ NEW_PATTERN = rf"^{NEW}$"
 RESEND_PATTERN = rf"^{RESEND}:"
 GET_VIDEO_PATTERN = rf"^{GET_VIDEO}:"
 USE_FACE_PATTERN = rf"^{USE_FACE}:"
+JOB_CONTROL_PATTERN = rf"^({STOP}|{RETRY}|{OTHER_PROVIDER}|{RESTART}):"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from bot.delivery.sender import Delivery
 from bot.delivery.status import StatusMessages
 from bot.health import ProviderHealth
 from bot.i18n import Translator
+from bot.jobs.controls import JobControls
 from bot.jobs.poller import Poller, PollPolicy
 from bot.jobs.service import JobService
 from bot.media.hosting import MediaHost
@@ -38,6 +39,7 @@ class Services:
     drafts: DraftRepository
     jobs: JobService
     results: ResultDelivery
+    controls: JobControls
     media: MediaService
     host: MediaHost
     health: ProviderHealth
@@ -72,7 +74,7 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
             # Webhook confirmations queued plus deliveries running; the poller yields to them.
             busy = Busy()
             board = ProgressBoard(bot)
-            status = StatusMessages(board, translator)
+            status = StatusMessages(board, translator, bot)
             results = ResultDelivery(
                 repo=repo,
                 users=users,
@@ -125,6 +127,9 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                     drafts=DraftRepository(db),
                     jobs=jobs,
                     results=results,
+                    controls=JobControls(
+                        repo=repo, jobs=jobs, status=status, providers=providers
+                    ),
                     media=media,
                     host=host,
                     health=health,

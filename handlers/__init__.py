@@ -7,7 +7,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, T
 
 from bot import callback_data as cd
 from bot.context import BotApplication, BotContext
-from handlers import admin, commands, conversation, delivery, face_swap
+from handlers import admin, commands, conversation, delivery, face_swap, job_buttons
 from handlers.errors import on_error
 
 #: /lipsync (or /new) as the caption of a photo or video: CommandHandler ignores captions.
@@ -59,6 +59,7 @@ def register(application: BotApplication) -> None:
         CallbackQueryHandler(commands.new_button, pattern=cd.NEW_PATTERN),
         CallbackQueryHandler(commands.resend, pattern=cd.RESEND_PATTERN),
         CallbackQueryHandler(delivery.get_video, pattern=cd.GET_VIDEO_PATTERN),
+        CallbackQueryHandler(job_buttons.on_job_button, pattern=cd.JOB_CONTROL_PATTERN),
     ]
     application.add_handlers([*commands_, *buttons])
     application.add_error_handler(on_error)

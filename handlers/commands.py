@@ -58,18 +58,22 @@ async def help_command(update: Update, context: BotContext) -> None:
 
 
 async def cancel(update: Update, context: BotContext) -> None:
-    """/cancel: end the conversation at whatever step."""
+    """/cancel: end the conversation at whatever step, and the user's unfinished jobs here."""
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
     assert message is not None
     assert chat is not None
     assert user is not None
     services = context.services
-    locale = services.translator.negotiate(user.language_code)
+    t = services.translator
+    locale = t.negotiate(user.language_code)
     draft = await services.drafts.get(chat.id, user.id)
     ended = draft is not None and await cancel_draft(services, draft)
-    await message.reply_text(
-        services.translator.t(locale, "cancel.done" if ended else "cancel.nothing")
-    )
+    canceled = await services.controls.cancel_active(chat.id, user.id)
+    if canceled:
+        videos = ", ".join(t.t(locale, "cancel.video", job_id=job_id) for job_id in canceled)
+        await message.reply_text(t.t(locale, "cancel.jobs", jobs=videos))
+    else:
+        await message.reply_text(t.t(locale, "cancel.done" if ended else "cancel.nothing"))
 
 
 async def jobs(update: Update, context: BotContext) -> None:

@@ -258,7 +258,12 @@ async def on_step_button(update: Update, context: BotContext) -> None:
         return
     draft = await services.drafts.get(chat.id, user.id)
     if draft is None or draft.token != button.token:
-        await query.answer(t.t(locale, "error.stale_button"), show_alert=True)
+        started = services.controls.started(button.token) if button.action == cd.GENERATE else None
+        if started is not None:  # a second tap on [Generate]
+            answer = t.t(locale, "controls.already_started", job_id=started)
+        else:
+            answer = t.t(locale, "error.stale_button")
+        await query.answer(answer, show_alert=True)
         return
     message_id = query.message.message_id
     if button.action == cd.CANCEL:
@@ -273,18 +278,14 @@ async def on_step_button(update: Update, context: BotContext) -> None:
             return
         await query.answer()
         try:
-            job = await services.jobs.create(
-                draft, chat_type=draft.chat_type, status_message_id=message_id
-            )
+            # The job's progress goes to a new message that replies to this summary.
+            await services.controls.generate(draft, reply_to=message_id, claim=draft.token)
         except Exception:
             await services.drafts.save(draft)  # keep what the user sent for another try
             raise
-        await edit(
-            context.bot,
-            draft.chat_id,
-            message_id,
-            t.t(draft.locale, "progress.queued", job_id=job.id),
-        )
+        # The summary stays as the record of the order; only its buttons go.
+        with contextlib.suppress(TelegramError):  # a leftover button only gets an alert
+            await context.bot.edit_message_reply_markup(draft.chat_id, message_id)
         return
     updated = _choose(services, draft, button)
     if updated is None:
@@ -319,6 +320,13 @@ async def _skip_single_choices(services: Services, draft: Draft) -> Draft:
         if len(able) == 1:
             draft = draft.model_copy(update={"provider": able[0], "step": Step.CONFIRM})
     return await services.drafts.save(draft)
+
+
+async def offer_providers(bot: Bot, services: Services, draft: Draft) -> None:
+    """Open the PROVIDER step with a draft made elsewhere ([Other provider] after a failure),
+    in place of the user's current conversation."""
+    services.tasks.cancel(_check_key(draft.chat_id, draft.user_id))
+    await prompt(bot, services, await _skip_single_choices(services, draft))
 
 
 async def cancel_draft(services: Services, draft: Draft) -> bool:

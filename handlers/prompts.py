@@ -27,6 +27,7 @@ def able_providers(services: Services, draft: Draft) -> list[str]:
         name
         for name, provider in services.providers.items()
         if provider.capabilities.accepts(draft.media_kind, draft.voice_kind)
+        and name not in draft.avoid
     ]
 
 

@@ -84,7 +84,7 @@ async def order(
     confirm = await edited(fake, user.id, "Ready to make your video", mark)
     mark = fake.mark()
     fake.press(user, confirm.result, button(fake, confirm.result, "Generate"))
-    await edited(fake, user.id, "queued", mark)
+    await said(fake, user.id, "queued", mark)  # the job's own status message
     return confirm
 
 

@@ -76,13 +76,14 @@ class JobService:
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    async def create(self, draft: Draft, *, chat_type: str, status_message_id: int) -> Job:
-        """Turn a confirmed draft into a job and start it in the background.
+    async def create(self, draft: Draft, *, chat_type: str, reply_to: int | None) -> Job:
+        """Turn a confirmed draft into a job, send its status message and start it in the
+        background.
 
         Args:
             draft: a draft with media, voice, ratio and provider all set.
             chat_type: the Telegram chat type (``private``, ``group``...).
-            status_message_id: the message that will show this job's progress.
+            reply_to: the message the status message answers (the order's summary).
         """
         assert draft.media
         assert draft.media.probe
@@ -106,7 +107,10 @@ class JobService:
             voice_probe=draft.voice.probe,
             ratio=draft.ratio,
         )
-        await self._repo.update(job.id, status_message_id=status_message_id)
+        # Sent before the job starts, so its first progress has a message to edit.
+        status_message_id = await self._status.announce(job, reply_to=reply_to)
+        if status_message_id is not None:
+            await self._repo.update(job.id, status_message_id=status_message_id)
         log.info("Job %d created (%s, %s)", job.id, job.provider, job.ratio)
         self.start(job.id)
         return job
@@ -114,6 +118,11 @@ class JobService:
     def start(self, job_id: int) -> None:
         """Run the job's next step in the background (no-op if it is already running here)."""
         self._tasks.spawn(f"job:{job_id}", self._run(job_id))
+
+    def stop(self, job_id: int) -> None:
+        """Stop the job's work here (a local render: ffmpeg is killed). Only for a job whose
+        state already says it ended: its task is not resumed."""
+        self._tasks.cancel(f"job:{job_id}")
 
     async def resume(self) -> int:
         """Start every job a previous process left unfinished. Returns how many."""
@@ -199,7 +208,10 @@ class JobService:
             if job is None or job.status not in IN_FLIGHT:
                 return False
             if job.status is event.status and job.progress == event.progress:
-                return False  # nothing new: no write, no edit
+                # Nothing new to store; the elapsed time shown may still move on (the board
+                # sends nothing when the text is unchanged).
+                await self._status.progress(job)
+                return False
             changed = await self._repo.transition(
                 job_id, IN_FLIGHT, event.status, progress=event.progress
             )

@@ -1,0 +1,104 @@
+"""What a user can do to their own jobs: start one from a confirmed draft, cancel it, and
+after a failure try again or take the same inputs to another provider."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections import OrderedDict
+from collections.abc import Mapping
+from pathlib import Path
+
+from bot.delivery.status import StatusMessages
+from bot.jobs.service import JobService
+from bot.models import IN_FLIGHT, Draft, InputFile, Job, JobStatus, Step, VoiceKind
+from bot.providers import LocalProvider, Provider
+from storage import JobRepository
+
+log = logging.getLogger(__name__)
+
+#: Presses remembered for "Already started": a double tap comes within seconds, so the newest
+#: few thousand are plenty (and a restart forgetting them only costs the friendlier answer).
+STARTS_REMEMBERED = 4096
+
+
+class JobControls:
+    def __init__(
+        self,
+        *,
+        repo: JobRepository,
+        jobs: JobService,
+        status: StatusMessages,
+        providers: Mapping[str, Provider],
+    ) -> None:
+        self._repo = repo
+        self._jobs = jobs
+        self._status = status
+        self._providers = providers
+        self._starts: OrderedDict[str, int] = OrderedDict()
+
+    async def generate(self, draft: Draft, *, reply_to: int | None, claim: str) -> Job:
+        """Make a job of a confirmed draft (its status message replies to ``reply_to``).
+
+        Args:
+            draft: media, voice, ratio and provider all set.
+            reply_to: the message the status message answers (the order's summary).
+            claim: what the press was (a draft token, a failed job): a second press of the
+                same finds the job in :meth:`started`.
+        """
+        job = await self._jobs.create(draft, chat_type=draft.chat_type, reply_to=reply_to)
+        self._starts[claim] = job.id
+        while len(self._starts) > STARTS_REMEMBERED:
+            self._starts.popitem(last=False)
+        return job
+
+    def started(self, claim: str) -> int | None:
+        """The job a press like ``claim`` already made, if this process remembers one."""
+        return self._starts.get(claim)
+
+    async def cancel(self, job: Job) -> bool:
+        """Stop a job that is not being sent yet; its result, should one still come (a late
+        webhook, poll or render), is never delivered: every change is a compare-and-set.
+
+        Returns:
+            False when it was too late (being sent, or already ended).
+        """
+        if not await self._repo.transition(job.id, IN_FLIGHT, JobStatus.CANCELED):
+            return False
+        log.info("Job %d canceled by its user", job.id)
+        if isinstance(self._providers.get(job.provider), LocalProvider):
+            self._jobs.stop(job.id)  # kills ffmpeg
+        await self._status.canceled(job)
+        return True
+
+    async def cancel_active(self, chat_id: int, user_id: int) -> list[int]:
+        """/cancel: stop the user's queued or running jobs in this chat. Returns their ids."""
+        canceled = []
+        for job in await self._repo.active(chat_id, user_id):
+            if await self.cancel(job):
+                canceled.append(job.id)
+        return canceled
+
+    def draft_from(self, job: Job, *, step: Step, provider: str | None) -> Draft | None:
+        """A draft holding ``job``'s inputs, at ``step``; None when its files are gone."""
+        if not (Path(job.media_path).exists() and Path(job.voice_path).exists()):
+            return None
+        return Draft(
+            chat_id=job.chat_id,
+            user_id=job.user_id,
+            token=secrets.token_urlsafe(6),
+            chat_type=job.chat_type,
+            step=step,
+            media_kind=job.media_kind,
+            media=InputFile(
+                file_id="", source="retry", path=job.media_path, probe=job.media_probe
+            ),
+            voice_kind=VoiceKind.AUDIO,
+            voice=InputFile(
+                file_id="", source="retry", path=job.voice_path, probe=job.voice_probe
+            ),
+            ratio=job.ratio,
+            provider=provider,
+            avoid=[job.provider] if provider is None else [],
+            locale=job.locale,
+        )
