@@ -325,3 +325,35 @@ async def test_progress_without_a_percentage_shows_the_time_taken(
         shown = await edited(fake, ANN.id, "rendering… 0:4", fake.mark())
         assert re.fullmatch(r"Video #1: rendering… 0:4\d", shown.params["text"])
         assert [text for text, _ in fake.buttons(shown.result)] == ["Cancel"]
+
+
+async def test_a_result_arriving_after_cancel_is_never_delivered(
+    harness: Harness,
+    media: Media,
+    remote: Remote,  # noqa: F811 (the imported fixture)
+) -> None:
+    fake = harness.fake
+    remote.mh.auto_complete = False
+    async with harness.bot(**remote.env) as bot:
+        ratios = await to_ratio(fake, media, ANN)
+        mark = fake.mark()
+        fake.press(ANN, ratios.result, button(fake, ratios.result, "9:16"))
+        choice = await edited(fake, ANN.id, "Pick who makes the video", mark)
+        mark = fake.mark()
+        fake.press(ANN, choice.result, button(fake, choice.result, "Magic Hour"))
+        confirm = await edited(fake, ANN.id, "Ready", mark)
+        fake.press(ANN, confirm.result, button(fake, confirm.result, "Generate"))
+        job = await wait_status(bot, JobStatus.RUNNING)
+        assert job.provider_job_id is not None
+        mark = fake.mark()
+        fake.send_command(ANN, "/cancel")
+        await said(fake, ANN.id, "Canceled video #1", mark)
+        delivered = len(remote.mh.webhook_deliveries)
+        remote.mh.complete(job.provider_job_id)  # the provider finishes anyway
+        async with asyncio.timeout(10):
+            while len(remote.mh.webhook_deliveries) == delivered:
+                await asyncio.sleep(0.05)
+        await bot.services.poller.poll_once(now() + timedelta(minutes=5))
+        await bot.services.tasks.wait_idle()
+        assert (await job_of(bot)).status is JobStatus.CANCELED
+    assert not fake.sent(method="sendVideo")
