@@ -60,6 +60,8 @@ def register(application: BotApplication) -> None:
         CallbackQueryHandler(commands.resend, pattern=cd.RESEND_PATTERN),
         CallbackQueryHandler(delivery.get_video, pattern=cd.GET_VIDEO_PATTERN),
         CallbackQueryHandler(job_buttons.on_job_button, pattern=cd.JOB_CONTROL_PATTERN),
+        # Last: any other payload still gets an answer.
+        CallbackQueryHandler(commands.unknown_button),
     ]
     application.add_handlers([*commands_, *buttons])
     application.add_error_handler(on_error)

@@ -138,6 +138,16 @@ async def unknown_command(update: Update, context: BotContext) -> None:
     await message.reply_text(t.t(t.negotiate(user.language_code), "hint.unknown_command"))
 
 
+async def unknown_button(update: Update, context: BotContext) -> None:
+    """A button no handler knows (a forged payload, or one from an older version of the bot):
+    answer it, or the user's client shows a spinner until it gives up."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None
+    assert user is not None
+    t = context.services.translator
+    await query.answer(t.t(t.negotiate(user.language_code), "error.stale_button"), show_alert=True)
+
+
 async def resend(update: Update, context: BotContext) -> None:
     """A /jobs button: send a delivered video again (by file_id, no upload)."""
     query, user, chat = update.callback_query, update.effective_user, update.effective_chat

@@ -25,6 +25,8 @@ FORGED = [
     f"{cd.GENERATE}:²:token:",
     f"{cd.CANCEL}:{ANN.id}",
     f"{cd.PROVIDER}:{2**63}:token:preview",
+    "zzz",
+    "",
 ]
 
 

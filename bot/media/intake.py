@@ -78,6 +78,8 @@ class MediaService:
         self.check_size(file)
         dest = self._inputs / local_name(file)
         if dest.exists():
+            # Used again: the retention sweep spares files touched recently.
+            dest.touch()
             return dest
         return await telegram_files.download(
             self._bot, self._http, file.file_id, dest, limit=self.download_limit
