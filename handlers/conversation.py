@@ -200,7 +200,7 @@ async def check(bot: Bot, services: Services, draft: Draft) -> None:
     refused_step, next_step = _CHECKS[draft.step]
     with contextlib.suppress(TelegramError):  # only a courtesy
         await bot.send_chat_action(draft.chat_id, ChatAction.TYPING)
-    error: MediaError | None = None
+    refusal: tuple[str, dict[str, object]] | None = None
     try:
         if draft.step is Step.MEDIA_CHECK:
             assert draft.media is not None
@@ -211,16 +211,21 @@ async def check(bot: Bot, services: Services, draft: Draft) -> None:
             accepted = {"voice": await services.media.ingest_voice(draft.voice)}
     except MediaError as exc:
         log.info("Refused a file in chat %d: %s", draft.chat_id, exc)
-        error = exc
+        refusal = exc.key, exc.params
+    except Exception:
+        # A bug or a full disk must not leave the draft "still checking" until a restart.
+        log.exception("Checking a file in chat %d failed", draft.chat_id)
+        refusal = "error.check_failed", {}
     current = await services.drafts.get(draft.chat_id, draft.user_id)
     if current is None or current.token != draft.token or current.step is not draft.step:
         return  # the user canceled or started over meanwhile
-    if error is not None:
+    if refusal is not None:
         field = "media" if draft.step is Step.MEDIA_CHECK else "voice"
         current = await services.drafts.save(
             current.model_copy(update={"step": refused_step, field: None})
         )
-        await refuse(bot, services, current, error.key, **error.params)
+        key, params = refusal
+        await refuse(bot, services, current, key, **params)
         return
     current = current.model_copy(update={"step": next_step, **accepted})
     await prompt(bot, services, await _skip_single_choices(services, current))

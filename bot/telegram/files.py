@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import shutil
 from pathlib import Path
 from typing import Any
@@ -56,15 +57,29 @@ async def download(
     if not tg_file.file_path:
         raise DownloadFailed("getFile returned no file_path")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    partial = dest.with_name(dest.name + ".part")
+    # A name of its own: two users may send the same file (same file_unique_id) at once.
+    partial = dest.with_name(f"{dest.name}.{secrets.token_hex(6)}.part")
     source = Path(tg_file.file_path)
     if bot.local_mode and source.is_absolute():
         # A local Bot API server hands out a path on a shared disk instead of a URL.
-        await asyncio.to_thread(shutil.copyfile, source, partial)
+        try:
+            await asyncio.to_thread(shutil.copyfile, source, partial)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise DownloadFailed(type(exc).__name__) from None
     else:
         await _stream_to(http, tg_file.file_path, partial, limit=limit)
-    partial.replace(dest)
+    _move_into_place(partial, dest)
     return dest
+
+
+def _move_into_place(partial: Path, dest: Path) -> None:
+    """Rename a finished download to ``dest``; a copy that got there first is kept (it is
+    the same file, and it may already be in use)."""
+    if dest.exists():
+        partial.unlink(missing_ok=True)
+    else:
+        partial.replace(dest)
 
 
 async def _stream_to(http: httpx.AsyncClient, url: str, out: Path, *, limit: int) -> None:
