@@ -21,14 +21,17 @@ _MAX_HEADER = 32 * 1024 * 1024
 
 
 def read(path: Path) -> Probe | None:
-    """The video's size and length from its header, or None when it cannot be read here."""
+    """The video's size and length from its header, or None when it cannot be read here.
+
+    Never raises: the file is a provider's answer, and a hostile header must not stop delivery.
+    """
     try:
         with path.open("rb") as handle:
             moov = _find_top_level(handle, b"moov", path.stat().st_size)
             if moov is None:
                 return None
             return _parse_moov(moov)
-    except (OSError, struct.error, ValueError):
+    except (OSError, struct.error, ValueError, IndexError):
         return None
 
 
@@ -93,6 +96,8 @@ def _parse_moov(moov: bytes) -> Probe | None:
 
 
 def _movie_duration(mvhd: bytes) -> float | None:
+    if not mvhd:
+        return None
     version = mvhd[0]
     if version == 1:
         timescale, duration = struct.unpack_from(">IQ", mvhd, 20)
@@ -102,11 +107,13 @@ def _movie_duration(mvhd: bytes) -> float | None:
 
 
 def _track(trak: bytes) -> tuple[bytes | None, tuple[int, int] | None]:
+    """The track's handler (``vide``, ``soun``) and display size (None when its header is
+    empty)."""
     size = None
     handler = None
     for kind, body in _boxes(trak):
         if kind == b"tkhd":
-            size = _display_size(body)
+            size = _display_size(body) if body else None
         elif kind == b"mdia":
             for inner_kind, inner in _boxes(body):
                 if inner_kind == b"hdlr":

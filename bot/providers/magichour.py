@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import httpx
 
 from bot.errors import ProviderRejected, ProviderUnavailable, UnsafeURL, WebhookRejected
-from bot.media.outputs import check_url
+from bot.media.outputs import PinnedURL, check_url
 from bot.models import Capabilities, JobStatus, MediaKind, Order, Probe, RemoteJob, VoiceKind
 from bot.providers.base import (
     Inputs,
@@ -149,12 +149,13 @@ class MagicHourProvider(RemoteProvider):
         for (_, path), target in zip(items, targets, strict=True):
             assert target is not None
             url, file_path = target
-            # The URL comes from an API answer: never let it aim the PUT at our own network.
+            # The URL comes from an API answer: never let it aim the PUT at our own network,
+            # and PUT to the very address that was checked (no second DNS lookup).
             try:
-                await check_url(url, allow_private=self._allow_private_urls)
+                pinned = await check_url(url, allow_private=self._allow_private_urls)
             except UnsafeURL as exc:
                 raise ProviderRejected(self.name, f"refused its upload address: {exc}") from None
-            await self.http.send(_put(url, path))
+            await self.http.send(_put(pinned, path))
             paths.append(file_path)
         return paths
 
@@ -190,13 +191,12 @@ def _upload_slot(slot: object) -> tuple[str, str] | None:
     return (url, file_path) if url and file_path else None
 
 
-def _put(url: str, path: Path) -> Callable[[], httpx.Request]:
+def _put(target: PinnedURL, path: Path) -> Callable[[], httpx.Request]:
     """A PUT of ``path`` streamed from disk, rebuilt for each try (a stream reads once)."""
 
     def build() -> httpx.Request:
-        return httpx.Request(
+        return target.request(
             "PUT",
-            url,
             # Content-Length keeps httpx from chunking (presigned PUTs refuse chunked bodies).
             headers={
                 "Content-Type": "application/octet-stream",
