@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Callable
 
 from bot.app import Running
-from bot.jobs.service import ADOPTION_SECONDS
+from bot.jobs.submit import ADOPTION_SECONDS
 from bot.models import Job
 from tests.conftest import Media
 from tests.fakes.telegram import Call, FakeTelegram, User

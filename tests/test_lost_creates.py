@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from bot.jobs import service
+from bot.jobs import submit
 from bot.models import JobStatus
 from tests.conftest import Harness, Media, to_chat
 from tests.flows import said
@@ -26,7 +26,7 @@ UNCONFIRMED = "Magic Hour did not confirm this video"
 
 @pytest.fixture
 def short_window(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(service, "ADOPTION_SECONDS", 1)
+    monkeypatch.setattr(submit, "ADOPTION_SECONDS", 1)
 
 
 def without_public_url(remote: Remote) -> dict[str, str]:  # noqa: F811 - the fixture's type

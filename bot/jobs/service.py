@@ -14,23 +14,17 @@ from datetime import timedelta
 
 from bot.delivery.results import ResultDelivery
 from bot.delivery.status import StatusMessages
-from bot.errors import (
-    ProviderAuthError,
-    ProviderError,
-    ProviderOutOfCredits,
-    ProviderRejected,
-    ProviderUnavailable,
-    RenderError,
-)
+from bot.errors import ProviderError, RenderError
 from bot.health import ProviderHealth
 from bot.i18n import Translator
+from bot.jobs import submit
+from bot.jobs.events import JobEvents
 from bot.jobs.inbox import WebhookInbox
 from bot.jobs.names import JobNames
 from bot.jobs.poller import PollPolicy
-from bot.jobs.reasons import shown_reason
 from bot.media.hosting import MediaHost
 from bot.models import IN_FLIGHT, Draft, Job, JobStatus, ProviderEvent, RemoteJob
-from bot.providers import LocalProvider, Provider, RemoteProvider, WebhookAuth
+from bot.providers import LocalProvider, Provider, RemoteProvider
 from bot.tasks import BackgroundTasks, Busy
 from storage import JobRepository
 from storage.db import now
@@ -39,8 +33,6 @@ log = logging.getLogger(__name__)
 
 #: Progress is stored and shown in steps of this many percent.
 PROGRESS_STEP = 5
-#: How long a job whose create got no answer waits for the provider's webhook to claim it.
-ADOPTION_SECONDS = 600
 
 
 class JobService:
@@ -65,14 +57,22 @@ class JobService:
         self._tasks = tasks
         self._status = status
         self._results = results
-        self._t = translator
-        self._host = host
         self._health = health
-        self._polls = polls
-        self._public_url = public_url
-        self._webhook_token = webhook_token
         self._names = JobNames(webhook_token)
+        self._events = JobEvents(translator)
         self._inbox = WebhookInbox(self.confirm, tasks, busy)
+        self._submitter = submit.Submitter(
+            repo=repo,
+            host=host,
+            health=health,
+            polls=polls,
+            status=status,
+            events=self._events,
+            names=self._names,
+            settle=self.settle,
+            public_url=public_url,
+            webhook_token=webhook_token,
+        )
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -136,7 +136,7 @@ class JobService:
                 # charged for it). Submitting again could pay twice, so wait for its webhook
                 # to claim it, one adoption window (not the whole deadline) from now.
                 log.warning("Job %d was interrupted while submitting; waiting for it", job.id)
-                window = now() + timedelta(seconds=ADOPTION_SECONDS)
+                window = now() + timedelta(seconds=submit.ADOPTION_SECONDS)
                 if job.deadline_at is None or job.deadline_at > window:
                     await self._repo.update(job.id, deadline_at=window, next_poll_at=window)
             else:
@@ -253,35 +253,21 @@ class JobService:
 
     def event(self, job: Job, remote: RemoteJob) -> ProviderEvent:
         """A provider's report as a ProviderEvent, with failure reasons in the user's words."""
-        error = None
-        if remote.status is JobStatus.FAILED:
-            error = self._t.t(
-                job.locale,
-                "error.provider_rejected",
-                provider=self._provider_label(job),
-                reason=shown_reason(remote.error) or self._t.t(job.locale, "error.no_reason"),
-            )
-        elif remote.status is JobStatus.CANCELED:
-            error = self._t.t(
-                job.locale, "error.provider_canceled", provider=self._provider_label(job)
-            )
-        return ProviderEvent(
-            job_id=job.id,
-            status=remote.status,
-            progress=remote.progress,
-            output_url=remote.output_url,
-            error=error,
-            credits=remote.credits,
-        )
+        return self._events.event(job, remote)
+
+    def failure(
+        self, job: Job, key: str, *, status: JobStatus = JobStatus.FAILED, **params: object
+    ) -> ProviderEvent:
+        """An event ending ``job`` with the message ``key`` in the user's language."""
+        return self._events.failure(job, key, status=status, **params)
 
     def webhook_url(self, provider: RemoteProvider, job_id: int) -> str | None:
         """Where ``provider`` should post news of ``job_id``, or None without PUBLIC_URL."""
-        if not self._public_url:
-            return None
-        if provider.webhook_auth is WebhookAuth.URL_TOKEN:
-            token = self._webhook_token(provider.name, job_id)
-            return f"{self._public_url}/hooks/{provider.name}/{job_id}/{token}"
-        return f"{self._public_url}/hooks/{provider.name}"
+        return self._submitter.webhook_url(provider, job_id)
+
+    async def give_up_unclaimed(self, job: Job) -> None:
+        """End a job whose create got no answer and that no webhook claimed in time."""
+        await self._submitter.give_up_unclaimed(job)
 
     # --- running a job ---------------------------------------------------------------------
 
@@ -294,7 +280,7 @@ class JobService:
             await self.settle(await self._render(job, provider))
         elif isinstance(provider, RemoteProvider):
             if job.status is JobStatus.SUBMITTING:
-                await self._submit(job, provider)
+                await self._submitter.submit(job, provider)
         else:
             # The operator removed this provider from PROVIDERS since the job started.
             await self.settle(self.failure(job, "error.provider_gone"))
@@ -321,71 +307,6 @@ class JobService:
             return self.failure(job, "error.render_failed")
         return ProviderEvent(job_id=job.id, status=JobStatus.SUCCEEDED, output_path=str(out))
 
-    async def _submit(self, job: Job, provider: RemoteProvider) -> None:
-        try:
-            inputs = await self._host.prepare(job)
-        except RenderError as exc:
-            log.warning("Job %d: input normalization failed: %s", job.id, exc)
-            await self.settle(self.failure(job, "error.render_failed"))
-            return
-        started = now()
-        deadline = started + timedelta(seconds=provider.deadline_seconds)
-        # Marked just before the provider is called: after a crash, "started" means "maybe
-        # sent". Until a provider id is known the poller only watches the deadline.
-        await self._repo.update(
-            job.id, submit_started_at=started, deadline_at=deadline, next_poll_at=deadline
-        )
-        try:
-            remote = await provider.submit(
-                job.order,
-                inputs,
-                name=self._names.name(provider.name, job.id),
-                webhook_url=self.webhook_url(provider, job.id),
-            )
-        except ProviderUnavailable as exc:
-            if not exc.maybe_done:
-                await self.settle(self._submit_failure(job, exc))
-                return
-            # The provider may have the job (and charge for it) though we never heard: keep
-            # it claimable by its webhook for a while rather than fail it and lose it.
-            window = started + timedelta(seconds=ADOPTION_SECONDS)
-            log.warning("Job %d: %s may have it (%s); waiting to hear", job.id, provider.name, exc)
-            await self._repo.update(job.id, deadline_at=window, next_poll_at=window)
-            return
-        except ProviderError as exc:
-            await self.settle(self._submit_failure(job, exc))
-            await self._health.failed(exc)
-            return
-        await self._health.succeeded(provider.name)
-        log.info("Job %d submitted to %s as %s", job.id, provider.name, remote.provider_job_id)
-        await self._repo.update(
-            job.id,
-            provider_job_id=remote.provider_job_id,
-            credits=remote.credits,
-            next_poll_at=now() + timedelta(seconds=self._polls.interval(provider)),
-        )
-        if await self._repo.transition(job.id, [JobStatus.SUBMITTING], JobStatus.QUEUED):
-            await self._status.progress(job.model_copy(update={"status": JobStatus.QUEUED}))
-        if remote.status is not JobStatus.QUEUED:
-            await self.settle(self.event(job, remote))
-
-    async def give_up_unclaimed(self, job: Job) -> None:
-        """End a job whose create got no answer and that no webhook claimed within the
-        adoption window: nothing else can find it (Magic Hour cannot list jobs), so the user
-        hears now, and the admins get the name to look for in the provider's dashboard."""
-        if await self.settle(self.failure(job, "error.create_unconfirmed")):
-            name = self._names.name(job.provider, job.id)
-            await self._health.create_unconfirmed(job.id, job.provider, name)
-
-    def _submit_failure(self, job: Job, exc: ProviderError) -> ProviderEvent:
-        log.warning("Job %d: %s refused the submit: %s", job.id, job.provider, exc)
-        if isinstance(exc, ProviderAuthError | ProviderOutOfCredits):
-            return self.failure(job, "error.provider_unavailable")
-        if isinstance(exc, ProviderRejected):
-            reason = shown_reason(exc.reason) or self._t.t(job.locale, "error.no_reason")
-            return self.failure(job, "error.provider_rejected", reason=reason)
-        return self.failure(job, "error.provider_busy")
-
     # --- helpers ---------------------------------------------------------------------------
 
     async def _find(self, provider: str, hint: RemoteJob, job_id: int | None) -> Job | None:
@@ -401,19 +322,6 @@ class JobService:
         if claimed is not None and claimed.provider == provider and not claimed.provider_job_id:
             return claimed
         return None
-
-    def _provider_label(self, job: Job) -> str:
-        return self._t.t(job.locale, f"provider.{job.provider}")
-
-    def failure(
-        self, job: Job, key: str, *, status: JobStatus = JobStatus.FAILED, **params: object
-    ) -> ProviderEvent:
-        """An event ending ``job`` with the message ``key`` in the user's language (the
-        ``{provider}`` placeholder is filled with the provider's label)."""
-        params.setdefault("provider", self._provider_label(job))
-        return ProviderEvent(
-            job_id=job.id, status=status, error=self._t.t(job.locale, key, **params)
-        )
 
     async def _show_failure(self, job_id: int, reason: str) -> None:
         job = await self._repo.get(job_id)
