@@ -26,7 +26,7 @@ from bot.config import Settings
 from bot.context import CONTEXT_TYPES, BotApplication, attach
 from bot.media.retention import MediaRetention
 from bot.services import Services, open_services
-from bot.startup import connect, listening
+from bot.startup import connect, listening, register_webhook, writable_folders
 from bot.telegram.ratelimit import ChatPacer
 from bot.telegram.request import BoundedRequest
 from bot.telegram.updates import PerChatUpdateProcessor
@@ -76,6 +76,7 @@ class Running:
 async def running(settings: Settings) -> AsyncIterator[Running]:
     """Start the whole bot; stop it cleanly when the block exits."""
     application = build_application(settings)
+    await writable_folders(settings)
     async with (
         listening(settings) as listener,
         open_services(settings, application.bot) as services,
@@ -85,8 +86,10 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
         server = make_server(create_web_app(application, services), settings)
         await connect(application, settings)  # getMe, with errors an operator can act on
         async with application:  # (initialized above) ... shutdown
-            await application.start()
+            # Updates first, as PTB's run_polling does: a refused webhook stops the start
+            # before the Application runs (it could not shut down while running).
             await _start_updates(application, settings)
+            await application.start()
             server_task = asyncio.create_task(server.serve([listener]), name="web-server")
             stop_background = asyncio.Event()
             loops: list[asyncio.Task[None]] = []
@@ -144,11 +147,7 @@ async def _start_updates(application: BotApplication, settings: Settings) -> Non
     if application.updater is not None:
         await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
         return
-    await application.bot.set_webhook(
-        url=f"{settings.public_url}/telegram",
-        secret_token=webhook_secret(settings),
-        allowed_updates=Update.ALL_TYPES,
-    )
+    await register_webhook(application, settings, webhook_secret(settings))
 
 
 async def _until_started(server: uvicorn.Server, task: asyncio.Task[None]) -> None:

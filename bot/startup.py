@@ -5,11 +5,15 @@ quotes it) and their tracebacks help nobody who runs the bot."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
-from telegram.error import InvalidToken, NetworkError, TimedOut
+from telegram import Update
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError, TimedOut
 
 from bot.config import Settings
 from bot.context import BotApplication
@@ -57,6 +61,47 @@ async def connect(application: BotApplication, settings: Settings) -> None:
             f"cannot reach Telegram at {settings.telegram_api_url} ({why}): check "
             "TELEGRAM_API_URL and the network"
         ) from None
+
+
+async def writable_folders(settings: Settings) -> None:
+    """Create DATA_DIR and the database's folder and check the bot can write there, before
+    anything is opened: a wrong path fails now, not at the first user's photo."""
+    folders = ((settings.data_dir, "DATA_DIR"), (settings.database_path.parent, "DATABASE_URL"))
+    for folder, setting in folders:
+        try:
+            await asyncio.to_thread(_check_writable, folder)
+        except OSError as exc:
+            why = "not a folder" if isinstance(exc, FileExistsError) else _why(exc)
+            raise BotError(f"cannot write to {folder} ({why}): check {setting}") from None
+
+
+def _check_writable(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=folder):
+        pass
+
+
+async def register_webhook(application: BotApplication, settings: Settings, secret: str) -> None:
+    """Point Telegram at ``PUBLIC_URL/telegram``, naming the setting it refused."""
+    try:
+        await application.bot.set_webhook(
+            url=f"{settings.public_url}/telegram",
+            secret_token=secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    except TelegramError as exc:
+        if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
+            why = "timed out" if isinstance(exc, TimedOut) else "no connection"
+            raise BotError(
+                f"cannot reach Telegram at {settings.telegram_api_url} to set the webhook "
+                f"({why}): check TELEGRAM_API_URL and the network"
+            ) from None
+        # Telegram's description names the problem; it never repeats the secret.
+        if "secret" in exc.message.lower():
+            hint = "set TELEGRAM_WEBHOOK_SECRET to 1-256 characters among A-Z, a-z, 0-9, _ and -"
+        else:
+            hint = "set PUBLIC_URL to an https:// address Telegram can reach"
+        raise BotError(f"Telegram refused the webhook ({exc.message}): {hint}") from None
 
 
 def _why(exc: OSError) -> str:
