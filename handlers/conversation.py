@@ -216,19 +216,23 @@ async def check(bot: Bot, services: Services, draft: Draft) -> None:
         # A bug or a full disk must not leave the draft "still checking" until a restart.
         log.exception("Checking a file in chat %d failed", draft.chat_id)
         refusal = "error.check_failed", {}
-    current = await services.drafts.get(draft.chat_id, draft.user_id)
-    if current is None or current.token != draft.token or current.step is not draft.step:
+
+    def settle(current: Draft) -> Draft | None:
+        if current.step is not draft.step:
+            return None  # moved on meanwhile
+        if refusal is not None:
+            field = "media" if draft.step is Step.MEDIA_CHECK else "voice"
+            return current.model_copy(update={"step": refused_step, field: None})
+        return _single_choice(services, current.model_copy(update={"step": next_step, **accepted}))
+
+    settled = await services.drafts.update(draft, settle)
+    if settled is None:
         return  # the user canceled or started over meanwhile
     if refusal is not None:
-        field = "media" if draft.step is Step.MEDIA_CHECK else "voice"
-        current = await services.drafts.save(
-            current.model_copy(update={"step": refused_step, field: None})
-        )
         key, params = refusal
-        await refuse(bot, services, current, key, **params)
-        return
-    current = current.model_copy(update={"step": next_step, **accepted})
-    await prompt(bot, services, await _skip_single_choices(services, current))
+        await refuse(bot, services, settled, key, **params)
+    else:
+        await prompt(bot, services, settled)
 
 
 async def resume_checks(bot: Bot, services: Services) -> int:
@@ -320,11 +324,16 @@ def _choose(services: Services, draft: Draft, button: cd.StepButton) -> Draft | 
 
 async def _skip_single_choices(services: Services, draft: Draft) -> Draft:
     """Skip PROVIDER when exactly one provider can do this; save and return the draft."""
+    return await services.drafts.save(_single_choice(services, draft))
+
+
+def _single_choice(services: Services, draft: Draft) -> Draft:
+    """The draft past PROVIDER when exactly one provider can do this."""
     if draft.step is Step.PROVIDER:
         able = able_providers(services, draft)
         if len(able) == 1:
-            draft = draft.model_copy(update={"provider": able[0], "step": Step.CONFIRM})
-    return await services.drafts.save(draft)
+            return draft.model_copy(update={"provider": able[0], "step": Step.CONFIRM})
+    return draft
 
 
 async def offer_providers(bot: Bot, services: Services, draft: Draft) -> None:

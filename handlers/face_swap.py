@@ -78,19 +78,20 @@ async def _swap(bot: Bot, services: Services, draft: Draft) -> None:
     except MediaError as exc:
         log.info("Refused a replacement face in chat %d: %s", draft.chat_id, exc)
         error = exc
-    current = await services.drafts.get(draft.chat_id, draft.user_id)
-    if current is None or current.token != draft.token:
-        return  # canceled, generated or started over meanwhile
     cleared = {"offered_media": None, "offered_media_kind": None}
+
+    def swap_in(current: Draft) -> Draft:
+        if error is not None:
+            return current.model_copy(update=cleared)
+        update = {"media": face, "media_kind": kind, **cleared}
+        return _keep_choices(services, current.model_copy(update=update))
+
+    current = await services.drafts.update(draft, swap_in)
+    if current is None:
+        return  # canceled, generated or started over meanwhile
     if error is not None:
-        current = await services.drafts.save(current.model_copy(update=cleared))
         await refuse(bot, services, current, error.key, **error.params)
-        return
-    current = _keep_choices(
-        services, current.model_copy(update={"media": face, "media_kind": kind, **cleared})
-    )
-    current = await services.drafts.save(current)
-    if current.step not in (Step.MEDIA_CHECK, Step.VOICE_CHECK):  # a check prompts when done
+    elif current.step not in (Step.MEDIA_CHECK, Step.VOICE_CHECK):  # a check prompts when done
         await swapped(bot, services, current)
 
 
