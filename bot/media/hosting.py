@@ -3,6 +3,7 @@ expiring links (never a Telegram file URL: those contain the bot token)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import shutil
@@ -119,16 +120,19 @@ class MediaHost:
         """Delete the hosted inputs of jobs that ended more than the grace period before
         ``at`` (or that no longer exist). Returns how many jobs' files were removed.
 
+        The disk is listed and deleted from in worker threads, like the retention sweep: a
+        slow disk or many folders must not stall the event loop.
+
         Args:
             lookup: reads a job by id.
             at: the time now.
         """
         cutoff = at - timedelta(seconds=GRACE_SECONDS)
         removed = 0
-        for job_id in self.hosted_job_ids():
+        for job_id in await asyncio.to_thread(self.hosted_job_ids):
             job = await lookup(job_id)
             if job is None or (job.finished_at is not None and job.finished_at < cutoff):
-                removed += self.remove(job_id)
+                removed += await asyncio.to_thread(self.remove, job_id)
         return removed
 
 
