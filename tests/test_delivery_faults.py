@@ -128,7 +128,8 @@ async def test_a_restart_during_an_upload_offers_the_button_instead_of_a_second_
     ("code", "description"),
     [
         (400, "Bad Request: wrong file identifier/HTTP URL specified"),
-        (500, "Internal Server Error"),
+        (413, "Request Entity Too Large"),
+        # A 5xx is not a refusal: the video may be posted (tests/test_delivery_faults2.py).
     ],
 )
 async def test_an_unmapped_telegram_error_fails_the_job_with_a_message(

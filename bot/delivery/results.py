@@ -7,12 +7,15 @@ repeated on its own: the user gets a [Get my video] button, whose press is a new
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
-from telegram.error import Forbidden, TelegramError
+from telegram.error import Forbidden, RetryAfter, TelegramError
 
 from bot.delivery.sender import Delivery, ReadyVideo, UnusableOutput
 from bot.delivery.status import StatusMessages
@@ -26,6 +29,12 @@ from bot.telegram.files import UploadUnconfirmed
 from storage import JobRepository, UserRepository
 
 log = logging.getLogger(__name__)
+
+#: Waits (seconds) before trying again to send the [Get my video] message; after the last try
+#: it waits for the next start.
+OFFER_RETRY_DELAYS = (2.0, 10.0, 30.0)
+#: The longest wait a flood limit (429) may impose between those tries.
+OFFER_MAX_WAIT = 60.0
 
 
 class ResultDelivery:
@@ -55,6 +64,9 @@ class ResultDelivery:
         self._http = http
         self._outputs = outputs
         self._allow_private_urls = allow_private_urls
+        # Each press's task has its own key: the task of the previous press may still be
+        # finishing (sending its offer) when the claim already allows a new one.
+        self._presses = itertools.count(1)
 
     def spawn(self, job_id: int) -> None:
         """Deliver a succeeded job in the background (no-op if that is already under way)."""
@@ -78,8 +90,8 @@ class ResultDelivery:
             job.id, DeliveryClaim.OFFERED, DeliveryClaim.UPLOADING
         ):
             return False
-        # Its own key: the task that sent the offer may still be finishing.
-        self._tasks.spawn(f"deliver-requested:{job.id}", self._deliver(job.id, claimed=True))
+        key = f"deliver-requested:{job.id}:{next(self._presses)}"
+        self._tasks.spawn(key, self._deliver(job.id, claimed=True))
         return True
 
     async def _deliver(self, job_id: int, *, claimed: bool = False) -> None:
@@ -104,6 +116,10 @@ class ResultDelivery:
             return
         if job.delivery is not None:  # offered: waits for the user's press
             return
+        if job.chat_id == job.user_id and await self._users.is_blocked(job.user_id):
+            log.info("Job %d: the user has blocked the bot; not uploading", job.id)
+            await self._chat_gone(job)
+            return
         await self._status.show(job, "progress.sending", final=True)
         ready = await self._ready(job)
         if ready is None:
@@ -126,6 +142,14 @@ class ResultDelivery:
     async def _ready(self, job: Job) -> tuple[Job, ReadyVideo] | None:
         """The video on disk (downloaded if need be), checked and fitted for upload; None
         when that failed (and so did the job)."""
+        try:
+            return await self._prepare(job)
+        except Exception as exc:  # a bug or an answer nobody foresaw: nothing was sent yet
+            log.error("Job %d: cannot prepare the video (%s)", job.id, type(exc).__name__)
+            await self._fail(job, "error.delivery_failed")
+            return None
+
+    async def _prepare(self, job: Job) -> tuple[Job, ReadyVideo] | None:
         if job.output_path is None or not Path(job.output_path).exists():
             fetched = await self._fetch_output(job)
             if fetched is None:
@@ -168,29 +192,51 @@ class ResultDelivery:
         await self._status.show(job, "progress.delivered", final=True)
 
     async def _offer(self, job: Job) -> None:
-        """The upload's outcome is unknown: offer [Get my video] (once per claim)."""
-        if not await self._repo.claim_delivery(
-            job.id, DeliveryClaim.UPLOADING, DeliveryClaim.OFFERED
-        ):
+        """The upload's outcome is unknown: offer [Get my video] (once per claim), trying a
+        few times; if Telegram still refuses, the next start offers it."""
+        for delay in (*OFFER_RETRY_DELAYS, None):
+            # Claimed per try: between tries (and after a crash) the claim reads "uploading",
+            # which the next start turns into an offer.
+            if not await self._repo.claim_delivery(
+                job.id, DeliveryClaim.UPLOADING, DeliveryClaim.OFFERED
+            ):
+                return
+            try:
+                await self._sender.offer(job)
+            except Forbidden:
+                await self._chat_gone(job)
+                return
+            except TelegramError as exc:
+                await self._repo.claim_delivery(
+                    job.id, DeliveryClaim.OFFERED, DeliveryClaim.UPLOADING
+                )
+                if delay is None:
+                    log.warning(
+                        "Job %d: could not offer the video (%s); again at the next start",
+                        job.id,
+                        type(exc).__name__,
+                    )
+                    await self._status.show(job, "progress.unconfirmed_later", final=True)
+                    return
+                wait = exc.retry_after if isinstance(exc, RetryAfter) else delay
+                await asyncio.sleep(min(OFFER_MAX_WAIT, _seconds(wait)))
+                continue
+            current = await self._repo.get(job.id)
+            if current is not None and current.status is JobStatus.SUCCEEDED:  # not sent since
+                await self._status.show(job, "progress.unconfirmed", final=True)
             return
-        try:
-            await self._sender.offer(job)
-        except Forbidden:
-            await self._chat_gone(job)
-            return
-        except TelegramError as exc:
-            log.warning(
-                "Job %d: could not offer the video (%s); again at the next start", job.id, exc
-            )
-            await self._repo.claim_delivery(job.id, DeliveryClaim.OFFERED, DeliveryClaim.UPLOADING)
-            return
-        await self._status.show(job, "progress.unconfirmed", final=True)
 
     async def _chat_gone(self, job: Job) -> None:
-        """The user blocked the bot (or the chat is gone): fail the job, stop writing there."""
-        await self._users.set_blocked(job.user_id)
+        """The bot cannot write to the job's chat: fail the job. In a private chat that means
+        the user blocked the bot: no uploads to them until they write again. In a group it
+        means the bot was removed, which says nothing about the user."""
+        if job.chat_id == job.user_id:
+            await self._users.set_blocked(job.user_id)
         await self._repo.transition(
-            job.id, [JobStatus.SUCCEEDED], JobStatus.FAILED, error="chat unreachable"
+            job.id,
+            [JobStatus.SUCCEEDED],
+            JobStatus.FAILED,
+            error=self._t.t(job.locale, "error.chat_unreachable"),
         )
 
     async def _fetch_output(self, job: Job) -> Job | None:
@@ -230,3 +276,8 @@ class ResultDelivery:
             job.id, [JobStatus.SUCCEEDED], JobStatus.FAILED, error=reason
         ):
             await self._status.failed(job, reason)
+
+
+def _seconds(wait: float | timedelta) -> float:
+    """A ``retry_after`` as seconds (PTB gives an int, or a timedelta when so configured)."""
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)

@@ -118,7 +118,8 @@ async def send_video(
 
     Raises:
         ChatUnreachable: the user blocked the bot or the chat is gone.
-        UploadUnconfirmed: the video may have been posted; Telegram's answer never came.
+        UploadUnconfirmed: the video may have been posted; Telegram's answer never came, or
+            was a 5xx or not the API's JSON.
         DeliveryError: Telegram refused the upload for another reason, or could not be
             reached at all.
     """
@@ -170,6 +171,10 @@ async def send_video(
         except httpx.HTTPError as exc:
             raise UploadUnconfirmed(type(exc).__name__) from None
         body = _json(response)
+        if response.status_code >= httpx.codes.INTERNAL_SERVER_ERROR or body is None:
+            # A proxy's 502 can come after Telegram posted the video, and a page that is not
+            # the API's JSON says nothing about it either: not known to have failed.
+            raise UploadUnconfirmed(f"HTTP {response.status_code}")
         if body.get("ok"):
             message = Message.de_json(body["result"], bot)
             assert message is not None
@@ -229,9 +234,10 @@ async def _send_local(
         raise DeliveryError(exc.message) from None
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
+def _json(response: httpx.Response) -> dict[str, Any] | None:
+    """The Bot API's answer object, or None when the body is not one."""
     try:
         body = response.json()
     except ValueError:
-        return {"ok": False, "description": f"HTTP {response.status_code}"}
-    return body if isinstance(body, dict) else {"ok": False, "description": "bad response"}
+        return None
+    return body if isinstance(body, dict) else None

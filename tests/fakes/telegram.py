@@ -147,11 +147,21 @@ HTML_TAGS = {
 class ApiError(Exception):
     """An error answer of the Bot API; the HTTP status equals ``code`` as on the real server."""
 
-    def __init__(self, code: int, description: str, parameters: Json | None = None) -> None:
+    def __init__(
+        self,
+        code: int,
+        description: str,
+        parameters: Json | None = None,
+        *,
+        page: str | None = None,
+    ) -> None:
         super().__init__(description)
         self.code, self.description, self.parameters = code, description, parameters or {}
+        self.page = page  # a non-JSON body (a proxy's error page) instead of the API's JSON
 
-    def response(self) -> JSONResponse:
+    def response(self) -> Response:
+        if self.page is not None:
+            return Response(self.page, status_code=self.code, media_type="text/html")
         body: Json = {"ok": False, "error_code": self.code, "description": self.description}
         if self.parameters:  # PTB appends "unknown parameters" to the message if present at all
             body["parameters"] = self.parameters
@@ -524,7 +534,12 @@ class FakeTelegram:
                 raise ApiError(413, "Request Entity Too Large")
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
-            self._injected_failure(method, call.params.get("chat_id"))
+            try:
+                self._injected_failure(method, call.params.get("chat_id"))
+            except ApiError as exc:
+                if exc.page is not None:  # the API did the work; the proxy lost its answer
+                    call.result = await handler(call)
+                raise
             call.result = await handler(call)
             await self._hold_answer(method)
             call.status = 200
@@ -643,15 +658,17 @@ class FakeTelegram:
         times: int = 1,
         migrate_to_chat_id: int | None = None,
         chat_id: int | None = None,
+        page: str | None = None,
     ) -> None:
         """Makes the next ``times`` calls of ``method`` (to ``chat_id`` only, if given) fail;
-        they are still recorded."""
+        they are still recorded. ``page``: answer this HTML instead of the API's JSON (a
+        proxy in front of the API), after doing the call's work as the API would."""
         parameters: Json = {}
         if retry_after is not None:
             parameters["retry_after"] = retry_after
         if migrate_to_chat_id is not None:
             parameters["migrate_to_chat_id"] = migrate_to_chat_id
-        error = ApiError(error_code, description, parameters)
+        error = ApiError(error_code, description, parameters, page=page)
         failure = _Failure(error, times, chat_id)
         self._failures.setdefault(method.lower(), deque()).append(failure)
 
