@@ -127,7 +127,7 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                     drafts=DraftRepository(db),
                     jobs=jobs,
                     results=results,
-                    controls=JobControls(repo=repo, jobs=jobs, status=status, providers=providers),
+                    controls=JobControls(repo=repo, jobs=jobs, status=status),
                     media=media,
                     host=host,
                     health=health,

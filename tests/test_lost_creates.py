@@ -1,6 +1,7 @@
-"""A create whose answer was lost, and that no webhook claims, ends after the adoption window
-with a clear message to the user and an alert to the admins naming the job (Magic Hour cannot
-list jobs, so without PUBLIC_URL nothing could ever find it again)."""
+"""A create whose answer was lost, and that no webhook claims, ends with a clear message to
+the user and an alert to the admins naming the job: after the adoption window when a webhook
+could still claim it, at once without PUBLIC_URL (Magic Hour cannot list jobs, so nothing
+could ever find it again)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from bot.jobs import submit
 from bot.models import JobStatus
 from tests.conftest import Harness, Media, to_chat
 from tests.flows import said
-from tests.remote_orders import generate, job_when
+from tests.remote_orders import generate, job_when, waiting_to_be_claimed
 from tests.test_providers_e2e import (  # noqa: F401 - fixtures
     ADMIN,
     ANN,
@@ -39,10 +40,9 @@ async def test_an_unanswered_create_ends_with_a_clear_message_and_an_alert(
     harness: Harness,
     remote: Remote,  # noqa: F811 - the fixture
     media: Media,
-    short_window: None,
 ) -> None:
     """Magic Hour made (and charged for) the job, but the answer was a 502; no webhook can
-    reach a bot without PUBLIC_URL."""
+    reach a bot without PUBLIC_URL, so the job ends at once (not after a silent wait)."""
     remote.mh.fail_next("POST /v1/ai-talking-photo", 502, after_processing=True)
     fake = harness.fake
     async with harness.bot(**without_public_url(remote)) as bot:
@@ -63,14 +63,13 @@ async def test_an_unanswered_create_ends_with_a_clear_message_and_an_alert(
     assert not fake.sent(method="sendVideo")
 
 
-async def test_a_submit_cut_by_a_restart_ends_after_the_window_not_the_deadline(
+async def test_a_submit_cut_by_a_restart_ends_at_once_without_public_url(
     harness: Harness,
     remote: Remote,  # noqa: F811 - the fixture
     media: Media,
-    short_window: None,
 ) -> None:
-    """The bot stopped while the create was on its way: after the restart it waits one
-    adoption window for a webhook, not the provider's whole one-hour deadline."""
+    """The bot stopped while the create was on its way: without PUBLIC_URL nothing can
+    claim it, so after the restart it ends at once, not after the provider's deadline."""
     remote.mh.fail_next("POST /v1/ai-talking-photo", 502, delay=30)  # hangs until we stop
     fake = harness.fake
     async with harness.bot(**without_public_url(remote)) as bot:
@@ -78,6 +77,25 @@ async def test_a_submit_cut_by_a_restart_ends_after_the_window_not_the_deadline(
         await job_when(bot, made.id, lambda j: j.submit_started_at is not None)
         await asyncio.sleep(0.3)  # the create is on its way
     async with harness.bot(**without_public_url(remote)) as bot:
+        job = await job_when(bot, made.id, lambda j: j.status is not JobStatus.SUBMITTING)
+        await fake.wait_for("editMessageText", to_chat(ANN.id, UNCONFIRMED), timeout=15)
+    assert job.status is JobStatus.FAILED
+
+
+async def test_with_public_url_an_unclaimed_create_ends_after_the_adoption_window(
+    harness: Harness,
+    remote: Remote,  # noqa: F811 - the fixture
+    media: Media,
+    short_window: None,
+) -> None:
+    """A webhook could claim it, but none comes (dropped): the job ends after the window."""
+    remote.mh.fail_next("POST /v1/ai-talking-photo", 502, after_processing=True)
+    remote.mh.webhook_mode = "drop"
+    fake = harness.fake
+    async with harness.bot(**remote.env) as bot:
+        made = await generate(bot, fake, media, "magichour")
+        waiting = await job_when(bot, made.id, waiting_to_be_claimed)
+        assert waiting.status is JobStatus.SUBMITTING
         job = await job_when(bot, made.id, lambda j: j.status is not JobStatus.SUBMITTING)
         await fake.wait_for("editMessageText", to_chat(ANN.id, UNCONFIRMED), timeout=15)
     assert job.status is JobStatus.FAILED

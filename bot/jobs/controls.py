@@ -6,13 +6,11 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import OrderedDict
-from collections.abc import Mapping
 from pathlib import Path
 
 from bot.delivery.status import StatusMessages
 from bot.jobs.service import JobService
 from bot.models import IN_FLIGHT, Draft, InputFile, Job, JobStatus, Step, VoiceKind
-from bot.providers import LocalProvider, Provider
 from storage import JobRepository
 
 log = logging.getLogger(__name__)
@@ -29,12 +27,10 @@ class JobControls:
         repo: JobRepository,
         jobs: JobService,
         status: StatusMessages,
-        providers: Mapping[str, Provider],
     ) -> None:
         self._repo = repo
         self._jobs = jobs
         self._status = status
-        self._providers = providers
         self._starts: OrderedDict[str, int] = OrderedDict()
 
     async def generate(self, draft: Draft, *, reply_to: int | None, claim: str) -> Job:
@@ -66,8 +62,9 @@ class JobControls:
         if not await self._repo.transition(job.id, IN_FLIGHT, JobStatus.CANCELED):
             return False
         log.info("Job %d canceled by its user", job.id)
-        if isinstance(self._providers.get(job.provider), LocalProvider):
-            self._jobs.stop(job.id)  # kills ffmpeg
+        # Its work here stops too: a local render's ffmpeg is killed, and a remote job still
+        # preparing its inputs is never sent (nor paid for).
+        self._jobs.stop(job.id)
         await self._status.canceled(job)
         return True
 

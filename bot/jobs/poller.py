@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -91,7 +92,20 @@ class Poller:
         async def one(job: Job) -> Schedule | None:
             async with limit:
                 await self._busy.quiet(YIELD_SECONDS)
-                return await self._poll(job, at)
+                try:
+                    return await self._poll(job, at)
+                except Exception as exc:
+                    # One job's trouble (a bug, a database hiccup) never costs the others
+                    # their new poll times: it is looked at again later, like a failed poll.
+                    failures = job.poll_failures + 1
+                    wait = backoff(self._policy.base_seconds, failures, None)
+                    log.error(
+                        "Job %d: polling it failed (%s); next in %.0fs",
+                        job.id,
+                        type(exc).__name__,
+                        wait,
+                    )
+                    return (job.id, at + timedelta(seconds=wait), failures)
 
         schedule = await asyncio.gather(*(one(job) for job in due))
         await self._repo.reschedule([entry for entry in schedule if entry is not None])
@@ -102,8 +116,8 @@ class Poller:
         while not stop.is_set():
             try:
                 polled = await self.poll_once()
-            except Exception:
-                log.exception("Polling round failed")
+            except Exception as exc:  # the schedule could not be read or written
+                log.error("Polling round failed (%s); trying again", type(exc).__name__)
                 polled = 0
             wait = 0.0 if polled >= BATCH else await self._until_next()
             with contextlib.suppress(TimeoutError):
@@ -140,14 +154,23 @@ class Poller:
         except ProviderError as exc:
             await self._health.failed(exc)
             failures = job.poll_failures + 1
-            wait = min(MAX_BACKOFF_SECONDS, interval * 2**failures)
-            if isinstance(exc, ProviderUnavailable) and exc.retry_after is not None:
-                wait = max(wait, exc.retry_after)
+            hint = exc.retry_after if isinstance(exc, ProviderUnavailable) else None
+            wait = backoff(interval, failures, hint)
             log.info("Job %d: poll failed (%s); next in %.1fs", job.id, exc, wait)
             return (job.id, at + timedelta(seconds=wait), failures)
         await self._health.succeeded(provider.name)
         await self._jobs.settle(self._jobs.event(job, remote), job)
         return (job.id, at + timedelta(seconds=interval), 0)
+
+
+def backoff(interval: float, failures: int, retry_after: float | None) -> float:
+    """Seconds until the next poll after ``failures`` failed polls in a row: doubling from
+    ``interval``, at least the provider's ``retry_after``, never over MAX_BACKOFF_SECONDS
+    (an endless or unreadable hint means the longest wait, never an overflow)."""
+    wait = interval * 2.0 ** min(failures, 32)
+    if retry_after is not None:
+        wait = max(wait, MAX_BACKOFF_SECONDS if math.isnan(retry_after) else retry_after)
+    return min(MAX_BACKOFF_SECONDS, wait)
 
 
 def _failed(provider_job_id: str, exc: ProviderError) -> RemoteJob:

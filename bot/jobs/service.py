@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import timedelta
 
 from bot.delivery.results import ResultDelivery
 from bot.delivery.status import StatusMessages
@@ -135,10 +134,8 @@ class JobService:
                 # The last process died while submitting: the provider may have the job (and
                 # charged for it). Submitting again could pay twice, so wait for its webhook
                 # to claim it, one adoption window (not the whole deadline) from now.
-                log.warning("Job %d was interrupted while submitting; waiting for it", job.id)
-                window = now() + timedelta(seconds=submit.ADOPTION_SECONDS)
-                if job.deadline_at is None or job.deadline_at > window:
-                    await self._repo.update(job.id, deadline_at=window, next_poll_at=window)
+                log.warning("Job %d was interrupted while submitting", job.id)
+                await self._submitter.await_claim(job, now())
             else:
                 self.start(job.id)
         if jobs:
@@ -246,9 +243,8 @@ class JobService:
             return
         await self._health.succeeded(provider_name)
         if job.provider_job_id is None:
-            # Claimed by its webhook after a crash mid-submit: nothing was lost.
-            await self._repo.update(job.id, provider_job_id=provider_job_id)
-            await self._repo.transition(job.id, [JobStatus.SUBMITTING], JobStatus.QUEUED)
+            # Claimed by its webhook after a lost create answer: nothing was lost.
+            await self._submitter.adopt(job, provider, provider_job_id)
         await self.settle(self.event(job, remote), job)
 
     def event(self, job: Job, remote: RemoteJob) -> ProviderEvent:

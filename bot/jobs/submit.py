@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.delivery.status import StatusMessages
 from bot.errors import ProviderError, ProviderUnavailable, RenderError
@@ -73,10 +73,18 @@ class Submitter:
         started = now()
         deadline = started + timedelta(seconds=provider.deadline_seconds)
         # Marked just before the provider is called: after a crash, "started" means "maybe
-        # sent". Until a provider id is known the poller only watches the deadline.
-        await self._repo.update(
-            job.id, submit_started_at=started, deadline_at=deadline, next_poll_at=deadline
-        )
+        # sent". Until a provider id is known the poller only watches the deadline. A
+        # compare-and-set: a job canceled meanwhile is never sent (nor paid for).
+        if not await self._repo.transition(
+            job.id,
+            [JobStatus.SUBMITTING],
+            JobStatus.SUBMITTING,
+            submit_started_at=started,
+            deadline_at=deadline,
+            next_poll_at=deadline,
+        ):
+            log.info("Job %d ended before it was sent to %s", job.id, provider.name)
+            return
         try:
             remote = await provider.submit(
                 job.order,
@@ -88,11 +96,8 @@ class Submitter:
             if not exc.maybe_done:
                 await self._settle(self._events.submit_failure(job, exc))
                 return
-            # The provider may have the job (and charge for it) though we never heard: keep
-            # it claimable by its webhook for a while rather than fail it and lose it.
-            window = started + timedelta(seconds=ADOPTION_SECONDS)
-            log.warning("Job %d: %s may have it (%s); waiting to hear", job.id, provider.name, exc)
-            await self._repo.update(job.id, deadline_at=window, next_poll_at=window)
+            log.warning("Job %d: %s may have it (%s)", job.id, provider.name, exc)
+            await self.await_claim(job, started)
             return
         except ProviderError as exc:
             await self._settle(self._events.submit_failure(job, exc))
@@ -110,6 +115,32 @@ class Submitter:
             await self._status.progress(job.model_copy(update={"status": JobStatus.QUEUED}))
         if remote.status is not JobStatus.QUEUED:
             await self._settle(self._events.event(job, remote))
+
+    async def await_claim(self, job: Job, since: datetime) -> None:
+        """The create of ``job`` was sent ``since`` (or may have been) and got no answer: the
+        provider may have the job, and charge for it. Keep it claimable by its webhook for
+        one adoption window rather than fail it and lose it; without PUBLIC_URL no webhook
+        can come (and Magic Hour cannot list jobs), so it ends at the next poll instead."""
+        window = since + timedelta(seconds=ADOPTION_SECONDS) if self._public_url else now()
+        if job.deadline_at is None or job.deadline_at > window:
+            await self._repo.update(job.id, deadline_at=window, next_poll_at=window)
+
+    async def adopt(self, job: Job, provider: RemoteProvider, provider_job_id: str) -> bool:
+        """``job``, whose create got no answer, was claimed by its webhook: from now on an
+        ordinary job, with the provider's whole deadline (from the submit) and polled as usual.
+
+        Returns:
+            Whether this call adopted it (False: another path got there first).
+        """
+        started = job.submit_started_at or now()
+        return await self._repo.transition(
+            job.id,
+            [JobStatus.SUBMITTING],
+            JobStatus.QUEUED,
+            provider_job_id=provider_job_id,
+            deadline_at=started + timedelta(seconds=provider.deadline_seconds),
+            next_poll_at=now() + timedelta(seconds=self._polls.interval(provider)),
+        )
 
     async def give_up_unclaimed(self, job: Job) -> None:
         """End a job whose create got no answer and that no webhook claimed within the

@@ -13,6 +13,7 @@ Two kinds:
 from __future__ import annotations
 
 import logging
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -22,12 +23,15 @@ from typing import Any, ClassVar
 
 import httpx
 
-from bot.errors import ProviderError, UnknownStatus, WebhookRejected
+from bot.errors import ProviderError, ProviderRejected, UnknownStatus, WebhookRejected
 from bot.models import Capabilities, JobStatus, MediaKind, Order, Probe, RemoteJob
 from bot.providers.http import ProviderHTTP
 from bot.untrusted import json_object
 
 log = logging.getLogger(__name__)
+
+#: What a provider's job id may be (see :func:`identifier`).
+_JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 #: Called with a fraction 0..1 as rendering advances.
 ProgressCallback = Callable[[float], Awaitable[None]]
@@ -114,6 +118,17 @@ class RemoteProvider(Provider):
         """
         return await self.http.json(self.request(method, path, body), idempotent=idempotent)
 
+    def job_path(self, prefix: str, provider_job_id: str) -> str:
+        """``prefix`` + the job's id: the path of a request about one job.
+
+        Raises:
+            ProviderRejected: the id is not one this provider gives (it could change the
+                path); ids are checked on the way in, so this is a second line.
+        """
+        if identifier(provider_job_id) != provider_job_id:
+            raise ProviderRejected(self.name, "not a job id of this provider")
+        return f"{prefix}{provider_job_id}"
+
     def status_of(self, raw: object) -> JobStatus:
         """The one mapping from the provider's status word to ours.
 
@@ -198,10 +213,13 @@ def text(value: object) -> str | None:
 
 
 def identifier(value: object) -> str | None:
-    """An id as text: a non-empty string, or an integer (never a bool, list or object)."""
+    """A provider's job id as text: a string of letters, digits, ``-`` and ``_`` (Magic
+    Hour's cuids, lipsync.studio's UUIDs), or an integer; None for anything else. Ids go into
+    request paths, so one that could change the path or the query (``/``, ``..``, ``?``, ``%``)
+    is refused, as are bools, lists and objects."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return text(value)
+        value = str(value)
+    return value if isinstance(value, str) and _JOB_ID.fullmatch(value) else None
 
 
 def number(value: object) -> float | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,9 @@ RETRYABLE = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 #: inside httpx's connection pool, each new request rescans the whole queue, and 10,000
 #: webhook confirmations at once starved the event loop (measured, bench/inflight_jobs.py).
 MAX_IN_FLIGHT = 16
+#: The longest wait a provider's Retry-After is taken at (the poller's longest backoff):
+#: beyond it a hint is no longer advice, and an infinite one would overflow a schedule.
+MAX_RETRY_AFTER_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -141,14 +145,17 @@ class ProviderHTTP:
         """Send and decode a JSON answer.
 
         Raises:
-            ProviderUnavailable: the answer is not JSON (a proxy error page, say).
+            ProviderUnavailable: the answer is not JSON (a proxy error page, say); for a
+                create, ``maybe_done``: it was accepted, so the job may exist (and be paid).
         """
         response = await self.send(request, idempotent=idempotent)
         try:
             return response.json()
         except ValueError:
             raise ProviderUnavailable(
-                self.provider, f"answered {response.status_code} with a body that is not JSON"
+                self.provider,
+                f"answered {response.status_code} with a body that is not JSON",
+                maybe_done=not idempotent,
             ) from None
 
     def _map(self, response: httpx.Response) -> ProviderError:
@@ -184,15 +191,22 @@ def _reason(response: httpx.Response) -> str:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
+    """The answer's ``Retry-After`` (seconds or an HTTP date) as seconds from now, between 0
+    and MAX_RETRY_AFTER_SECONDS; None when absent or unreadable (``inf``/``nan`` are read as
+    the longest wait: the provider asked for a long pause, not for none)."""
+    value = response.headers.get("retry-after", "").strip()
     if not value:
         return None
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError, OverflowError):
+            return None
+        if moment.tzinfo is None:  # "-0000": a date with no zone given is UTC (RFC 5322)
+            moment = moment.replace(tzinfo=UTC)
+        seconds = (moment - datetime.now(UTC)).total_seconds()
+    if math.isnan(seconds):
+        return MAX_RETRY_AFTER_SECONDS
+    return min(MAX_RETRY_AFTER_SECONDS, max(0.0, seconds))

@@ -65,10 +65,15 @@ class LipsyncStudioProvider(RemoteProvider):
             # The create answer is undocumented, and the job exists (and is paid for) whatever
             # its status says: call it queued and let polling read the real state.
             data = {**data, "status": "queued"}
-        return self._job(data)
+        try:
+            return self._job(data)
+        except ProviderUnavailable as exc:
+            # Accepted (2xx) but without a usable id: the job may exist and be paid for.
+            exc.maybe_done = True
+            raise
 
     async def fetch(self, provider_job_id: str) -> RemoteJob:
-        job = self._job(await self.call("GET", f"/api/v1/jobs/{provider_job_id}"))
+        job = self._job(await self.call("GET", self.job_path("/api/v1/jobs/", provider_job_id)))
         if job.provider_job_id != provider_job_id:
             job = job.model_copy(update={"provider_job_id": provider_job_id})
         return job

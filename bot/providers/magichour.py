@@ -96,7 +96,10 @@ class MagicHourProvider(RemoteProvider):
         data = await self.call("POST", path, body, idempotent=False)
         project_id = identifier(data.get("id")) if isinstance(data, dict) else None
         if project_id is None:
-            raise ProviderUnavailable(self.name, "create answered without a project id")
+            # Accepted (2xx) but unreadable: the project may exist and be paid for.
+            raise ProviderUnavailable(
+                self.name, "create answered without a project id", maybe_done=True
+            )
         return RemoteJob(
             provider_job_id=project_id,
             status=JobStatus.QUEUED,
@@ -105,7 +108,8 @@ class MagicHourProvider(RemoteProvider):
         )
 
     async def fetch(self, provider_job_id: str) -> RemoteJob:
-        return self._project(await self.call("GET", f"/v1/video-projects/{provider_job_id}"))
+        path = self.job_path("/v1/video-projects/", provider_job_id)
+        return self._project(await self.call("GET", path))
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, now: float) -> None:
         if not self._webhook_secret:

@@ -206,7 +206,7 @@ class _Fault:
     method: str | None  # None: any method
     prefix: str
     status: int
-    body: Json
+    body: Json | str  # a str is sent as it is, as HTML (a proxy's page, not JSON)
     times: int
     retry_after: int | None
     delay: float
@@ -214,6 +214,8 @@ class _Fault:
 
     def response(self) -> Response:
         headers = {"Retry-After": str(self.retry_after)} if self.retry_after is not None else {}
+        if isinstance(self.body, str):
+            return Response(self.body, self.status, headers=headers, media_type="text/html")
         return JSONResponse(self.body, self.status, headers=headers)
 
 
@@ -372,7 +374,7 @@ class FakeMagicHour:
         self,
         route: str,
         status: int,
-        body: Json | None = None,
+        body: Json | str | None = None,
         *,
         times: int = 1,
         retry_after: int | None = None,
@@ -388,7 +390,8 @@ class FakeMagicHour:
         processes it and then answers the fault instead, like a response lost after the
         server acted. ``delay`` seconds pass before answering (client timeouts).
         ``body`` defaults to ``{"message": <reason>}`` (``Payment required`` for 402,
-        ``Unauthorized`` for 401); ``retry_after`` adds a ``Retry-After`` header.
+        ``Unauthorized`` for 401); a str body is sent as HTML, not JSON; ``retry_after`` adds
+        a ``Retry-After`` header.
         """
         method, _, prefix = route.strip().rpartition(" ")
         if not prefix.startswith("/"):
