@@ -8,7 +8,10 @@ come back through :meth:`JobService.confirm` (webhooks) or the poller, both of w
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import os
 from collections.abc import Callable, Mapping
 
 from bot.delivery.results import ResultDelivery
@@ -93,6 +96,9 @@ class JobService:
         assert draft.voice.path
         assert draft.ratio
         assert draft.provider
+        # Before the job row: a sweep that read the jobs before it existed still sees the
+        # files as in use (and the draft holding them is deleted only after this returns).
+        await touch_inputs([draft.media.path, draft.voice.path])
         job = await self._repo.create(
             chat_id=draft.chat_id,
             user_id=draft.user_id,
@@ -328,3 +334,16 @@ class JobService:
 def _credits(event: ProviderEvent) -> dict[str, float]:
     """The credits field to store, when the event tells (a silent event keeps what we had)."""
     return {} if event.credits is None else {"credits": event.credits}
+
+
+async def touch_inputs(paths: list[str]) -> None:
+    """Mark a new job's input files as just used: the retention sweep never deletes a file
+    touched within the retention, even when it read the jobs before this one existed and the
+    drafts after its draft was gone."""
+
+    def touch() -> None:
+        for path in paths:
+            with contextlib.suppress(FileNotFoundError):
+                os.utime(path)
+
+    await asyncio.to_thread(touch)

@@ -77,7 +77,9 @@ class MediaRetention:
         doomed = list(old.values())
         removed = 0
         for start in range(0, len(doomed), self._batch):
-            removed += await asyncio.to_thread(_remove, doomed[start : start + self._batch])
+            removed += await asyncio.to_thread(
+                _remove, doomed[start : start + self._batch], cutoff.timestamp()
+            )
         if removed:
             log.info("Deleted %d media file(s) past their retention", removed)
         return removed
@@ -115,10 +117,14 @@ def _draft_names(fields: dict[str, str | None]) -> list[str]:
     return names
 
 
-def _remove(paths: list[Path]) -> int:
+def _remove(paths: list[Path], cutoff: float) -> int:
+    """Delete ``paths``, except those touched since ``cutoff`` after they were listed: a
+    draft that became a job during the sweep (JobService.create touches its inputs)."""
     removed = 0
     for path in paths:
         try:
+            if path.stat().st_mtime >= cutoff:
+                continue
             path.unlink()
             removed += 1
         except FileNotFoundError:
