@@ -24,7 +24,7 @@ async def test_voice_before_face(fake: FakeTelegram, bot: Running, media: Media)
     mark = fake.mark()
     fake.send_command(ANN, "/new")
     fake.send_voice(ANN, media.voice.read_bytes(), duration=3)
-    await said(fake, ANN.id, "first I need the face", mark)
+    await said(fake, ANN.id, "I need the face first", mark)
 
 
 async def test_pdf_document_is_not_a_face(fake: FakeTelegram, bot: Running) -> None:
@@ -102,7 +102,7 @@ async def test_typed_text_is_not_available_yet(
     await at_voice_step(fake, media, ANN)
     mark = fake.mark()
     fake.send_text(ANN, "Hello there! " * 460)  # about 6,000 characters
-    reply = await said(fake, ANN.id, "Typed text is not available yet for this provider", mark)
+    reply = await said(fake, ANN.id, "I can't turn typed text into a voice yet", mark)
     assert "Now the voice" in reply.params["text"]
 
 
@@ -115,7 +115,7 @@ async def test_messages_while_buttons_are_expected(
     await said(fake, ANN.id, "Pick the shape", mark)
     mark = fake.mark()
     fake.send_text(ANN, "16:9 please")
-    reply = await said(fake, ANN.id, "Please use the buttons", mark)
+    reply = await said(fake, ANN.id, "Please answer with the buttons", mark)
     assert [text for text, _ in fake.buttons(reply.result)] == ["9:16", "1:1", "16:9"]
 
 

@@ -161,7 +161,7 @@ async def test_provider_step_lists_costs(harness: Harness, remote: Remote, media
         f"Magic Hour · about {frames} credits",
         # 3 s is billed as the 5 s minimum; a 640x480 photo gets 480p at 2 credits a second.
         "lipsync.studio · about 10 credits",
-        "Preview (free, lips do not move) · free",
+        "Preview (lips do not move) · free",
     ]
 
 
@@ -261,7 +261,7 @@ async def test_provider_failure_is_explained_and_sends_no_video(
         await bot.services.tasks.wait_idle()
         assert (await job_of(bot)).status is JobStatus.FAILED
     assert (
-        "Magic Hour could not make this video: Please use an image with a detectable face"
+        "Magic Hour could not make this video (Please use an image with a detectable face)"
         in (failed.params["text"])
     )
     assert not fake.sent(method="sendVideo")
@@ -276,7 +276,7 @@ async def test_lipsync_studio_rejection_shows_its_reason(
         mark = fake.mark()
         await order(fake, media, "lipsync_studio")
         failed = await edited(fake, ANN.id, "failed", mark)
-    assert "lipsync.studio could not make this video: audio is too quiet" in failed.params["text"]
+    assert "lipsync.studio could not make this video (audio is too quiet)" in failed.params["text"]
 
 
 @pytest.mark.parametrize(
@@ -378,7 +378,7 @@ async def test_providers_command_for_admins_only(
     text = report.params["text"]
     assert f"Magic Hour: working, balance {remote.mh.credits}" in text
     assert "lipsync.studio: working, balance not available" in text
-    assert "Preview (free, lips do not move): working" in text
+    assert "Preview (lips do not move): working" in text
     assert refused.params["text"] == "This command is for the bot's admins."
 
 

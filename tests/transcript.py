@@ -1,0 +1,420 @@
+"""What a person sees: drive the real bot through every everyday scenario and print each
+message the bot sends (text, buttons, reply placeholder), each edit and each button answer,
+in order. Read the output as a new user would.
+
+    .venv/bin/python -m tests.transcript [en|pt_BR]
+
+It runs offline: the fake Telegram, Magic Hour and lipsync.studio servers on 127.0.0.1, real
+ffmpeg, a temporary SQLite database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.app import Running
+from tests import media as make
+from tests.conftest import TOKEN, Harness, Media, free_port
+from tests.fakes import lipsync_studio, magichour
+from tests.fakes.lipsync_studio import FakeLipsyncStudio
+from tests.fakes.magichour import FakeMagicHour
+from tests.fakes.telegram import Call, FakeTelegram, User
+from tests.fakes.telegram import running as serve_telegram
+
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+LANGUAGE_CODES = {"en": "en", "pt_BR": "pt-br"}
+#: Calls a person never sees, and the long poll that is always open.
+UNSEEN = frozenset({"getupdates", "sendchataction", "getfile", "getme", "setmycommands"})
+PLAYLIST = b"#EXTM3U\n#EXTINF:3,\nvoice.ogg\n#EXT-X-ENDLIST\n"
+
+
+@dataclass
+class Transcript:
+    """The conversation so far, printed as it happens."""
+
+    fake: FakeTelegram
+    bot: Running
+    user: User
+    lines: list[str] = field(default_factory=list)
+    printed: int = 0
+    quiet: float = 0.7
+    chat_id: int = 0  # the chat the scenario is in; 0: the private chat
+
+    def __post_init__(self) -> None:
+        self.chat_id = self.chat_id or self.user.id
+
+    def say(self, line: str) -> None:
+        self.lines.append(line)
+        print(line, flush=True)
+
+    def scenario(self, title: str) -> None:
+        self.say(f"\n=== {title} ===")
+
+    async def act(
+        self, what: str, action: Callable[[], Any], *, quiet: float | None = None
+    ) -> None:
+        """The user does ``action``; then everything the bot does until it goes quiet."""
+        self.say(f"USER: {what}")
+        action()
+        await self.settle(quiet or self.quiet)
+
+    async def settle(self, quiet: float, limit: float = 90.0) -> None:
+        """Waits until the bot has made no Telegram call for ``quiet`` seconds and has no
+        background task left, then prints what it did."""
+        deadline = time.monotonic() + limit
+        seen, since = self._activity(), time.monotonic()
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+            now = self._activity()
+            if now != seen:
+                seen, since = now, time.monotonic()
+            elif time.monotonic() - since >= quiet and not self.fake._pending:
+                await self.bot.services.tasks.wait_idle()
+                if self._activity() == seen:
+                    break
+        self._print_new()
+
+    def _activity(self) -> tuple[int, int]:
+        """Calls made and answered, leaving out the long poll (it ends every 2 s anyway)."""
+        calls = [c for c in self.fake.calls if c.method.lower() != "getupdates"]
+        return len(calls), sum(c.status is not None for c in calls)
+
+    def _print_new(self) -> None:
+        calls = self.fake.calls
+        while self.printed < len(calls):
+            call = calls[self.printed]
+            if call.status is None and call.method.lower() not in UNSEEN:
+                break  # still in flight: printed after the next action
+            if call.status is not None:
+                self._print_call(call)
+            self.printed += 1
+
+    def _print_call(self, call: Call) -> None:
+        method = call.method.lower()
+        if method in UNSEEN:
+            return
+        params = call.params
+        failed = "" if call.status == 200 else f"  !! {call.status} {call.error}"
+        if method == "sendmessage":
+            self.say(f"BOT{self._chat(params)}{_where(params)}: {params.get('text')}{failed}")
+        elif method == "editmessagetext":
+            self.say(f"BOT edits #{params.get('message_id')}: {params.get('text')}{failed}")
+        elif method == "editmessagereplymarkup":
+            self.say(f"BOT edits buttons of #{params.get('message_id')}{failed}")
+        elif method == "answercallbackquery":
+            if not params.get("text"):
+                return  # the spinner stops; the user sees nothing
+            kind = "ALERT" if params.get("show_alert") else "TOAST"
+            self.say(f"BOT {kind}: {params.get('text', '(nothing)')}{failed}")
+        elif method in {"sendvideo", "sendphoto", "sendaudio", "senddocument"}:
+            self.say(
+                f"BOT{self._chat(params)} {call.method}: caption={params.get('caption')!r}{failed}"
+            )
+        else:
+            self.say(f"BOT {call.method} {_short(params)}{failed}")
+        self._print_markup(params.get("reply_markup"))
+
+    def _chat(self, params: dict) -> str:
+        """Where a message went, when that is not the chat the scenario is in."""
+        chat_id = params.get("chat_id")
+        if chat_id == self.chat_id:
+            return ""
+        return " [in private]" if chat_id == self.user.id else f" [in chat {chat_id}]"
+
+    def _print_markup(self, markup: Any) -> None:
+        if not isinstance(markup, dict):
+            return
+        rows = markup.get("inline_keyboard") or []
+        if rows:
+            self.say("    " + " ".join(f"[{b['text']}]" for row in rows for b in row))
+        if markup.get("force_reply"):
+            self.say(f"    (reply box: {markup.get('input_field_placeholder')!r})")
+
+    # ------------------------------------------------------------------ what the user does
+
+    def last_from_bot(self, chat_id: int, with_button: str = "") -> dict:
+        """The newest bot message in ``chat_id`` (with a button whose data starts with
+        ``with_button``), as it is now."""
+        for key in sorted(self.fake.messages, key=lambda k: k[1], reverse=True):
+            message = self.fake.messages[key]
+            if key[0] != chat_id or (message.get("from") or {}).get("id") != _bot_id(self.fake):
+                continue
+            if any(data.startswith(with_button) for _, data in self.fake.buttons(message)):
+                return message
+            if not with_button:
+                return message
+        raise AssertionError(f"no bot message with a {with_button!r} button in {chat_id}")
+
+    async def press(
+        self, chat_id: int, prefix: str, suffix: str = "", user: User | None = None
+    ) -> None:
+        """Taps the button whose data starts with ``prefix`` (and ends with ``suffix``) on the
+        newest bot message that has one."""
+        message = self.last_from_bot(chat_id, prefix)
+        label, data = next(
+            (text, data)
+            for text, data in self.fake.buttons(message)
+            if data.startswith(prefix) and data.endswith(suffix)
+        )
+        await self.act(
+            f"taps [{label}]", lambda: self.fake.press(user or self.user, message, data)
+        )
+
+    async def press_on(self, message: dict, prefix: str) -> None:
+        current = self.fake.message(message["chat"]["id"], message["message_id"])
+        label, data = next((t, d) for t, d in self.fake.buttons(current) if d.startswith(prefix))
+        await self.act(
+            f"taps [{label}] (an older message)", lambda: self.fake.press(self.user, current, data)
+        )
+
+
+def _bot_id(fake: FakeTelegram) -> int:
+    return int(fake.bot_user["id"])
+
+
+def _where(params: dict) -> str:
+    reply = params.get("reply_parameters") or {}
+    return f" (replying to #{reply['message_id']})" if reply.get("message_id") else ""
+
+
+def _short(params: dict) -> str:
+    return str({k: v for k, v in params.items() if k in ("chat_id", "message_id", "text")})
+
+
+# ---------------------------------------------------------------------- scenarios
+
+
+async def private_chat(t: Transcript, media: Media, mh: FakeMagicHour) -> None:
+    fake, user, chat = t.fake, t.user, t.user.id
+
+    def photo(**kw: Any) -> Callable[[], Any]:
+        return lambda: fake.send_photo(user, media.photo.read_bytes(), width=640, height=480, **kw)
+
+    def voice(path: Path, duration: int = 3) -> Callable[[], Any]:
+        return lambda: fake.send_voice(user, path.read_bytes(), duration=duration)
+
+    t.scenario("/start")
+    await t.act("/start", lambda: fake.send_command(user, "/start"))
+    t.scenario("/help")
+    await t.act("/help", lambda: fake.send_command(user, "/help"))
+    t.scenario("unknown command")
+    await t.act("/hello", lambda: fake.send_command(user, "/hello"))
+
+    t.scenario("a full preview video: photo + voice -> 9:16 -> preview")
+    await t.press(chat, "new")  # the [New video] button under /start
+    await t.act("a photo", photo())
+    await t.act("a voice message", voice(media.voice))
+    await t.press(chat, "r:", ":9:16")
+    await t.press(chat, "p:", ":preview")
+    await t.press(chat, "go:")
+    await t.settle(2.0)
+
+    t.scenario("bad input at each step")
+    await t.act("/new", lambda: fake.send_command(user, "/new"))
+    await t.act("a sticker", lambda: fake.send_sticker(user))
+    await t.act(
+        "a PDF", lambda: fake.send_document(user, b"%PDF-1.4 nothing", "cv.pdf", "application/pdf")
+    )
+    await t.act("a voice message (before any face)", voice(media.voice))
+    await t.act(
+        "a corrupt video",
+        lambda: fake.send_video(
+            user, media.corrupt_video.read_bytes(), duration=2, width=640, height=360
+        ),
+    )
+    await t.act("a photo", photo())
+    await t.act("typed text", lambda: fake.send_text(user, "Hello, this is what she says"))
+    await t.act("a sticker", lambda: fake.send_sticker(user))
+    await t.act("a silent voice message", voice(media.silent_voice))
+    await t.act(
+        "a 10-minute audio file",
+        lambda: fake.send_audio(user, media.mp3.read_bytes(), duration=600),
+    )
+    await t.act(
+        "a playlist sent as audio (list.m3u8)",
+        lambda: fake.send_audio(
+            user, PLAYLIST, duration=3, file_name="list.m3u8", mime_type="audio/x-mpegurl"
+        ),
+    )
+    await t.act("a voice message", voice(media.voice))
+    await t.act("typed text at the ratio step", lambda: fake.send_text(user, "16:9 please"))
+
+    t.scenario("an old button")
+    old = t.last_from_bot(chat, "r:")
+    await t.act("/new", lambda: fake.send_command(user, "/new"))
+    await t.press_on(old, "r:")
+
+    t.scenario("/cancel mid-conversation, and with nothing to cancel")
+    await t.act("a photo", photo())
+    await t.act("/cancel", lambda: fake.send_command(user, "/cancel"))
+    await t.act("/cancel", lambda: fake.send_command(user, "/cancel"))
+
+    t.scenario("face swap: a new face at the voice step, then at the confirm step")
+    await t.act("/new", lambda: fake.send_command(user, "/new"))
+    await t.act("a photo", photo())
+    video = lambda: fake.send_video(  # noqa: E731 - a one-line action
+        user, media.video.read_bytes(), duration=2, width=640, height=360
+    )
+    await t.act("a video of another face", video)
+    await t.press(chat, "face:")
+    await t.act("a voice message", voice(media.voice))
+    await t.press(chat, "r:", ":1:1")
+    await t.press(chat, "p:", ":lipsync_studio")
+    await t.act("a photo of another face", photo())
+    await t.press(chat, "face:")
+    await t.press(chat, "x:")
+
+    t.scenario("/cancel while a job runs (Magic Hour, still rendering)")
+    mh.auto_complete = False
+    await t.act("/new", lambda: fake.send_command(user, "/new"))
+    await t.act("a photo", photo())
+    await t.act("a voice message", voice(media.voice))
+    await t.press(chat, "r:", ":9:16")
+    await t.press(chat, "p:", ":magichour")
+    await t.press(chat, "go:")
+    await t.settle(1.5)
+    await t.act("/cancel", lambda: fake.send_command(user, "/cancel"))
+    mh.auto_complete = True
+
+    t.scenario("[Cancel] on the status message")
+    mh.auto_complete = False
+    await t.act("/new", lambda: fake.send_command(user, "/new"))
+    await t.act("a photo", photo())
+    await t.act("a voice message", voice(media.voice))
+    await t.press(chat, "r:", ":16:9")
+    await t.press(chat, "p:", ":magichour")
+    await t.press(chat, "go:")
+    await t.settle(1.5)
+    await t.press(chat, "stop:")
+    mh.auto_complete = True
+
+    t.scenario("a provider failure: Magic Hour finds no face")
+    mh.fail_next_jobs(2)
+    await t.act("/new", lambda: fake.send_command(user, "/new"))
+    await t.act("a photo", photo())
+    await t.act("a voice message", voice(media.voice))
+    await t.press(chat, "r:", ":9:16")
+    await t.press(chat, "p:", ":magichour")
+    await t.press(chat, "go:")
+    await t.settle(2.0)
+    await t.press(chat, "retry:")
+    await t.settle(2.0)
+    await t.press(chat, "other:")
+    await t.settle(1.0)
+    if any(d.startswith("p:") for _, d in fake.buttons(t.last_from_bot(chat))):
+        await t.press(chat, "p:", ":preview")
+        await t.settle(1.0)
+        if any(d.startswith("go:") for _, d in fake.buttons(t.last_from_bot(chat))):
+            await t.press(chat, "go:")
+            await t.settle(2.0)
+    await t.press(chat, "anew:")
+
+    t.scenario("/jobs")
+    await t.act("/jobs", lambda: fake.send_command(user, "/jobs"))
+    await t.press(chat, "send:")
+    await t.act("/cancel", lambda: fake.send_command(user, "/cancel"))
+
+
+async def group_chat(t: Transcript, media: Media) -> None:
+    fake, user = t.fake, t.user
+    group = fake.group()
+    chat = group["id"]
+    t.quiet = 3.5  # groups are paced at 20 messages a minute
+    t.chat_id = chat
+
+    def reply() -> dict:
+        return t.last_from_bot(chat)
+
+    t.scenario("group: /start, /help, then a video by replying to each prompt")
+    await t.act("/start in the group", lambda: fake.send_command(user, "/start", chat=group))
+    await t.act("/help in the group", lambda: fake.send_command(user, "/help", chat=group))
+    await t.act("/new in the group", lambda: fake.send_command(user, "/new", chat=group))
+    await t.act(
+        "a photo, not as a reply (privacy mode hides it from the bot)",
+        lambda: fake.send_photo(user, media.photo.read_bytes(), chat=group),
+    )
+    await t.act(
+        "a photo, replying to the prompt",
+        lambda: fake.send_photo(user, media.photo.read_bytes(), chat=group, reply_to=reply()),
+    )
+    await t.act(
+        "a voice, replying to the prompt",
+        lambda: fake.send_voice(
+            user, media.voice.read_bytes(), duration=3, chat=group, reply_to=reply()
+        ),
+    )
+    await t.press(chat, "r:", ":9:16")
+    await t.press(chat, "p:", ":preview")
+    await t.press(chat, "go:")
+    await t.settle(4.0)
+    await t.act("/jobs in the group", lambda: fake.send_command(user, "/jobs", chat=group))
+    await t.act("/unknown in the group", lambda: fake.send_command(user, "/unknown", chat=group))
+
+
+# ---------------------------------------------------------------------- running it
+
+
+async def run(locale: str) -> list[str]:
+    user = User(111, "Ann" if locale == "en" else "Bia", language_code=LANGUAGE_CODES[locale])
+    with tempfile.TemporaryDirectory(prefix="transcript-") as tmp:
+        folder = Path(tmp)
+        media = Media(folder / "media")
+        media.folder.mkdir()
+        output = make.make_video(folder / "result.mp4", width=480, height=854, seconds=3.0)
+        mh, lss = FakeMagicHour(output=output), FakeLipsyncStudio(output=output)
+        fake = FakeTelegram(TOKEN)
+        port = free_port()
+        async with (
+            serve_telegram(fake) as telegram_url,
+            magichour.running(mh) as mh_url,
+            lipsync_studio.running(lss) as lss_url,
+        ):
+            mh.webhook_url = f"http://127.0.0.1:{port}/hooks/magichour"
+            harness = Harness(fake, telegram_url, folder)
+            env = {
+                "HTTP_PORT": str(port),
+                "PUBLIC_URL": f"http://127.0.0.1:{port}",
+                "PROVIDERS": "magichour,lipsync_studio,preview",
+                "MAGICHOUR_API_KEY": mh.api_key,
+                "MAGICHOUR_WEBHOOK_SECRET": mh.webhook_secret,
+                "MAGICHOUR_API_URL": mh_url,
+                "LIPSYNC_STUDIO_API_KEY": lss.api_key,
+                "LIPSYNC_STUDIO_API_URL": lss_url,
+                "ALLOW_PRIVATE_URLS": "true",
+                "POLL_INTERVAL_SECONDS": "0.3",
+                "PROVIDER_RETRY_BASE_SECONDS": "0.01",
+                "LOG_LEVEL": "CRITICAL",
+            }
+            try:
+                async with harness.bot(**env) as bot:
+                    transcript = Transcript(fake, bot, user)
+                    await transcript.settle(0.5)
+                    transcript.printed = len(fake.calls)  # start-up calls are not the user's
+                    await private_chat(transcript, media, mh)
+                    await group_chat(transcript, media)
+            finally:
+                await fake.aclose()
+    return transcript.lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    locales = args or list(LANGUAGE_CODES)
+    for locale in locales:
+        if locale not in LANGUAGE_CODES:
+            raise SystemExit(f"unknown locale {locale!r}: use one of {', '.join(LANGUAGE_CODES)}")
+        print(f"\n######## {locale} (Telegram language {LANGUAGE_CODES[locale]}) ########")
+        asyncio.run(run(locale))
+
+
+if __name__ == "__main__":
+    main()
