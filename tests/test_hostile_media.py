@@ -55,6 +55,10 @@ HOSTILE = [
     ("concat.ogg", lambda v: ffconcat(v.name)),
     ("concat.bin", lambda v: ffconcat(v.name)),
     ("concat.txt", lambda v: ffconcat(v.name)),
+    # Without #EXT-X tags ffmpeg does not take it for HLS: it must not read as "damaged".
+    ("plain.bin", lambda v: f"#EXTM3U\n#EXTINF:3,\n{v.name}\n".encode()),
+    ("bom.bin", lambda v: b"\xef\xbb\xbf  " + hls(v.name)),
+    ("pls.bin", lambda v: f"[playlist]\nFile1={v.name}\n".encode()),
 ]
 
 

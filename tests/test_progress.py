@@ -10,8 +10,16 @@ import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.delivery.progress import ProgressBoard
-from tests.conftest import TOKEN, Harness
+from bot.models import JobStatus
+from tests.conftest import TOKEN, Harness, Media
 from tests.fakes.telegram import Call, FakeTelegram, User
+from tests.test_providers_e2e import (  # noqa: F401 - fixtures
+    Remote,
+    order,
+    provider_output,
+    remote,
+    wait_status,
+)
 
 ANN = User(111, "Ann")
 INTERVAL = 0.3
@@ -183,3 +191,31 @@ async def test_a_waiting_final_keeps_its_slot_from_other_messages_in_the_chat(
     sent = edits(fake, mark)
     assert [c.params["text"] for c in sent] == ["job 1 rendering", "job 1 done", "job 2 rendering"]
     assert sent[2].at - sent[1].at >= INTERVAL - 0.02
+
+
+async def test_an_edit_to_what_a_new_message_already_says_is_not_sent(
+    fake: FakeTelegram, tg_bot: Bot, board: ProgressBoard
+) -> None:
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("Cancel", callback_data="stop:1")]])
+    message = await tg_bot.send_message(ANN.id, "Video #1: queued…", reply_markup=markup)
+    board.sent(ANN.id, message.message_id, "Video #1: queued…", reply_markup=markup)
+    mark = fake.mark()
+    await board.show(ANN.id, message.message_id, "Video #1: queued…", reply_markup=markup)
+    await asyncio.sleep(2 * INTERVAL)
+    assert edits(fake, mark) == []
+    await board.show(ANN.id, message.message_id, "Video #1: rendering…")
+    await fake.wait_for("editMessageText", since=mark, timeout=2)
+    assert texts(fake, mark) == ["Video #1: rendering…"]
+
+
+async def test_a_remote_jobs_status_message_is_never_edited_to_what_it_says(
+    harness: Harness,
+    remote: Remote,  # noqa: F811 - the fixture
+    media: Media,
+) -> None:
+    fake = harness.fake
+    async with harness.bot(**remote.env) as bot:
+        await order(fake, media, "magichour")
+        await wait_status(bot, JobStatus.DELIVERED)
+    refused = [c for c in fake.calls if c.method == "editMessageText" and c.status != 200]
+    assert refused == []

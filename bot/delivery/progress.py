@@ -100,6 +100,20 @@ class ProgressBoard:
             return
         await self._send(key, status, edit)
 
+    def sent(
+        self,
+        chat_id: int,
+        message_id: int,
+        text: str,
+        *,
+        reply_markup: InlineKeyboardMarkup | None = None,
+    ) -> None:
+        """Record a status message just sent with ``text``: an edit to the same text is then
+        not sent (Telegram would answer 400 "message is not modified"), and the chat's next
+        edit waits its interval from now."""
+        self._track((chat_id, message_id)).shown = _Edit(text, reply_markup)
+        self._last_edit[chat_id] = self._clock()
+
     async def close(self) -> None:
         """Drop pending edits (shutdown): their jobs resume and edit again after a restart."""
         flushers = [s.flusher for s in self._statuses.values() if s.flusher is not None]

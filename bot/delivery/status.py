@@ -46,13 +46,15 @@ class StatusMessages:
         """
         text = self._t.t(job.locale, "progress.queued", job_id=job.id)
         reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+        markup = self._cancel(job)
         try:
             message = await self._bot.send_message(
-                job.chat_id, text, reply_markup=self._cancel(job), reply_parameters=reply
+                job.chat_id, text, reply_markup=markup, reply_parameters=reply
             )
         except TelegramError as exc:
             log.warning("Job %d: could not send its status message: %s", job.id, exc)
             return None
+        self._board.sent(job.chat_id, message.message_id, text, reply_markup=markup)
         return message.message_id
 
     async def progress(self, job: Job) -> None:

@@ -137,6 +137,21 @@ def parse_probe(stderr: str) -> Probe:
     )
 
 
+#: How text playlists and lists of files begin (after any byte-order mark and blank space).
+#: ffmpeg does not always recognise them (an m3u without #EXT-X tags reads as damaged), but
+#: they are never media: say so instead of calling them damaged.
+_PLAYLIST_STARTS = (b"#extm3u", b"ffconcat", b"[playlist]", b"<mpd", b"<?xml", b"<smil")
+
+
+def _refuse_playlist_text(path: Path) -> None:
+    """Raise UnsupportedFormat if the file starts like a playlist or a list of files."""
+    with path.open("rb") as handle:
+        head = handle.read(256)
+    head = head.removeprefix(b"\xef\xbb\xbf").lstrip().lower()
+    if head.startswith(_PLAYLIST_STARTS):
+        raise UnsupportedFormat(f"{path.name}: starts like a playlist")
+
+
 def _refuse_format(line: str) -> None:
     """Raise UnsupportedFormat if this ffmpeg message says it refused the file's format."""
     if any(m in line for m in _REFUSED_MARKERS):
@@ -169,6 +184,7 @@ async def probe(path: Path, *, timeout: float = 30) -> Probe:
     """
     if not path.is_file():
         raise FileNotFoundError(path)
+    _refuse_playlist_text(path)
     # Exits 1 ("At least one output file must be specified"): there is no output.
     info = parse_probe(await _stderr(input_args(path), timeout=timeout))
     if info.is_image:
