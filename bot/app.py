@@ -31,8 +31,8 @@ from bot.telegram.ratelimit import ChatPacer
 from bot.telegram.request import BoundedRequest
 from bot.telegram.updates import PerChatUpdateProcessor
 from bot.web import create_web_app, make_server, webhook_secret
-from handlers.conversation import resume_checks
 from handlers.menu import publish_commands
+from handlers.prompts import Screens
 from storage.db import now
 from storage.media_refs import MediaReferences
 
@@ -83,6 +83,15 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
     ):
         attach(application, services)
         handlers.register(application)
+        # Background checks tell the user through the handlers' prompts.
+        services.conversation.attach(
+            Screens(
+                application.bot,
+                services.translator,
+                services.catalog,
+                services.media.max_voice_seconds,
+            )
+        )
         server = make_server(create_web_app(application, services), settings)
         await connect(application, settings)  # getMe, with errors an operator can act on
         async with application:  # (initialized above) ... shutdown
@@ -96,7 +105,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
             try:
                 await _until_started(server, server_task)
                 await publish_commands(application.bot, services.translator, settings.admin_ids)
-                await resume_checks(application.bot, services)
+                await services.conversation.resume_checks()
                 await services.jobs.resume()
                 loops = [
                     asyncio.create_task(services.poller.run(stop_background), name="poller"),

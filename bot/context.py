@@ -1,4 +1,8 @@
-"""The typed callback context handlers receive: services by attribute, not by dict key."""
+"""The typed callback context handlers receive: narrow services by attribute, not by dict key.
+
+Handlers see only what they need: the conversation (``drafts``), their jobs (``jobs``), the
+providers on offer (``catalog``), the translator (``t``), the admins and the users table.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,43 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
+from bot.catalog import Catalog
+from bot.conversation import DraftService
+from bot.i18n import Translator
 from bot.services import Services
+from bot.user_jobs import UserJobs
+from storage import UserRepository
 
 SERVICES_KEY = "services"
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[str, Any]]):
     @property
-    def services(self) -> Services:
+    def drafts(self) -> DraftService:
+        return self._services.conversation
+
+    @property
+    def jobs(self) -> UserJobs:
+        return self._services.user_jobs
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._services.catalog
+
+    @property
+    def t(self) -> Translator:
+        return self._services.translator
+
+    @property
+    def admins(self) -> frozenset[int]:
+        return self._services.settings.admin_ids
+
+    @property
+    def users(self) -> UserRepository:
+        return self._services.users
+
+    @property
+    def _services(self) -> Services:
         services = self.bot_data[SERVICES_KEY]
         assert isinstance(services, Services)
         return services

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 import httpx
 from telegram import Bot
 
+from bot.catalog import Catalog
 from bot.config import Settings
+from bot.conversation import DraftService
 from bot.delivery.progress import ProgressBoard
 from bot.delivery.results import ResultDelivery
 from bot.delivery.sender import Delivery
@@ -25,6 +27,7 @@ from bot.media.intake import MediaService
 from bot.providers import Provider, build_providers
 from bot.signing import Signer
 from bot.tasks import BackgroundTasks, Busy
+from bot.user_jobs import UserJobs
 from storage import Database, DraftRepository, JobRepository, UserRepository
 from storage.health import HealthRepository
 
@@ -48,6 +51,10 @@ class Services:
     translator: Translator
     tasks: BackgroundTasks
     signer: Signer
+    #: What handlers see (through bot.context): narrow views of the services above.
+    conversation: DraftService
+    catalog: Catalog
+    user_jobs: UserJobs
 
 
 @asynccontextmanager
@@ -119,15 +126,18 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                 policy=polls,
                 busy=busy,
             )
+            drafts = DraftRepository(db)
+            controls = JobControls(repo=repo, jobs=jobs, status=status)
+            catalog = Catalog(providers, health, jobs)
             try:
                 yield Services(
                     settings=settings,
                     db=db,
                     users=users,
-                    drafts=DraftRepository(db),
+                    drafts=drafts,
                     jobs=jobs,
                     results=results,
-                    controls=JobControls(repo=repo, jobs=jobs, status=status),
+                    controls=controls,
                     media=media,
                     host=host,
                     health=health,
@@ -136,6 +146,9 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                     translator=translator,
                     tasks=tasks,
                     signer=signer,
+                    conversation=DraftService(drafts, media, catalog, tasks, bot),
+                    catalog=catalog,
+                    user_jobs=UserJobs(jobs, controls, results),
                 )
             finally:
                 await board.close()  # pending progress edits: resumed jobs edit again

@@ -23,7 +23,7 @@ async def _remember_user(update: Update, context: BotContext) -> None:
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
         return
-    await context.services.users.seen(
+    await context.users.seen(
         user.id,
         first_name=user.first_name,
         username=user.username,

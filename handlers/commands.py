@@ -8,13 +8,13 @@ from telegram import Bot, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.error import Forbidden
 
-from bot import callback_data as cd
 from bot.context import BotContext
 from bot.models import InputFile, JobStatus
 from handlers import keyboards
-from handlers.conversation import begin, cancel_draft
+from handlers.buttons import owned_job, pressed, stale
+from handlers.conversation import begin
 from handlers.incoming import replies_to
-from handlers.prompts import prompt
+from handlers.prompts import Screens
 
 #: How many jobs /jobs lists.
 JOBS_SHOWN = 10
@@ -25,7 +25,7 @@ async def start(update: Update, context: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
     assert message is not None
     assert user is not None
-    t = context.services.translator
+    t = context.t
     locale = t.negotiate(user.language_code)
     notes = []
     if _preview_only(context):
@@ -44,13 +44,13 @@ async def help_command(update: Update, context: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
     assert message is not None
     assert user is not None
-    t, services = context.services.translator, context.services
+    t = context.t
     locale = t.negotiate(user.language_code)
     text = t.t(
         locale,
         "help.text",
-        limit=int(services.media.max_voice_seconds),
-        size_mb=services.media.download_limit // 1_000_000,
+        limit=int(context.drafts.max_voice_seconds),
+        size_mb=context.drafts.download_limit // 1_000_000,
     )
     if _in_group(message):
         text += "\n\n" + t.t(locale, "hint.groups")
@@ -63,12 +63,11 @@ async def cancel(update: Update, context: BotContext) -> None:
     assert message is not None
     assert chat is not None
     assert user is not None
-    services = context.services
-    t = services.translator
+    t = context.t
     locale = t.negotiate(user.language_code)
-    draft = await services.drafts.get(chat.id, user.id)
-    ended = draft is not None and await cancel_draft(services, draft)
-    canceled = await services.controls.cancel_active(chat.id, user.id)
+    draft = await context.drafts.get(chat.id, user.id)
+    ended = draft is not None and await context.drafts.cancel(draft)
+    canceled = await context.jobs.cancel_active(chat.id, user.id)
     if canceled:
         videos = ", ".join(t.t(locale, "cancel.video", job_id=job_id) for job_id in canceled)
         await message.reply_text(t.t(locale, "cancel.jobs", jobs=videos))
@@ -85,7 +84,7 @@ async def jobs(update: Update, context: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
     assert message is not None
     assert user is not None
-    t = context.services.translator
+    t = context.t
     locale = t.negotiate(user.language_code)
     text, markup = await _jobs_listing(context, user.id, locale)
     if not _in_group(message):
@@ -103,9 +102,8 @@ async def jobs(update: Update, context: BotContext) -> None:
 async def _jobs_listing(
     context: BotContext, user_id: int, locale: str
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    services = context.services
-    t = services.translator
-    recent = await services.jobs.recent(user_id, JOBS_SHOWN)
+    t = context.t
+    recent = await context.jobs.recent(user_id, JOBS_SHOWN)
     if not recent:
         return t.t(locale, "jobs.none"), None
     lines = [t.t(locale, "jobs.header")]
@@ -134,73 +132,51 @@ async def unknown_command(update: Update, context: BotContext) -> None:
     assert user is not None
     if not _addressed_to(message, context.bot):
         return
-    t = context.services.translator
+    t = context.t
     await message.reply_text(t.t(t.negotiate(user.language_code), "hint.unknown_command"))
 
 
 async def unknown_button(update: Update, context: BotContext) -> None:
     """A button no handler knows (a forged payload, or one from an older version of the bot):
     answer it, or the user's client shows a spinner until it gives up."""
-    query, user = update.callback_query, update.effective_user
-    assert query is not None
-    assert user is not None
-    t = context.services.translator
-    await query.answer(t.t(t.negotiate(user.language_code), "error.stale_button"), show_alert=True)
+    await stale(update, context)
 
 
 async def resend(update: Update, context: BotContext) -> None:
     """A /jobs button: send a delivered video again (by file_id, no upload)."""
-    query, user, chat = update.callback_query, update.effective_user, update.effective_chat
-    assert query is not None
-    assert query.data is not None
-    assert user is not None
+    chat = update.effective_chat
     assert chat is not None
-    services = context.services
-    locale = services.translator.negotiate(user.language_code)
-    job_id = cd.job_id_of(query.data)
-    if job_id is None:  # forged, or from a version with another format
-        await query.answer(services.translator.t(locale, "error.stale_button"), show_alert=True)
+    job = await owned_job(update, context)
+    if job is None:
         return
-    job = await services.jobs.get(job_id)
-    if job is None or job.user_id != user.id or job.result_file_id is None:
-        await query.answer(services.translator.t(locale, "error.not_your_button"), show_alert=True)
+    query, _ = pressed(update)
+    if job.result_file_id is None:  # forged: /jobs offers only delivered videos
+        await stale(update, context)
         return
     await query.answer()
-    await services.jobs.resend(job, chat.id)
+    await context.jobs.resend(job, chat.id)
 
 
 async def again(update: Update, context: BotContext) -> None:
     """[Again]: a new video with the same face; asks for a new voice."""
-    query, user = update.callback_query, update.effective_user
-    assert query is not None
-    assert query.data is not None
-    assert user is not None
-    services = context.services
-    locale = services.translator.negotiate(user.language_code)
-    job_id = cd.job_id_of(query.data)
-    if job_id is None:  # forged, or from a version with another format
-        await query.answer(services.translator.t(locale, "error.stale_button"), show_alert=True)
+    job = await owned_job(update, context)
+    if job is None:
         return
-    job = await services.jobs.get(job_id)
-    if job is None or job.user_id != user.id:
-        await query.answer(services.translator.t(locale, "error.not_your_button"), show_alert=True)
-        return
+    query, _ = pressed(update)
     await query.answer()
     if Path(job.media_path).exists():
         face = InputFile(file_id="", source="again", path=job.media_path, probe=job.media_probe)
-        draft = await begin(services, update, media=face, media_kind=job.media_kind)
+        draft = await begin(context, update, face=face, face_kind=job.media_kind)
     else:
-        draft = await begin(services, update)
-    await prompt(context.bot, services, draft)
+        draft = await begin(context, update)
+    await Screens.of(context).prompt(draft)
 
 
 async def new_button(update: Update, context: BotContext) -> None:
     """[New] / [New video]: start a conversation."""
-    query = update.callback_query
-    assert query is not None
+    query, _ = pressed(update)
     await query.answer()
-    draft = await begin(context.services, update)
-    await prompt(context.bot, context.services, draft)
+    await Screens.of(context).prompt(await begin(context, update))
 
 
 def _addressed_to(message: Message, bot: Bot) -> bool:
@@ -218,4 +194,4 @@ def _in_group(message: Message) -> bool:
 
 
 def _preview_only(context: BotContext) -> bool:
-    return all(p.capabilities.is_preview for p in context.services.providers.values())
+    return context.catalog.preview_only()

@@ -19,14 +19,13 @@ async def on_error(update: object, context: BotContext) -> None:
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     user = update.effective_user
-    services = context.services
-    locale = services.translator.negotiate(user.language_code if user else None)
+    locale = context.t.negotiate(user.language_code if user else None)
     if update.callback_query is not None:
         with contextlib.suppress(TelegramError):
             await update.callback_query.answer()
     try:
         await context.bot.send_message(
-            update.effective_chat.id, services.translator.t(locale, "error.internal")
+            update.effective_chat.id, context.t.t(locale, "error.internal")
         )
     except Forbidden:
         pass

@@ -1,0 +1,99 @@
+"""The enabled providers as handlers see them: which can do an order, what it costs, and (for
+admins) how each is doing. Handlers render these answers; they never hold a Provider."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.errors import ProviderAuthError, ProviderError, ProviderOutOfCredits
+from bot.health import ProviderHealth
+from bot.jobs.service import JobService
+from bot.models import Draft
+from bot.providers import Provider, RemoteProvider
+
+
+@dataclass(frozen=True)
+class ProviderReport:
+    """One line of /providers."""
+
+    name: str
+    #: "ok", "auth", "credits" (see ProviderHealth), or "error" with ``reason``.
+    state: str
+    balance: float | None
+    in_flight: int
+    reason: str = ""
+
+
+class Catalog:
+    def __init__(
+        self, providers: dict[str, Provider], health: ProviderHealth, jobs: JobService
+    ) -> None:
+        self._providers = providers
+        self._health = health
+        self._jobs = jobs
+
+    @property
+    def names(self) -> list[str]:
+        """Every enabled provider, in menu order."""
+        return list(self._providers)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._providers
+
+    def preview_only(self) -> bool:
+        """Whether only the free, offline preview is on (no lip movement)."""
+        return all(p.capabilities.is_preview for p in self._providers.values())
+
+    def is_preview(self, name: str) -> bool:
+        return self._providers[name].capabilities.is_preview
+
+    def able(self, draft: Draft) -> list[str]:
+        """Enabled providers able to do this media with this voice, in menu order."""
+        if draft.media_kind is None or draft.voice_kind is None:
+            return []
+        return [
+            name
+            for name, provider in self._providers.items()
+            if provider.capabilities.accepts(draft.media_kind, draft.voice_kind)
+            and name not in draft.avoid
+        ]
+
+    def quote(self, draft: Draft, name: str) -> float:
+        """What the draft's video costs at ``name``, in that provider's credits (0: free)."""
+        assert draft.media_kind
+        assert draft.media
+        assert draft.media.probe
+        seconds = (draft.voice.probe.duration or 0) if draft.voice and draft.voice.probe else 0
+        return self._providers[name].estimate_cost(draft.media_kind, draft.media.probe, seconds)
+
+    async def reports(self) -> list[ProviderReport]:
+        """Each provider's health, balance (asked now, where the API tells) and open jobs;
+        what the balance call learns about the key or the credits updates the health."""
+        health = await self._health.snapshot()
+        in_flight = await self._jobs.in_flight_by_provider()
+        reports = []
+        for name, provider in self._providers.items():
+            record = health.get(name)
+            report = ProviderReport(
+                name, record.state if record is not None else "ok", None, in_flight.get(name, 0)
+            )
+            if isinstance(provider, RemoteProvider):
+                report = await self._ask_balance(provider, report)
+            reports.append(report)
+        return reports
+
+    async def _ask_balance(
+        self, provider: RemoteProvider, report: ProviderReport
+    ) -> ProviderReport:
+        try:
+            credits = await provider.balance()
+        except ProviderError as exc:
+            if isinstance(exc, ProviderAuthError | ProviderOutOfCredits):
+                await self._health.failed(exc)
+                state = "auth" if isinstance(exc, ProviderAuthError) else "credits"
+                return ProviderReport(report.name, state, None, report.in_flight)
+            return ProviderReport(report.name, "error", None, report.in_flight, exc.reason)
+        await self._health.succeeded(report.name)
+        if credits is None:
+            return report
+        return ProviderReport(report.name, "ok", credits, report.in_flight)

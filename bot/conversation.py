@@ -1,0 +1,304 @@
+"""The /new conversation as transitions on a stored draft: MEDIA -> VOICE -> RATIO ->
+PROVIDER -> CONFIRM (design §1). Handlers ask for a transition and render the draft it returns.
+
+State lives in the drafts table, keyed by (chat, user), not in memory: a restart resumes at the
+same step with everything the user already sent. Files are downloaded and probed by background
+checks (``*_CHECK`` steps), which move the draft on and tell the user through the
+:class:`Presenter` the handlers attach. Background changes are compare-and-set
+(:meth:`DraftRepository.update`), so a check and a face swap never undo each other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Protocol
+
+from telegram import Bot
+from telegram.constants import ChatAction
+from telegram.error import TelegramError
+
+from bot import callback_data as cd
+from bot.catalog import Catalog
+from bot.errors import MediaError, MediaTooLong
+from bot.media.intake import MediaService
+from bot.models import AspectRatio, Draft, InputFile, MediaKind, Step, VoiceKind
+from bot.tasks import BackgroundTasks
+from storage import DraftRepository
+
+log = logging.getLogger(__name__)
+
+#: The step a background check returns to when the file is refused, and moves on to when
+#: it is accepted.
+CHECKS = {
+    Step.MEDIA_CHECK: (Step.MEDIA, Step.VOICE),
+    Step.VOICE_CHECK: (Step.VOICE, Step.RATIO),
+}
+#: A refusal: a locale key and its parameters.
+Refusal = tuple[str, dict[str, object]]
+
+
+class Presenter(Protocol):
+    """How background checks talk to the user (the handlers' prompts)."""
+
+    async def prompt(self, draft: Draft) -> None: ...
+
+    async def refuse(self, draft: Draft, key: str, **params: object) -> None: ...
+
+    async def swapped(self, draft: Draft) -> None: ...
+
+
+class DraftService:
+    def __init__(
+        self,
+        repo: DraftRepository,
+        media: MediaService,
+        catalog: Catalog,
+        tasks: BackgroundTasks,
+        bot: Bot,
+    ) -> None:
+        self._repo = repo
+        self._media = media
+        self._catalog = catalog
+        self._tasks = tasks
+        self._bot = bot
+        self._presenter: Presenter | None = None
+
+    def attach(self, presenter: Presenter) -> None:
+        """Where background checks report (set once at start-up, before any update)."""
+        self._presenter = presenter
+
+    @property
+    def max_voice_seconds(self) -> float:
+        return self._media.max_voice_seconds
+
+    @property
+    def download_limit(self) -> int:
+        return self._media.download_limit
+
+    async def get(self, chat_id: int, user_id: int) -> Draft | None:
+        return await self._repo.get(chat_id, user_id)
+
+    async def begin(
+        self,
+        *,
+        chat_id: int,
+        user_id: int,
+        chat_type: str,
+        locale: str,
+        reply_to: int | None,
+        face: InputFile | None = None,
+        face_kind: MediaKind | None = None,
+    ) -> Draft:
+        """A fresh draft for this (chat, user), replacing any other; starts at VOICE when the
+        face is already known ([Again])."""
+        self._tasks.cancel(_check_key(chat_id, user_id))
+        draft = Draft(
+            chat_id=chat_id,
+            user_id=user_id,
+            token=secrets.token_urlsafe(6),
+            chat_type=chat_type,
+            step=Step.VOICE if face is not None else Step.MEDIA,
+            media=face,
+            media_kind=face_kind,
+            reply_to=reply_to,
+            locale=locale,
+        )
+        return await self._repo.save(draft)
+
+    async def accept_face(self, draft: Draft, file: InputFile, kind: MediaKind) -> Draft:
+        """Take ``file`` as the face and check it in the background.
+
+        Raises:
+            MediaError: too big to download (the draft is unchanged).
+        """
+        self._media.check_size(file)
+        draft = draft.model_copy(
+            update={"step": Step.MEDIA_CHECK, "media": file, "media_kind": kind}
+        )
+        return await self._start_check(await self._repo.save(draft))
+
+    async def accept_voice(self, draft: Draft, file: InputFile, duration: int | None) -> Draft:
+        """Take ``file`` as the voice and check it in the background.
+
+        Raises:
+            MediaError: too big, or longer than the limit by Telegram's own count.
+        """
+        self._media.check_size(file)
+        limit = self._media.max_voice_seconds
+        if duration is not None and duration > limit:
+            # Telegram tells the length up front: no need to download a 10-minute file.
+            raise MediaTooLong(limit=int(limit), duration=duration)
+        draft = draft.model_copy(
+            update={"step": Step.VOICE_CHECK, "voice": file, "voice_kind": VoiceKind.AUDIO}
+        )
+        return await self._start_check(await self._repo.save(draft))
+
+    async def offer_face(self, draft: Draft, file: InputFile, kind: MediaKind) -> Draft:
+        """Keep a face sent after the MEDIA step for [Use this face instead].
+
+        Raises:
+            MediaError: too big to download.
+        """
+        self._media.check_size(file)
+        update = {"offered_media": file, "offered_media_kind": kind}
+        return await self._repo.save(draft.model_copy(update=update))
+
+    def use_offered_face(self, draft: Draft) -> None:
+        """Check the offered face in the background; it replaces the old one once it passes."""
+        # Its own task key: a voice check running at the same time must not cancel it.
+        key = f"swap:{draft.chat_id}:{draft.user_id}"
+        self._tasks.spawn(key, self._swap(draft), replace=True)
+
+    async def choose(self, draft: Draft, action: str, value: str) -> Draft | None:
+        """A ratio or provider button; the saved draft, or None if the press is out of place."""
+        choosing = (Step.RATIO, Step.PROVIDER, Step.CONFIRM)
+        update: dict[str, object]
+        if action == cd.RATIO and draft.step in choosing:
+            try:
+                ratio = AspectRatio(value)
+            except ValueError:
+                return None
+            update = {"ratio": ratio, "step": Step.PROVIDER, "provider": None}
+        elif action == cd.PROVIDER and draft.step in choosing[1:]:
+            if value not in self._catalog.able(draft):
+                return None
+            update = {"provider": value, "step": Step.CONFIRM}
+        else:
+            return None
+        return await self._repo.save(self._single_choice(draft.model_copy(update=update)))
+
+    async def claim(self, draft: Draft) -> bool:
+        """[Generate]: end the conversation so it makes one job; False if a double tap
+        already claimed it."""
+        return await self._repo.delete(draft.chat_id, draft.user_id)
+
+    async def restore(self, draft: Draft) -> None:
+        """Put a claimed draft back (the job could not be made): nothing the user sent is lost."""
+        await self._repo.save(draft)
+
+    async def cancel(self, draft: Draft) -> bool:
+        """End a conversation and any check it has running. Returns whether there was one."""
+        self._tasks.cancel(_check_key(draft.chat_id, draft.user_id))
+        return await self._repo.delete(draft.chat_id, draft.user_id)
+
+    async def adopt(self, draft: Draft) -> Draft:
+        """Make a draft built elsewhere ([Other provider] after a failure) the user's
+        conversation, past PROVIDER when only one provider is able."""
+        self._tasks.cancel(_check_key(draft.chat_id, draft.user_id))
+        return await self._repo.save(self._single_choice(draft))
+
+    async def resume_checks(self) -> int:
+        """After a restart, restart the checks that were under way. Returns how many."""
+        drafts = await self._repo.in_steps(*CHECKS)
+        for draft in drafts:
+            await self._start_check(draft)
+        return len(drafts)
+
+    # --- background work --------------------------------------------------------------------
+
+    async def _start_check(self, draft: Draft) -> Draft:
+        key = _check_key(draft.chat_id, draft.user_id)
+        self._tasks.spawn(key, self._check(draft), replace=True)
+        return draft
+
+    async def _check(self, draft: Draft) -> None:
+        """Download and probe the file a ``*_CHECK`` draft is waiting on, then move it on."""
+        refused_step, next_step = CHECKS[draft.step]
+        field = "media" if draft.step is Step.MEDIA_CHECK else "voice"
+        if draft.step is Step.MEDIA_CHECK:
+            assert draft.media is not None
+            assert draft.media_kind is not None
+            ingest = partial(self._media.ingest_face, draft.media, draft.media_kind)
+            result = await self._ingest(draft, ingest)
+        else:
+            assert draft.voice is not None
+            result = await self._ingest(draft, partial(self._media.ingest_voice, draft.voice))
+
+        def settle(current: Draft) -> Draft | None:
+            if current.step is not draft.step:
+                return None  # moved on meanwhile
+            if isinstance(result, tuple):
+                return current.model_copy(update={"step": refused_step, field: None})
+            return self._single_choice(
+                current.model_copy(update={"step": next_step, field: result})
+            )
+
+        settled = await self._repo.update(draft, settle)
+        if settled is None:
+            return  # the user canceled or started over meanwhile
+        if isinstance(result, tuple):
+            key, params = result
+            await self._presenter_().refuse(settled, key, **params)
+        else:
+            await self._presenter_().prompt(settled)
+
+    async def _swap(self, draft: Draft) -> None:
+        """Check the offered face; swap it in keeping the voice and still-valid choices."""
+        offered, kind = draft.offered_media, draft.offered_media_kind
+        assert offered is not None
+        assert kind is not None
+        face = await self._ingest(draft, partial(self._media.ingest_face, offered, kind))
+        cleared = {"offered_media": None, "offered_media_kind": None}
+
+        def swap_in(current: Draft) -> Draft:
+            if isinstance(face, tuple):
+                return current.model_copy(update=cleared)
+            update = {"media": face, "media_kind": kind, **cleared}
+            return self._keep_choices(current.model_copy(update=update))
+
+        current = await self._repo.update(draft, swap_in)
+        if current is None:
+            return  # canceled, generated or started over meanwhile
+        if isinstance(face, tuple):
+            key, params = face
+            await self._presenter_().refuse(current, key, **params)
+        elif current.step not in CHECKS:  # a running check prompts when done
+            await self._presenter_().swapped(current)
+
+    async def _ingest(
+        self, draft: Draft, ingest: Callable[[], Awaitable[InputFile]]
+    ) -> InputFile | Refusal:
+        """The checked file, or why it is refused."""
+        with contextlib.suppress(TelegramError):  # only a courtesy
+            await self._bot.send_chat_action(draft.chat_id, ChatAction.TYPING)
+        try:
+            return await ingest()
+        except MediaError as exc:
+            log.info("Refused a file in chat %d: %s", draft.chat_id, exc)
+            return exc.key, exc.params
+        except Exception:
+            # A bug or a full disk must not leave the draft "still checking" until a restart.
+            log.exception("Checking a file in chat %d failed", draft.chat_id)
+            return "error.check_failed", {}
+
+    def _single_choice(self, draft: Draft) -> Draft:
+        """The draft past PROVIDER when exactly one provider can do this."""
+        if draft.step is Step.PROVIDER:
+            able = self._catalog.able(draft)
+            if len(able) == 1:
+                return draft.model_copy(update={"provider": able[0], "step": Step.CONFIRM})
+        return draft
+
+    def _keep_choices(self, draft: Draft) -> Draft:
+        """The draft with its choices still valid for a new face: a provider that cannot take
+        it is dropped, and at CONFIRM that means picking again (or the only one able)."""
+        able = self._catalog.able(draft)
+        if draft.provider is None or draft.provider in able:
+            return draft
+        if draft.step is not Step.CONFIRM:
+            return draft.model_copy(update={"provider": None})
+        if len(able) == 1:
+            return draft.model_copy(update={"provider": able[0]})
+        return draft.model_copy(update={"provider": None, "step": Step.PROVIDER})
+
+    def _presenter_(self) -> Presenter:
+        assert self._presenter is not None, "DraftService.attach() was not called"
+        return self._presenter
+
+
+def _check_key(chat_id: int, user_id: int) -> str:
+    return f"check:{chat_id}:{user_id}"
