@@ -29,14 +29,20 @@ async def listening(settings: Settings) -> AsyncIterator[socket.socket]:
     the start before a webhook is registered or an update is taken."""
     host, port = settings.http_host, settings.http_port
     try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[
+            0
+        ]
+        # The protocol matters: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on
+        # sockets that say IPPROTO_TCP, and accepted sockets inherit it from this one. With
+        # proto 0 every keep-alive answer waited for a delayed ACK: 40 ms a request, 715
+        # webhooks/s instead of 4,800 (bench/inflight_jobs.py).
+        sock = socket.socket(family, kind, proto)
     except OSError as exc:
         raise BotError(f"cannot listen on {host}:{port} ({_why(exc)}): check HTTP_HOST") from None
     with sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind((host, port))
+            sock.bind(address)
         except OSError as exc:
             raise BotError(
                 f"cannot listen on {host}:{port} ({_why(exc)}): another program may be using "
