@@ -20,18 +20,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sqlite3
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from _common import (
     OUR_BOT,
-    BenchFake,
     BotProcess,
-    bot_env,
-    free_port,
     machine,
     percentile,
     summary_ms,
@@ -40,11 +35,16 @@ from _common import (
     wait_until,
     workdir,
 )
+from _seed import (
+    MagicHourRun,
+    SeededJob,
+    create_schema,
+    insert_jobs,
+    magichour_fakes,
+    time_completions,
+)
 
 from tests import media as make
-from tests.fakes.magichour import FakeMagicHour, VideoJob
-from tests.fakes.magichour import running as running_magichour
-from tests.fakes.telegram import running as running_telegram
 
 CHAT_BASE = 7_000_000
 RENDER_CHAT_BASE = 8_000_000
@@ -53,92 +53,22 @@ RENDER_VOICE_SECONDS = 20.0
 COMPLETION_GAP = 0.5
 
 
-def _probe(duration: float, *, image: bool) -> str:
-    if image:
-        return json.dumps(
-            {"duration": None, "width": 640, "height": 480, "has_video": True, "is_image": True}
-        )
-    return json.dumps({"duration": duration, "has_audio": True})
-
-
-def create_schema(db: Path) -> None:
-    """The schema, made by the bot's own migrations."""
-    from storage.migrations import MIGRATIONS
-
-    with sqlite3.connect(db) as conn:
-        for number, script in enumerate(MIGRATIONS, start=1):
-            conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version={number};\nCOMMIT;")
-
-
 def seed_jobs(db: Path, *, remote: int, renders: int, face: Path, voices: Path) -> None:
     """``remote`` Magic Hour jobs at the provider and ``renders`` preview jobs not yet
     started (the bot's resume() starts them), as an earlier run would have left them."""
-    now = datetime.now(UTC)
-    later = (now + timedelta(hours=1)).isoformat()
-    rows = []
-    for n in range(remote):
-        rows.append(
-            (CHAT_BASE + n, "magichour", "queued", str(voices / "short.mp3"), 3.0, f"mh{n}")
-        )
-    for n in range(renders):
-        rows.append(
-            (
-                RENDER_CHAT_BASE + n,
-                "preview",
-                "submitting",
-                str(voices / "long.mp3"),
-                RENDER_VOICE_SECONDS,
-                None,
-            )
-        )
-    conn = sqlite3.connect(db, timeout=5)
-    conn.executemany(
-        """
-        INSERT INTO jobs (chat_id, user_id, chat_type, locale, provider, status, media_kind,
-            media_path, media_probe, voice_path, voice_probe, ratio, provider_job_id,
-            deadline_at, next_poll_at, created_at, updated_at)
-        VALUES (?, ?, 'private', 'en', ?, ?, 'photo', ?, ?, ?, ?, '9:16', ?, ?, ?, ?, ?)
-        """,
+    short, long = voices / "short.mp3", voices / "long.mp3"
+    insert_jobs(
+        db,
         [
-            (
-                chat,
-                chat,
-                provider,
-                status,
-                str(face),
-                _probe(0, image=True),
-                voice,
-                _probe(seconds, image=False),
-                provider_job_id,
-                later,
-                later,
-                now.isoformat(),
-                now.isoformat(),
-            )
-            for chat, provider, status, voice, seconds, provider_job_id in rows
+            SeededJob(CHAT_BASE + n, "magichour", "queued", short, 3.0, provider_job_id=f"mh{n}")
+            for n in range(remote)
+        ]
+        + [
+            SeededJob(RENDER_CHAT_BASE + n, "preview", "submitting", long, RENDER_VOICE_SECONDS)
+            for n in range(renders)
         ],
+        face=face,
     )
-    conn.commit()
-    conn.close()
-
-
-def seed_provider(fake: FakeMagicHour, jobs: int) -> None:
-    stamp = datetime.now(UTC).isoformat()
-    for n in range(jobs):
-        fake.jobs[f"mh{n}"] = VideoJob(
-            id=f"mh{n}",
-            type="TALKING_PHOTO",
-            name=f"lipsync-bot #{n + 1}",
-            created_at=stamp,
-            start_seconds=0,
-            end_seconds=3,
-            fps=30,
-            multiplier=1,
-            credits_charged=90,
-            inputs=(),
-            planned=None,
-            status="rendering",
-        )
 
 
 def rendering(db: Path) -> tuple[int, int]:
@@ -153,29 +83,11 @@ def rendering(db: Path) -> tuple[int, int]:
     return rows.get(0, 0), rows.get(1, 0)
 
 
-async def complete(mh: FakeMagicHour, tg: BenchFake, first: int, count: int) -> list[float]:
+async def complete(run: MagicHourRun, first: int, count: int) -> list[float]:
     """Complete Magic Hour jobs ``first..first+count`` one by one; seconds from each
     completion webhook to the whole sendVideo at the fake Telegram server."""
-    sent_at: dict[int, float] = {}
-    for n in range(first, first + count):
-        sent_at[CHAT_BASE + n] = time.monotonic()
-        mh._finish(mh.jobs[f"mh{n}"], None)
-        await asyncio.sleep(COMPLETION_GAP)
-
-    def uploads() -> dict[int, float]:
-        return {
-            int(call.params.get("chat_id") or 0): call.at
-            for call in tg.calls
-            if call.method == "sendVideo" and call.status == 200
-        }
-
-    await wait_until(
-        lambda: all(chat in uploads() for chat in sent_at),
-        180,
-        "every completed job to be in its chat",
-    )
-    done = uploads()
-    return [done[chat] - sent for chat, sent in sent_at.items()]
+    jobs = range(first, first + count)
+    return await time_completions(run, CHAT_BASE, jobs, gap=COMPLETION_GAP, timeout=180)
 
 
 async def main() -> None:
@@ -195,40 +107,22 @@ async def main() -> None:
         db = folder / "bot.db"
         create_schema(db)
         seed_jobs(db, remote=remote, renders=0, face=face, voices=voices)
-        tg = BenchFake()
-        tg.strict_chats = False  # the seeded users "wrote to the bot" in an earlier life
-        mh = FakeMagicHour(output=output)
-        mh.auto_complete = False
-        async with running_telegram(tg) as tg_url, running_magichour(mh) as mh_url:
-            seed_provider(mh, remote)
-            port = free_port()
-            mh.webhook_url = f"http://127.0.0.1:{port}/hooks/magichour"
-            env = bot_env(
-                tg_url,
-                folder,
-                HTTP_PORT=str(port),
-                PUBLIC_URL=f"http://127.0.0.1:{port}",
-                PROVIDERS="magichour,preview",
-                MAGICHOUR_API_KEY=mh.api_key,
-                MAGICHOUR_WEBHOOK_SECRET=mh.webhook_secret,
-                MAGICHOUR_API_URL=mh_url,
-                ALLOW_PRIVATE_URLS="true",
-            )
-            bot = BotProcess(OUR_BOT, env, folder / "bot.log")
+        async with magichour_fakes(folder, output, remote, PROVIDERS="magichour,preview") as run:
+            bot = BotProcess(OUR_BOT, run.env, folder / "bot.log")
             bot.start()
             try:
-                await wait_polling(tg, bot, timeout=60)
+                await wait_polling(run.tg, bot, timeout=60)
                 await asyncio.sleep(2)
-                idle = await complete(mh, tg, 0, args.completions)
+                idle = await complete(run, 0, args.completions)
                 print(f"nothing else running ({args.completions} completions): {summary_ms(idle)}")
             finally:
                 await bot.stop()
             # The renders start when the bot starts (resume()), so they are added between runs.
             seed_jobs(db, remote=0, renders=args.renders, face=face, voices=voices)
-            bot = BotProcess(OUR_BOT, env, folder / "bot2.log")
+            bot = BotProcess(OUR_BOT, run.env, folder / "bot2.log")
             bot.start()
             try:
-                await wait_polling(tg, bot, timeout=60)
+                await wait_polling(run.tg, bot, timeout=60)
                 await wait_until(
                     lambda: _encoders_started(bot),
                     60,
@@ -236,7 +130,7 @@ async def main() -> None:
                     bot,
                 )
                 t0 = time.monotonic()
-                loaded = await complete(mh, tg, args.completions, args.completions)
+                loaded = await complete(run, args.completions, args.completions)
                 pending, finished = rendering(db)
                 print(
                     f"while {args.renders} jobs render ({args.completions} completions): "

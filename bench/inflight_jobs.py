@@ -39,10 +39,7 @@ from pathlib import Path
 
 from _common import (
     OUR_BOT,
-    BenchFake,
     BotProcess,
-    bot_env,
-    free_port,
     machine,
     percentile,
     summary_ms,
@@ -51,11 +48,10 @@ from _common import (
     wait_until,
     workdir,
 )
+from _seed import SeededJob, create_schema, insert_jobs, magichour_fakes, time_completions
 
 from tests import media as make
-from tests.fakes.magichour import FakeMagicHour, VideoJob
-from tests.fakes.magichour import running as running_magichour
-from tests.fakes.telegram import running as running_telegram
+from tests.fakes.magichour import FakeMagicHour
 
 CHAT_BASE = 5_000_000
 WAIT_SECONDS = 20.0
@@ -63,80 +59,27 @@ LATENCY_JOBS = 200
 
 
 def seed_database(db: Path, jobs: int, face: Path, voice: Path) -> None:
-    """Create the schema (via the bot's own migrations) and ``jobs`` queued Magic Hour jobs."""
-    from storage.migrations import MIGRATIONS
-
-    conn = sqlite3.connect(db)
-    for number, script in enumerate(MIGRATIONS, start=1):
-        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version={number};\nCOMMIT;")
+    """The schema and ``jobs`` queued Magic Hour jobs, their first polls spread over one
+    interval, as jobs submitted over time would be."""
+    create_schema(db)
     now = datetime.now(UTC)
-    probe = json.dumps(
-        {
-            "duration": 3.0,
-            "width": 640,
-            "height": 480,
-            "has_video": True,
-            "has_audio": False,
-            "is_image": True,
-        }
-    )
-    voice_probe = json.dumps({"duration": 3.0, "has_audio": True})
-    rows = []
-    for n in range(jobs):
-        # Spread the first polls over one interval, as jobs submitted over time would be.
-        next_poll = now + timedelta(seconds=60 * n / jobs)
-        rows.append(
-            (
+    insert_jobs(
+        db,
+        (
+            SeededJob(
                 CHAT_BASE + n,
-                CHAT_BASE + n,
-                "private",
-                "en",
                 "magichour",
                 "queued",
-                "photo",
-                str(face),
-                probe,
-                str(voice),
-                voice_probe,
-                "9:16",
-                f"mh{n}",
-                now.isoformat(),
-                (now + timedelta(hours=1)).isoformat(),
-                next_poll.isoformat(),
-                now.isoformat(),
-                now.isoformat(),
+                voice,
+                3.0,
+                provider_job_id=f"mh{n}",
+                next_poll_at=now + timedelta(seconds=60 * n / jobs),
+                submit_started_at=now,
             )
-        )
-    conn.executemany(
-        """
-        INSERT INTO jobs (chat_id, user_id, chat_type, locale, provider, status, media_kind,
-            media_path, media_probe, voice_path, voice_probe, ratio, provider_job_id,
-            submit_started_at, deadline_at, next_poll_at, created_at, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        """,
-        rows,
+            for n in range(jobs)
+        ),
+        face=face,
     )
-    conn.commit()
-    conn.close()
-
-
-def seed_provider(fake: FakeMagicHour, jobs: int) -> None:
-    stamp = datetime.now(UTC).isoformat()
-    for n in range(jobs):
-        fake.jobs[f"mh{n}"] = VideoJob(
-            id=f"mh{n}",
-            type="TALKING_PHOTO",
-            name=f"lipsync-bot #{n + 1}",
-            created_at=stamp,
-            start_seconds=0,
-            end_seconds=3,
-            fps=30,
-            multiplier=1,
-            credits_charged=90,
-            inputs=(),
-            planned=None,
-            status="rendering",
-        )
 
 
 def own_cpu() -> float:
@@ -195,30 +138,6 @@ async def ingest(port: int, mh: FakeMagicHour, jobs: int, folder: Path) -> tuple
     return stats["ok"] / stats["seconds"], stats["failed"]
 
 
-async def completion_latency(mh: FakeMagicHour, tg: BenchFake, jobs: int) -> list[float]:
-    """Complete jobs one by one; seconds from each webhook send to the upload."""
-    sent_at: dict[int, float] = {}
-    for n in range(jobs):
-        sent_at[CHAT_BASE + n] = time.monotonic()
-        mh._finish(mh.jobs[f"mh{n}"], None)
-        await asyncio.sleep(0.05)
-    await wait_until(
-        lambda: (
-            len({c.params.get("chat_id") for c in tg.calls if c.method == "sendVideo"}) >= jobs
-        ),
-        120,
-        "every completed job to be uploaded",
-    )
-    latencies = []
-    for call in tg.calls:
-        if call.method == "sendVideo":
-            chat = int(call.params.get("chat_id") or 0)
-            if chat not in sent_at:
-                continue
-            latencies.append(call.at - sent_at[chat])
-    return latencies
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=10_000)
@@ -229,30 +148,14 @@ async def main() -> None:
         face = make.make_photo(folder / "face.jpg")
         voice = make.make_mp3(folder / "voice.mp3", seconds=3.0)
         seed_database(folder / "bot.db", args.jobs, face, voice)
-        tg = BenchFake()
-        tg.strict_chats = False  # the seeded users "wrote to the bot" in an earlier life
-        mh = FakeMagicHour(output=output)
-        mh.auto_complete = False
-        async with running_telegram(tg) as tg_url, running_magichour(mh) as mh_url:
-            seed_provider(mh, args.jobs)
-            port = free_port()
-            mh.webhook_url = f"http://127.0.0.1:{port}/hooks/magichour"
-            env = bot_env(
-                tg_url,
-                folder,
-                HTTP_PORT=str(port),
-                PUBLIC_URL=f"http://127.0.0.1:{port}",
-                PROVIDERS="magichour",
-                MAGICHOUR_API_KEY=mh.api_key,
-                MAGICHOUR_WEBHOOK_SECRET=mh.webhook_secret,
-                MAGICHOUR_API_URL=mh_url,
-                ALLOW_PRIVATE_URLS="true",
-                POLL_INTERVAL_SECONDS="10",
-            )
-            bot = BotProcess(OUR_BOT, env, folder / "bot.log")
+        async with magichour_fakes(
+            folder, output, args.jobs, PROVIDERS="magichour", POLL_INTERVAL_SECONDS="10"
+        ) as run:
+            mh, port = run.mh, run.port
+            bot = BotProcess(OUR_BOT, run.env, folder / "bot.log")
             bot.start()
             try:
-                await wait_polling(tg, bot, timeout=60)
+                await wait_polling(run.tg, bot, timeout=60)
                 await asyncio.sleep(2)  # let resume() settle
                 rate, cpu, rss = await measure_waiting(bot, mh)
                 print(
@@ -283,7 +186,9 @@ async def main() -> None:
                     f"{time.monotonic() - t0:.1f} s after the last one was accepted"
                 )
 
-                latencies = await completion_latency(mh, tg, LATENCY_JOBS)
+                latencies = await time_completions(
+                    run, CHAT_BASE, range(LATENCY_JOBS), gap=0.05, timeout=120
+                )
                 print(
                     f"completion webhook -> upload start ({LATENCY_JOBS} jobs): "
                     f"{summary_ms(latencies)}  "
