@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+from bot.app import Running
+from bot.models import Job, JobStatus
 from tests.conftest import Media, to_chat
 from tests.fakes.telegram import Call, FakeTelegram, User
 
@@ -55,3 +58,53 @@ async def to_ratio(
     mark = fake.mark()
     fake.send_voice(user, media.voice.read_bytes(), duration=3, **where, **reply)
     return await said(fake, chat_id, "Pick the shape", mark)
+
+
+async def to_confirm(
+    fake: FakeTelegram,
+    media: Media,
+    user: User,
+    *,
+    provider: str | None = None,
+    chat: dict | None = None,
+) -> Call:
+    """/new, a photo, a voice, 9:16 and, when several are enabled, the provider whose label
+    starts with ``provider``; returns the summary with [Generate]."""
+    chat_id = chat["id"] if chat is not None else user.id
+    ratios = await to_ratio(fake, media, user, chat=chat)
+    mark = fake.mark()
+    fake.press(user, ratios.result, button(fake, ratios.result, "9:16"))
+    if provider is not None:
+        choice = await edited(fake, chat_id, "Pick who makes the video", mark)
+        mark = fake.mark()
+        fake.press(user, choice.result, button(fake, choice.result, provider))
+    return await edited(fake, chat_id, "Ready to make your video", mark)
+
+
+async def generate(
+    fake: FakeTelegram,
+    media: Media,
+    user: User,
+    *,
+    provider: str | None = None,
+    chat: dict | None = None,
+) -> Call:
+    """``to_confirm`` and [Generate]; returns the summary the button was on."""
+    confirm = await to_confirm(fake, media, user, provider=provider, chat=chat)
+    fake.press(user, confirm.result, button(fake, confirm.result, "Generate"))
+    return confirm
+
+
+async def latest_job_reaching(
+    bot: Running,
+    user: User,
+    *statuses: JobStatus,
+    timeout: float = 30.0,  # noqa: ASYNC109
+) -> Job:
+    """The user's latest job, once it is in one of ``statuses``."""
+    async with asyncio.timeout(timeout):
+        while True:
+            jobs = await bot.services.jobs.recent(user.id)
+            if jobs and jobs[0].status in statuses:
+                return jobs[0]
+            await asyncio.sleep(0.02)

@@ -20,46 +20,23 @@ from bot.delivery.sender import Delivery, ReadyVideo
 from bot.models import DeliveryClaim, Job, JobStatus
 from bot.telegram import files
 from tests import media as make
-from tests.conftest import Harness, Media, free_port, to_chat
-from tests.fakes import lipsync_studio
+from tests.conftest import Harness, Media, to_chat
+from tests.delivery_fault_steps import (
+    ANN,
+    NOT_SENT,
+    UNCONFIRMED,
+    fails_with_a_message_and_stays_failed,
+    finished_job,
+    only_job,
+    order,
+    order_with_a_late_upload_answer,
+    status_texts,
+    studio_returning,
+    texts_to_ann,
+)
 from tests.fakes.lipsync_studio import FakeLipsyncStudio
-from tests.fakes.telegram import Call, FakeTelegram, User
-from tests.flows import button, edited, said, to_ratio
-
-ANN = User(111, "Ann", language_code="en")
-UNCONFIRMED = "did not confirm"
-NOT_SENT = "could not be sent"
-
-
-async def _generate(fake: FakeTelegram, media: Media) -> None:
-    ratios = await to_ratio(fake, media, ANN)
-    mark = fake.mark()
-    fake.press(ANN, ratios.result, button(fake, ratios.result, "9:16"))
-    confirm = await edited(fake, ANN.id, "Ready to make your video", mark)
-    fake.press(ANN, confirm.result, button(fake, confirm.result, "Generate"))
-
-
-async def _job(bot: Running) -> Job:
-    jobs = await bot.services.jobs.recent(ANN.id)
-    assert len(jobs) == 1
-    return jobs[0]
-
-
-async def _until(bot: Running, *statuses: JobStatus) -> Job:
-    async with asyncio.timeout(30):
-        while True:
-            jobs = await bot.services.jobs.recent(ANN.id)
-            if jobs and jobs[0].status in statuses:
-                return jobs[0]
-            await asyncio.sleep(0.05)
-
-
-def _texts(fake: FakeTelegram, contains: str) -> list[Call]:
-    return [
-        call
-        for call in fake.calls
-        if call.method in ("sendMessage", "editMessageText") and to_chat(ANN.id, contains)(call)
-    ]
+from tests.fakes.telegram import Call, FakeTelegram
+from tests.flows import button, latest_job_reaching, said
 
 
 async def _offered(fake: FakeTelegram, since: int) -> Call:
@@ -71,10 +48,6 @@ async def _offered(fake: FakeTelegram, since: int) -> Call:
         timeout=30,
     )
     return calls[0]
-
-
-def _status_texts(fake: FakeTelegram) -> list[str]:
-    return [str(call.params.get("text")) for call in fake.sent(ANN.id, "editMessageText")]
 
 
 @pytest.fixture
@@ -105,37 +78,8 @@ def _empty_mvhd_video(folder: Path) -> Path:
 
 @pytest.fixture
 async def studio(tmp_path: Path) -> AsyncIterator[tuple[FakeLipsyncStudio, dict[str, str]]]:
-    fake = FakeLipsyncStudio(output=_empty_mvhd_video(tmp_path))
-    port = free_port()
-    async with lipsync_studio.running(fake) as url:
-        yield (
-            fake,
-            {
-                "HTTP_PORT": str(port),
-                "PUBLIC_URL": f"http://127.0.0.1:{port}",
-                "PROVIDERS": "lipsync_studio",
-                "LIPSYNC_STUDIO_API_KEY": fake.api_key,
-                "LIPSYNC_STUDIO_API_URL": url,
-                "ALLOW_PRIVATE_URLS": "true",
-                "POLL_INTERVAL_SECONDS": "0.3",
-            },
-        )
-
-
-async def _fails_with_a_message_and_stays_failed(
-    harness: Harness, env: dict[str, str], media: Media, words: str
-) -> None:
-    fake = harness.fake
-    async with harness.bot(**env) as bot:
-        await _generate(fake, media)
-        job = await _until(bot, JobStatus.FAILED, JobStatus.DELIVERED)
-        await bot.services.tasks.wait_idle()
-    assert job.status is JobStatus.FAILED
-    assert _texts(fake, words)
-    assert not any("sending" in text for text in _status_texts(fake)[-1:])
-    async with harness.bot(**env) as bot:  # a restart has nothing left to do
-        await bot.services.tasks.wait_idle()
-        assert (await _job(bot)).status is JobStatus.FAILED
+    async with studio_returning(_empty_mvhd_video(tmp_path)) as (fake, env):
+        yield fake, env
 
 
 async def test_an_mp4_with_an_empty_movie_header_is_not_left_sending(
@@ -145,8 +89,8 @@ async def test_an_mp4_with_an_empty_movie_header_is_not_left_sending(
     _, env = studio
     fake = harness.fake
     async with harness.bot(**env) as bot:
-        await _generate(fake, media)
-        job = await _until(bot, JobStatus.FAILED, JobStatus.DELIVERED)
+        await order(fake, media)
+        job = await finished_job(bot)
         await bot.services.tasks.wait_idle()
     assert job.status is JobStatus.DELIVERED
     assert len(fake.sent(method="sendVideo")) == 1
@@ -157,7 +101,7 @@ async def test_a_result_url_with_a_nul_byte_fails_the_job_with_a_message(
 ) -> None:
     fake_studio, env = studio
     fake_studio.base_url = f"{fake_studio.base_url}/x\x00y"  # output links carry the NUL
-    await _fails_with_a_message_and_stays_failed(harness, env, media, "could not be downloaded")
+    await fails_with_a_message_and_stays_failed(harness, env, media, "could not be downloaded")
     assert not harness.fake.sent(method="sendVideo")
 
 
@@ -168,7 +112,7 @@ async def test_an_unexpected_error_before_the_upload_fails_the_job_with_a_messag
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(Delivery, "prepare", broken)
-    await _fails_with_a_message_and_stays_failed(harness, {}, media, NOT_SENT)
+    await fails_with_a_message_and_stays_failed(harness, {}, media, NOT_SENT)
     assert not harness.fake.sent(method="sendVideo")
 
 
@@ -189,34 +133,30 @@ async def test_a_5xx_or_non_json_answer_to_the_upload_offers_the_video_instead_o
     fake = harness.fake
     fake.fail("sendVideo", code, "Internal Server Error", page=page)
     async with harness.bot() as bot:
-        await _generate(fake, media)
+        await order(fake, media)
         offer = await said(fake, ANN.id, UNCONFIRMED, 0)
         await bot.services.tasks.wait_idle()
-        assert (await _job(bot)).status is JobStatus.SUCCEEDED
+        assert (await only_job(bot)).status is JobStatus.SUCCEEDED
         assert len(fake.sent(method="sendVideo")) == 1  # not retried on its own
         mark = fake.mark()
         fake.press(ANN, offer.result, button(fake, offer.result, "Get my video"))
         await fake.wait_for("sendVideo", to_chat(ANN.id), since=mark, timeout=30)
         await bot.services.tasks.wait_idle()
-        job = await _job(bot)
+        job = await only_job(bot)
     assert job.status is JobStatus.DELIVERED
-    assert not _texts(fake, NOT_SENT)
+    assert not texts_to_ann(fake, NOT_SENT)
 
 
 async def test_an_offer_telegram_refuses_at_first_is_sent_again(
     harness: Harness, media: Media, short_upload_timeout: None, quick_offer_retries: None
 ) -> None:
     fake = harness.fake
-    fake.answer_delay["sendVideo"] = 3.0
     async with harness.bot() as bot:
-        await _generate(fake, media)
-        async with asyncio.timeout(30):
-            while not fake.uploads:
-                await asyncio.sleep(0.02)
+        await order_with_a_late_upload_answer(fake, media)
         fake.fail("sendMessage", 500, "Internal Server Error", times=2, chat_id=ANN.id)
         await _offered(fake, 0)
         await bot.services.tasks.wait_idle()
-        job = await _job(bot)
+        job = await only_job(bot)
     assert job.delivery is DeliveryClaim.OFFERED
     assert len(fake.uploads) == 1
 
@@ -225,20 +165,16 @@ async def test_an_offer_that_cannot_be_sent_says_so_and_comes_at_the_next_start(
     harness: Harness, media: Media, short_upload_timeout: None, quick_offer_retries: None
 ) -> None:
     fake = harness.fake
-    fake.answer_delay["sendVideo"] = 3.0
     async with harness.bot() as bot:
-        await _generate(fake, media)
-        async with asyncio.timeout(30):
-            while not fake.uploads:
-                await asyncio.sleep(0.02)
+        await order_with_a_late_upload_answer(fake, media)
         # Every try of the offer fails (the first one and the two retries).
         fake.fail("sendMessage", 500, "Internal Server Error", times=3, chat_id=ANN.id)
         await fake.wait_for("editMessageText", to_chat(ANN.id, "not confirmed"), timeout=30)
         await bot.services.tasks.wait_idle()
-        job = await _job(bot)
+        job = await only_job(bot)
         assert job.delivery is DeliveryClaim.UPLOADING
-        assert "sending" not in _status_texts(fake)[-1]
-        assert not _texts(fake, UNCONFIRMED)
+        assert "sending" not in status_texts(fake)[-1]
+        assert not texts_to_ann(fake, UNCONFIRMED)
     fake.answer_delay.clear()
     mark = fake.mark()
     async with harness.bot() as bot:
@@ -253,7 +189,7 @@ async def test_a_press_while_the_previous_request_is_finishing_still_uploads(
     fake = harness.fake
     fake.answer_delay["sendVideo"] = 3.0
     async with harness.bot() as bot:
-        await _generate(fake, media)
+        await order(fake, media)
         first = await said(fake, ANN.id, UNCONFIRMED, 0)
         get = button(fake, first.result, "Get my video")
         # The requested upload is not confirmed either, and the new offer's answer is slow:
@@ -268,12 +204,12 @@ async def test_a_press_while_the_previous_request_is_finishing_still_uploads(
             ):
                 await asyncio.sleep(0.02)
         fake.answer_delay.clear()
-        assert (await _job(bot)).delivery is DeliveryClaim.OFFERED
+        assert (await only_job(bot)).delivery is DeliveryClaim.OFFERED
         mark = fake.mark()
         fake.press(ANN, first.result, get, forged=True)  # a client that still shows it
         await fake.wait_for("sendVideo", to_chat(ANN.id), since=mark, timeout=30)
         await bot.services.tasks.wait_idle()
-        job = await _job(bot)
+        job = await only_job(bot)
     assert len(fake.uploads) == 3
     assert job.status is JobStatus.DELIVERED
 
@@ -283,13 +219,23 @@ async def test_a_press_while_the_previous_request_is_finishing_still_uploads(
 
 async def _delivered_then_again(bot: Running, fake: FakeTelegram, media: Media) -> Job:
     """Make and deliver a video, then put it back to "succeeded" as if not yet sent."""
-    await _generate(fake, media)
-    job = await _until(bot, JobStatus.DELIVERED)
+    await order(fake, media)
+    job = await latest_job_reaching(bot, ANN, JobStatus.DELIVERED)
     await bot.services.tasks.wait_idle()
     await bot.services.db.execute(
         "UPDATE jobs SET status = 'succeeded', delivery = NULL WHERE id = ?", (job.id,)
     )
     return job
+
+
+async def _delivery_refused(bot: Running, fake: FakeTelegram, job: Job, description: str) -> None:
+    """Telegram answers the upload with a 403: the job fails as "chat unreachable"."""
+    fake.fail("sendVideo", 403, description)
+    bot.services.results.spawn(job.id)
+    await bot.services.tasks.wait_idle()
+    failed = await only_job(bot)
+    assert failed.status is JobStatus.FAILED
+    assert failed.error == bot.services.translator.t("en", "error.chat_unreachable")
 
 
 async def test_a_user_who_blocked_the_bot_gets_no_upload_until_they_write_again(
@@ -298,12 +244,7 @@ async def test_a_user_who_blocked_the_bot_gets_no_upload_until_they_write_again(
     fake = harness.fake
     async with harness.bot() as bot:
         job = await _delivered_then_again(bot, fake, media)
-        fake.fail("sendVideo", 403, "Forbidden: bot was blocked by the user")
-        bot.services.results.spawn(job.id)
-        await bot.services.tasks.wait_idle()
-        failed = await _job(bot)
-        assert failed.status is JobStatus.FAILED
-        assert failed.error == bot.services.translator.t("en", "error.chat_unreachable")
+        await _delivery_refused(bot, fake, job, "Forbidden: bot was blocked by the user")
         assert await bot.services.users.is_blocked(ANN.id)
         uploads = len(fake.sent(method="sendVideo"))
 
@@ -313,7 +254,7 @@ async def test_a_user_who_blocked_the_bot_gets_no_upload_until_they_write_again(
         bot.services.results.spawn(job.id)
         await bot.services.tasks.wait_idle()
         assert len(fake.sent(method="sendVideo")) == uploads  # no upload to a blocked user
-        assert (await _job(bot)).status is JobStatus.FAILED
+        assert (await only_job(bot)).status is JobStatus.FAILED
 
 
 async def test_a_403_in_a_group_fails_the_job_but_does_not_mark_the_user_blocked(
@@ -327,10 +268,5 @@ async def test_a_403_in_a_group_fails_the_job_but_does_not_mark_the_user_blocked
             "UPDATE jobs SET chat_id = ?, status_message_id = NULL WHERE id = ?",
             (group["id"], job.id),
         )
-        fake.fail("sendVideo", 403, "Forbidden: bot was kicked from the group chat")
-        bot.services.results.spawn(job.id)
-        await bot.services.tasks.wait_idle()
-        failed = await _job(bot)
-        assert failed.status is JobStatus.FAILED
-        assert failed.error == bot.services.translator.t("en", "error.chat_unreachable")
+        await _delivery_refused(bot, fake, job, "Forbidden: bot was kicked from the group chat")
         assert not await bot.services.users.is_blocked(ANN.id)

@@ -12,23 +12,13 @@ import httpx
 import pytest
 
 from bot.errors import ProviderRejected, ProviderUnavailable, WebhookRejected
-from bot.models import AspectRatio, MediaKind, Order, Probe
-from bot.providers.base import Inputs, identifier
-from bot.providers.http import MAX_RETRY_AFTER_SECONDS, ProviderHTTP, RetryPolicy
+from bot.providers.base import identifier
+from bot.providers.http import MAX_RETRY_AFTER_SECONDS
 from bot.providers.lipsync_studio import LipsyncStudioProvider
 from bot.providers.magichour import MagicHourProvider
+from tests.provider_stubs import answering_http, photo_order
 
 URL = "https://api.example/v1/thing"
-
-
-def _http(answer: httpx.Response, seen: list[httpx.Request] | None = None) -> ProviderHTTP:
-    def handler(request: httpx.Request) -> httpx.Response:
-        if seen is not None:
-            seen.append(request)
-        return answer
-
-    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    return ProviderHTTP("acme", client, policy=RetryPolicy(attempts=1))
 
 
 # --- Retry-After ----------------------------------------------------------------------------
@@ -48,7 +38,7 @@ def _http(answer: httpx.Response, seen: list[httpx.Request] | None = None) -> Pr
     ],
 )
 async def test_a_retry_after_is_finite_and_capped(header: str) -> None:
-    http = _http(httpx.Response(503, headers={"Retry-After": header}))
+    http = answering_http(httpx.Response(503, headers={"Retry-After": header}))
     with pytest.raises(ProviderUnavailable) as info:
         await http.send(httpx.Request("GET", URL))
     wait = info.value.retry_after
@@ -62,7 +52,7 @@ async def test_a_retry_after_is_finite_and_capped(header: str) -> None:
     [("120", 120.0), ("0", 0.0), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0), ("soon", None)],
 )
 async def test_a_sane_retry_after_is_kept(header: str, expected: float | None) -> None:
-    http = _http(httpx.Response(429, headers={"Retry-After": header}))
+    http = answering_http(httpx.Response(429, headers={"Retry-After": header}))
     with pytest.raises(ProviderUnavailable) as info:
         await http.send(httpx.Request("GET", URL))
     assert info.value.retry_after == expected
@@ -74,31 +64,11 @@ async def test_a_sane_retry_after_is_kept(header: str, expected: float | None) -
 async def test_a_create_answered_2xx_with_a_body_that_is_not_json_may_have_been_made() -> None:
     page = httpx.Response(200, text="<html>gateway</html>")
     with pytest.raises(ProviderUnavailable) as created:
-        await _http(page).json(httpx.Request("POST", URL), idempotent=False)
+        await answering_http(page).json(httpx.Request("POST", URL), idempotent=False)
     assert created.value.maybe_done
     with pytest.raises(ProviderUnavailable) as read:
-        await _http(page).json(httpx.Request("GET", URL))
+        await answering_http(page).json(httpx.Request("GET", URL))
     assert not read.value.maybe_done  # a read changes nothing at the provider
-
-
-def _order(tmp_path: Path) -> tuple[Order, Inputs]:
-    probe = Probe(duration=3.0, width=640, height=480, has_video=True)
-    order = Order(
-        job_id=1,
-        media_kind=MediaKind.PHOTO,
-        media_path=tmp_path / "face.jpg",
-        media_probe=probe,
-        voice_path=tmp_path / "voice.mp3",
-        voice_probe=probe,
-        ratio=AspectRatio.PORTRAIT,
-    )
-    inputs = Inputs(
-        face=tmp_path / "face.jpg",
-        voice=tmp_path / "voice.mp3",
-        face_url="https://bot.example/media/1/face.jpg",
-        voice_url="https://bot.example/media/1/voice.mp3",
-    )
-    return order, inputs
 
 
 @pytest.mark.parametrize(
@@ -114,8 +84,8 @@ def _order(tmp_path: Path) -> tuple[Order, Inputs]:
 async def test_a_lipsync_studio_create_answer_without_a_usable_id_may_have_been_made(
     answer: httpx.Response, tmp_path: Path
 ) -> None:
-    provider = LipsyncStudioProvider(_http(answer), "https://ls.example", "sk_key")
-    order, inputs = _order(tmp_path)
+    provider = LipsyncStudioProvider(answering_http(answer), "https://ls.example", "sk_key")
+    order, inputs = photo_order(tmp_path)
     with pytest.raises(ProviderUnavailable) as info:
         await provider.submit(order, inputs, name="n", webhook_url=None)
     assert info.value.maybe_done
@@ -141,7 +111,7 @@ def test_the_ids_real_providers_use_are_accepted(value: str) -> None:
 
 @pytest.mark.parametrize("value", ["../account", "a?b", "x/y"])
 async def test_a_hostile_id_in_a_webhook_is_refused(value: str) -> None:
-    http = _http(httpx.Response(500))
+    http = answering_http(httpx.Response(500))
     magichour = MagicHourProvider(http, "https://mh.example", "k", "whsec")
     body = {"type": "video.completed", "payload": {"id": value, "status": "complete"}}
     with pytest.raises(WebhookRejected):
@@ -154,7 +124,7 @@ async def test_a_hostile_id_in_a_webhook_is_refused(value: str) -> None:
 @pytest.mark.parametrize("value", ["../account", "a?b", "x/y"])
 async def test_a_hostile_id_never_reaches_a_request_path(value: str) -> None:
     seen: list[httpx.Request] = []
-    http = _http(httpx.Response(200, json={"id": "p1", "status": "queued"}), seen)
+    http = answering_http(httpx.Response(200, json={"id": "p1", "status": "queued"}), seen)
     for provider in (
         MagicHourProvider(http, "https://mh.example", "k", None),
         LipsyncStudioProvider(http, "https://ls.example", "sk_key"),

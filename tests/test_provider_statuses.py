@@ -10,20 +10,15 @@ import httpx
 import pytest
 
 from bot.errors import ProviderUnavailable, UnknownStatus
-from bot.models import AspectRatio, JobStatus, MediaKind, Order, Probe
-from bot.providers.base import Inputs, RemoteProvider
-from bot.providers.http import ProviderHTTP, RetryPolicy
+from bot.models import JobStatus
+from bot.providers.base import RemoteProvider
 from bot.providers.lipsync_studio import LipsyncStudioProvider
 from bot.providers.magichour import MagicHourProvider
+from tests.provider_stubs import answering_http, photo_order
 
 
 def _provider(kind: str, answer: dict, seen: list[httpx.Request]) -> RemoteProvider:
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, json=answer)
-
-    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    http = ProviderHTTP(kind, client, policy=RetryPolicy(attempts=1))
+    http = answering_http(httpx.Response(200, json=answer), seen, kind=kind)
     if kind == "magichour":
         return MagicHourProvider(http, "https://mh.example/", "mh-key", None)
     return LipsyncStudioProvider(http, "https://ls.example", "sk_key")
@@ -79,21 +74,6 @@ async def test_a_create_answer_without_a_known_status_is_queued_not_lost(
 ) -> None:
     """The job exists and is paid for: failing it over a status word would lose it."""
     provider = _provider("lipsync_studio", answer, [])
-    probe = Probe(duration=3.0, width=640, height=480, has_video=True)
-    order = Order(
-        job_id=1,
-        media_kind=MediaKind.PHOTO,
-        media_path=tmp_path / "face.jpg",
-        media_probe=probe,
-        voice_path=tmp_path / "voice.mp3",
-        voice_probe=probe,
-        ratio=AspectRatio.PORTRAIT,
-    )
-    inputs = Inputs(
-        face=tmp_path / "face.jpg",
-        voice=tmp_path / "voice.mp3",
-        face_url="https://bot.example/media/1/face.jpg",
-        voice_url="https://bot.example/media/1/voice.mp3",
-    )
+    order, inputs = photo_order(tmp_path)
     job = await provider.submit(order, inputs, name="n", webhook_url=None)
     assert (job.provider_job_id, job.status) == ("j1", JobStatus.QUEUED)
