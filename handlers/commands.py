@@ -9,7 +9,7 @@ from telegram.constants import ChatType
 from telegram.error import Forbidden
 
 from bot.context import BotContext
-from bot.models import InputFile, JobStatus
+from bot.models import DeliveryClaim, InputFile, Job, JobStatus
 from handlers import keyboards
 from handlers.buttons import owned_job, pressed, stale
 from handlers.conversation import begin
@@ -99,6 +99,12 @@ async def jobs(update: Update, context: BotContext) -> None:
     await message.reply_text(t.t(locale, "jobs.sent_privately"))
 
 
+def _status_key(job: Job) -> str:
+    if job.status is JobStatus.SUCCEEDED and job.delivery is DeliveryClaim.OFFERED:
+        return "status.offered"  # the upload was not confirmed: the button is theirs to press
+    return f"status.{job.status}"
+
+
 async def _jobs_listing(
     context: BotContext, user_id: int, locale: str
 ) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -116,7 +122,7 @@ async def _jobs_listing(
             date=job.created_at.strftime("%Y-%m-%d %H:%M"),
             ratio=job.ratio,
             provider=t.t(locale, f"provider.{job.provider}"),
-            status=t.t(locale, f"status.{job.status}"),
+            status=t.t(locale, _status_key(job)),
         )
         if job.status is JobStatus.RUNNING and job.progress is not None:
             line += f" {job.progress}%"
