@@ -26,7 +26,13 @@ from bot.config import Settings
 from bot.context import CONTEXT_TYPES, BotApplication, attach
 from bot.media.retention import MediaRetention
 from bot.services import Services, open_services
-from bot.startup import connect, listening, register_webhook, writable_folders
+from bot.startup import (
+    api_base_url,
+    connect,
+    listening,
+    register_webhook,
+    writable_folders,
+)
 from bot.telegram.ratelimit import ChatPacer
 from bot.telegram.request import BoundedRequest
 from bot.telegram.updates import PerChatUpdateProcessor
@@ -47,7 +53,7 @@ def build_application(settings: Settings) -> BotApplication:
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
-        .base_url(f"{root}/bot")
+        .base_url(api_base_url(settings))
         .base_file_url(f"{root}/file/bot")
         .local_mode(settings.telegram_local_mode)
         .request(BoundedRequest(media_write_timeout=120.0))

@@ -6,21 +6,41 @@ quotes it) and their tracebacks help nobody who runs the bot."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from telegram import Update
-from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError, TimedOut
+import httpx
+from telegram import Bot, Update
+from telegram.error import (
+    BadRequest,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
 from bot.config import Settings
 from bot.context import BotApplication
 from bot.errors import BotError
 
+log = logging.getLogger(__name__)
+
 #: Connections waiting to be accepted (uvicorn's default).
 BACKLOG = 2048
+#: setWebhook tries before the start gives up on an error that usually passes.
+WEBHOOK_ATTEMPTS = 4
+#: The longest flood-control wait worth sitting through at start-up (Telegram asks for a few
+#: seconds after a quick restart); beyond it the start ends and says how long to wait.
+MAX_FLOOD_WAIT = 30.0
+#: Extra wait after ``retry_after``: Telegram counts whole seconds.
+FLOOD_MARGIN = 0.1
+#: First pause before retrying a time-out or a 5xx; it doubles each time (0.5, 1, 2 s).
+RETRY_BACKOFF = 0.5
 
 
 @asynccontextmanager
@@ -50,6 +70,11 @@ async def listening(settings: Settings) -> AsyncIterator[socket.socket]:
             ) from None
         sock.listen(BACKLOG)
         yield sock
+
+
+def api_base_url(settings: Settings) -> str:
+    """Where Bot API methods are called (PTB appends the token)."""
+    return f"{settings.telegram_api_url}/bot"
 
 
 async def connect(application: BotApplication, settings: Settings) -> None:
@@ -88,26 +113,70 @@ def _check_writable(folder: Path) -> None:
 
 
 async def register_webhook(application: BotApplication, settings: Settings, secret: str) -> None:
-    """Point Telegram at ``PUBLIC_URL/telegram``, naming the setting it refused."""
-    try:
-        await application.bot.set_webhook(
-            url=f"{settings.public_url}/telegram",
-            secret_token=secret,
-            allowed_updates=Update.ALL_TYPES,
-        )
-    except TelegramError as exc:
-        if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
-            why = "timed out" if isinstance(exc, TimedOut) else "no connection"
-            raise BotError(
-                f"cannot reach Telegram at {settings.telegram_api_url} to set the webhook "
-                f"({why}): check TELEGRAM_API_URL and the network"
-            ) from None
-        # Telegram's description names the problem; it never repeats the secret.
-        if "secret" in exc.message.lower():
-            hint = "set TELEGRAM_WEBHOOK_SECRET to 1-256 characters among A-Z, a-z, 0-9, _ and -"
-        else:
-            hint = "set PUBLIC_URL to an https:// address Telegram can reach"
-        raise BotError(f"Telegram refused the webhook ({exc.message}): {hint}") from None
+    """Point Telegram at ``PUBLIC_URL/telegram``. Errors that pass (flood control after a
+    quick restart, a time-out, a 5xx) are waited out and retried a few times; a refusal (400)
+    names the setting to fix at once."""
+    # The same bot and connections without the pacer, which would wait out any retry_after
+    # however long (and log a warning of its own); the waits here are capped.
+    unpaced = Bot(
+        settings.telegram_bot_token.get_secret_value(),
+        base_url=api_base_url(settings),
+        request=application.bot.request,
+        get_updates_request=application.bot.request,
+    )
+    for attempt in range(1, WEBHOOK_ATTEMPTS + 1):
+        last = attempt == WEBHOOK_ATTEMPTS
+        try:
+            await unpaced.set_webhook(
+                url=f"{settings.public_url}/telegram",
+                secret_token=secret,
+                allowed_updates=Update.ALL_TYPES,
+            )
+            return
+        except RetryAfter as exc:
+            # The private timedelta: the public property warns unless PTB_TIMEDELTA is set.
+            seconds = exc._retry_after.total_seconds()
+            if seconds > MAX_FLOOD_WAIT:
+                raise BotError(
+                    f"Telegram's flood control asks to wait {seconds:.0f} s before setting the "
+                    "webhook again: start the bot again after that"
+                ) from None
+            if last:
+                raise BotError(
+                    f"Telegram's flood control refused the webhook {attempt} times (last asked "
+                    f"to wait {seconds:.0f} s): wait a minute and start the bot again"
+                ) from None
+            log.info("setWebhook: Telegram asks to wait %.0f s (flood control)", seconds)
+            await asyncio.sleep(seconds + FLOOD_MARGIN)
+        except BadRequest as exc:
+            raise BotError(f"Telegram refused the webhook ({exc.message}): {_hint(exc)}") from None
+        except NetworkError as exc:  # TimedOut, no connection, a 5xx
+            why = _network_why(exc)
+            if last:
+                raise BotError(
+                    f"cannot set the webhook at {settings.telegram_api_url} ({why}, "
+                    f"{attempt} tries): check TELEGRAM_API_URL and the network"
+                ) from None
+            log.info("setWebhook: %s; trying again", why)
+            await asyncio.sleep(RETRY_BACKOFF * 2 ** (attempt - 1))
+        except TelegramError as exc:  # Forbidden, Conflict...: retrying will not help
+            raise BotError(f"Telegram refused the webhook ({exc.message})") from None
+
+
+def _hint(refusal: BadRequest) -> str:
+    # Telegram's description names the problem; it never repeats the secret.
+    if "secret" in refusal.message.lower():
+        return "set TELEGRAM_WEBHOOK_SECRET to 1-256 characters among A-Z, a-z, 0-9, _ and -"
+    return "set PUBLIC_URL to an https:// address Telegram can reach"
+
+
+def _network_why(exc: NetworkError) -> str:
+    """What went wrong, in words that never hold the request URL (it holds the token)."""
+    if isinstance(exc, TimedOut):
+        return "timed out"
+    if isinstance(exc.__cause__, httpx.HTTPError):  # PTB wraps httpx's errors
+        return "no connection"
+    return f"Telegram answered {exc.message!r}"  # a 5xx: Telegram's own description
 
 
 def _why(exc: OSError) -> str:
