@@ -4,8 +4,9 @@ PROVIDER -> CONFIRM (design §1). Handlers ask for a transition and render the d
 State lives in the drafts table, keyed by (chat, user), not in memory: a restart resumes at the
 same step with everything the user already sent. Files are downloaded and probed by background
 checks (``*_CHECK`` steps), which move the draft on and tell the user through the
-:class:`Presenter` the handlers attach. Background changes are compare-and-set
-(:meth:`DraftRepository.update`), so a check and a face swap never undo each other.
+:class:`Presenter` the handlers attach. Every change but a fresh start is compare-and-set
+(:meth:`DraftRepository.update`), so a check, a face swap and what the user sends meanwhile
+never undo each other.
 """
 
 from __future__ import annotations
@@ -109,20 +110,22 @@ class DraftService:
         )
         return await self._repo.save(draft)
 
-    async def accept_face(self, draft: Draft, file: InputFile, kind: MediaKind) -> Draft:
-        """Take ``file`` as the face and check it in the background.
+    async def accept_face(self, draft: Draft, file: InputFile, kind: MediaKind) -> Draft | None:
+        """Take ``file`` as the face and check it in the background; None if the
+        conversation ended meanwhile.
 
         Raises:
             MediaError: too big to download (the draft is unchanged).
         """
         self._media.check_size(file)
-        draft = draft.model_copy(
-            update={"step": Step.MEDIA_CHECK, "media": file, "media_kind": kind}
-        )
-        return await self._start_check(await self._repo.save(draft))
+        update = {"step": Step.MEDIA_CHECK, "media": file, "media_kind": kind}
+        return await self._start_check(await self._said(draft, Step.MEDIA, update))
 
-    async def accept_voice(self, draft: Draft, file: InputFile, duration: int | None) -> Draft:
-        """Take ``file`` as the voice and check it in the background.
+    async def accept_voice(
+        self, draft: Draft, file: InputFile, duration: int | None
+    ) -> Draft | None:
+        """Take ``file`` as the voice and check it in the background; None if the
+        conversation ended meanwhile.
 
         Raises:
             MediaError: too big, or longer than the limit by Telegram's own count.
@@ -132,20 +135,19 @@ class DraftService:
         if duration is not None and duration > limit:
             # Telegram tells the length up front: no need to download a 10-minute file.
             raise MediaTooLong(limit=int(limit), duration=duration)
-        draft = draft.model_copy(
-            update={"step": Step.VOICE_CHECK, "voice": file, "voice_kind": VoiceKind.AUDIO}
-        )
-        return await self._start_check(await self._repo.save(draft))
+        update = {"step": Step.VOICE_CHECK, "voice": file, "voice_kind": VoiceKind.AUDIO}
+        return await self._start_check(await self._said(draft, Step.VOICE, update))
 
-    async def offer_face(self, draft: Draft, file: InputFile, kind: MediaKind) -> Draft:
-        """Keep a face sent after the MEDIA step for [Use this face instead].
+    async def offer_face(self, draft: Draft, file: InputFile, kind: MediaKind) -> Draft | None:
+        """Keep a face sent after the MEDIA step for [Use this face instead]; None if the
+        conversation ended meanwhile.
 
         Raises:
             MediaError: too big to download.
         """
         self._media.check_size(file)
         update = {"offered_media": file, "offered_media_kind": kind}
-        return await self._repo.save(draft.model_copy(update=update))
+        return await self._said(draft, None, update)
 
     def use_offered_face(self, draft: Draft) -> None:
         """Check the offered face in the background; it replaces the old one once it passes."""
@@ -154,22 +156,27 @@ class DraftService:
         self._tasks.spawn(key, self._swap(draft), replace=True)
 
     async def choose(self, draft: Draft, action: str, value: str) -> Draft | None:
-        """A ratio or provider button; the saved draft, or None if the press is out of place."""
+        """A ratio or provider button; the saved draft, or None if the press is out of place
+        (judged on the stored draft: a face swap may have landed since ``draft`` was read)."""
         choosing = (Step.RATIO, Step.PROVIDER, Step.CONFIRM)
-        update: dict[str, object]
-        if action == cd.RATIO and draft.step in choosing:
-            try:
-                ratio = AspectRatio(value)
-            except ValueError:
+
+        def chosen(current: Draft) -> Draft | None:
+            update: dict[str, object]
+            if action == cd.RATIO and current.step in choosing:
+                try:
+                    ratio = AspectRatio(value)
+                except ValueError:
+                    return None
+                update = {"ratio": ratio, "step": Step.PROVIDER, "provider": None}
+            elif action == cd.PROVIDER and current.step in choosing[1:]:
+                if value not in self._catalog.able(current):
+                    return None
+                update = {"provider": value, "step": Step.CONFIRM}
+            else:
                 return None
-            update = {"ratio": ratio, "step": Step.PROVIDER, "provider": None}
-        elif action == cd.PROVIDER and draft.step in choosing[1:]:
-            if value not in self._catalog.able(draft):
-                return None
-            update = {"provider": value, "step": Step.CONFIRM}
-        else:
-            return None
-        return await self._repo.save(self._single_choice(draft.model_copy(update=update)))
+            return self._single_choice(current.model_copy(update=update))
+
+        return await self._repo.update(draft, chosen)
 
     async def claim(self, draft: Draft) -> bool:
         """[Generate]: end the conversation so it makes one job; False if a double tap
@@ -198,11 +205,28 @@ class DraftService:
             await self._start_check(draft)
         return len(drafts)
 
+    async def _said(
+        self, draft: Draft, step: Step | None, update: dict[str, object]
+    ) -> Draft | None:
+        """Apply what the user just sent to the stored draft with a compare-and-set, so a
+        face swap that landed after the handler read ``draft`` is kept. ``draft`` (the
+        handler's copy) brings the message's ``reply_to`` and locale; ``step``: the step the
+        stored draft must still be at (None: any). None if the conversation ended meanwhile."""
+        update = {"reply_to": draft.reply_to, "locale": draft.locale, **update}
+
+        def apply(current: Draft) -> Draft | None:
+            if step is not None and current.step is not step:
+                return None
+            return current.model_copy(update=update)
+
+        return await self._repo.update(draft, apply)
+
     # --- background work --------------------------------------------------------------------
 
-    async def _start_check(self, draft: Draft) -> Draft:
-        key = _check_key(draft.chat_id, draft.user_id)
-        self._tasks.spawn(key, self._check(draft), replace=True)
+    async def _start_check(self, draft: Draft | None) -> Draft | None:
+        if draft is not None:
+            key = _check_key(draft.chat_id, draft.user_id)
+            self._tasks.spawn(key, self._check(draft), replace=True)
         return draft
 
     async def _check(self, draft: Draft) -> None:
@@ -242,9 +266,13 @@ class DraftService:
         assert offered is not None
         assert kind is not None
         face = await self._ingest(draft, partial(self._media.ingest_face, offered, kind))
-        cleared = {"offered_media": None, "offered_media_kind": None}
 
         def swap_in(current: Draft) -> Draft:
+            # A face sent while this one was checked is the one offered now: it stays.
+            still_offered = current.offered_media is not None and _same_file(
+                current.offered_media, offered
+            )
+            cleared = {"offered_media": None, "offered_media_kind": None} if still_offered else {}
             if isinstance(face, tuple):
                 return current.model_copy(update=cleared)
             update = {"media": face, "media_kind": kind, **cleared}
@@ -298,6 +326,13 @@ class DraftService:
     def _presenter_(self) -> Presenter:
         assert self._presenter is not None, "DraftService.attach() was not called"
         return self._presenter
+
+
+def _same_file(a: InputFile, b: InputFile) -> bool:
+    """The same file Telegram holds (file ids differ between bots and over time)."""
+    if a.file_unique_id and b.file_unique_id:
+        return a.file_unique_id == b.file_unique_id
+    return a.file_id == b.file_id
 
 
 def _check_key(chat_id: int, user_id: int) -> str:

@@ -135,7 +135,8 @@ async def take_face(context: BotContext, draft: Draft, incoming: Incoming) -> No
             await context.drafts.accept_face(draft, incoming.file, incoming.media_kind)
         else:
             offered = await context.drafts.offer_face(draft, incoming.file, incoming.media_kind)
-            await screens.offer_face(offered)
+            if offered is not None:  # else /new or /cancel came first: nothing to offer
+                await screens.offer_face(offered)
     except MediaError as exc:
         await screens.refuse(draft, exc.key, **exc.params)
 
