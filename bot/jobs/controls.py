@@ -62,9 +62,13 @@ class JobControls:
         if not await self._repo.transition(job.id, IN_FLIGHT, JobStatus.CANCELED):
             return False
         log.info("Job %d canceled by its user", job.id)
-        # Its work here stops too: a local render's ffmpeg is killed, and a remote job still
-        # preparing its inputs is never sent (nor paid for).
-        self._jobs.stop(job.id)
+        # Its work here stops too (a local render's ffmpeg is killed, a remote job still
+        # preparing its inputs is never sent), but never a create already on its way: cut
+        # off, the provider would make and charge for a job whose id the bot never records.
+        # The row, read after the cancel, can no longer get a submit mark.
+        current = await self._repo.get(job.id)
+        if current is not None and current.submit_started_at is None:
+            self._jobs.stop(job.id)
         await self._status.canceled(job)
         return True
 

@@ -134,8 +134,17 @@ class JobService:
         remote = [name for name, p in self._providers.items() if isinstance(p, RemoteProvider)]
         jobs = await self._repo.to_resume(remote)
         for job in jobs:
+            provider = self._providers.get(job.provider)
             if job.status is JobStatus.SUCCEEDED:
                 self._results.spawn(job.id)
+            elif (
+                job.status is JobStatus.SUBMITTING
+                and job.provider_job_id
+                and isinstance(provider, RemoteProvider)
+            ):
+                # Its create was answered (a process before the one-write submit saved the id
+                # first): the provider's job, with its whole deadline, not an unanswered one.
+                await self._submitter.adopt(job, provider, job.provider_job_id)
             elif job.status is JobStatus.SUBMITTING and job.submit_started_at is not None:
                 # The last process died while submitting: the provider may have the job (and
                 # charged for it). Submitting again could pay twice, so wait for its webhook

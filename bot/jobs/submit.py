@@ -3,9 +3,11 @@ repeated (it may have been made and paid for) but waits to be claimed by its web
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from bot.delivery.status import StatusMessages
 from bot.errors import ProviderError, ProviderUnavailable, RenderError
@@ -14,7 +16,7 @@ from bot.jobs.events import JobEvents
 from bot.jobs.names import JobNames
 from bot.jobs.poller import PollPolicy
 from bot.media.hosting import MediaHost
-from bot.models import Job, JobStatus, ProviderEvent
+from bot.models import Job, JobStatus, ProviderEvent, RemoteJob
 from bot.providers import RemoteProvider, WebhookAuth
 from storage import JobRepository
 from storage.db import now
@@ -70,6 +72,12 @@ class Submitter:
             log.warning("Job %d: input normalization failed: %s", job.id, exc)
             await self._settle(self._events.failure(job, "error.render_failed"))
             return
+        except Exception:  # a full disk, inputs swept away: nothing was sent, so end it here
+            log.exception("Job %d: preparing the inputs failed", job.id)
+            gone = not await asyncio.to_thread(_inputs_exist, job)
+            key = "error.inputs_gone" if gone else "error.render_failed"
+            await self._settle(self._events.failure(job, key))
+            return
         started = now()
         deadline = started + timedelta(seconds=provider.deadline_seconds)
         # Marked just before the provider is called: after a crash, "started" means "maybe
@@ -105,16 +113,41 @@ class Submitter:
             return
         await self._health.succeeded(provider.name)
         log.info("Job %d submitted to %s as %s", job.id, provider.name, remote.provider_job_id)
-        await self._repo.update(
+        # The id and the move to queued in one write: a crash in between would leave a job
+        # the provider has (and charges for) looking unanswered.
+        if await self._repo.transition(
             job.id,
+            [JobStatus.SUBMITTING],
+            JobStatus.QUEUED,
             provider_job_id=remote.provider_job_id,
             credits=remote.credits,
             next_poll_at=now() + timedelta(seconds=self._polls.interval(provider)),
-        )
-        if await self._repo.transition(job.id, [JobStatus.SUBMITTING], JobStatus.QUEUED):
+        ):
             await self._status.progress(job.model_copy(update={"status": JobStatus.QUEUED}))
+        else:
+            await self._keep_late_id(job, provider, remote)
         if remote.status is not JobStatus.QUEUED:
             await self._settle(self._events.event(job, remote))
+
+    async def _keep_late_id(self, job: Job, provider: RemoteProvider, remote: RemoteJob) -> None:
+        """The create succeeded but the job moved on meanwhile: adopted by its webhook (which
+        stored the id), or canceled while the create was on its way (it is never cut off,
+        as the provider may have the job already). Keep the id of a canceled one, so it can
+        be found in the provider's dashboard and its late news recognized."""
+        current = await self._repo.get(job.id)
+        if current is None or current.provider_job_id is not None:
+            return
+        await self._repo.update(
+            job.id, provider_job_id=remote.provider_job_id, credits=remote.credits
+        )
+        log.warning(
+            "Job %d was %s while %s made it (as %s): %s may charge for it",
+            job.id,
+            current.status,
+            provider.name,
+            remote.provider_job_id,
+            provider.name,
+        )
 
     async def await_claim(self, job: Job, since: datetime) -> None:
         """The create of ``job`` was sent ``since`` (or may have been) and got no answer: the
@@ -149,3 +182,7 @@ class Submitter:
         if await self._settle(self._events.failure(job, "error.create_unconfirmed")):
             name = self._names.name(job.provider, job.id)
             await self._health.create_unconfirmed(job.id, job.provider, name)
+
+
+def _inputs_exist(job: Job) -> bool:
+    return Path(job.media_path).exists() and Path(job.voice_path).exists()
