@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from bot.delivery.sender import Delivery, ReadyVideo, UnusableOutput
 from bot.delivery.status import StatusMessages
@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 OFFER_RETRY_DELAYS = (2.0, 10.0, 30.0)
 #: The longest wait a flood limit (429) may impose between those tries.
 OFFER_MAX_WAIT = 60.0
+#: Answers to the offer that prove it was not posted (PTB raises a 5xx as a NetworkError).
+_REFUSED = (BadRequest, ChatMigrated, RetryAfter)
 
 
 class ResultDelivery:
@@ -192,8 +194,9 @@ class ResultDelivery:
         await self._status.show(job, "progress.delivered", final=True)
 
     async def _offer(self, job: Job) -> None:
-        """The upload's outcome is unknown: offer [Get my video] (once per claim), trying a
-        few times; if Telegram still refuses, the next start offers it."""
+        """The upload's outcome is unknown: offer [Get my video] (once per claim), trying
+        again a few times while Telegram refuses it (if it still does, the next start offers
+        it); an offer whose own outcome is unknown is not sent again."""
         for delay in (*OFFER_RETRY_DELAYS, None):
             # Claimed per try: between tries (and after a crash) the claim reads "uploading",
             # which the next start turns into an offer.
@@ -206,7 +209,7 @@ class ResultDelivery:
             except Forbidden:
                 await self._chat_gone(job)
                 return
-            except TelegramError as exc:
+            except _REFUSED as exc:  # Telegram's own "no": surely not posted, so try again
                 await self._repo.claim_delivery(
                     job.id, DeliveryClaim.OFFERED, DeliveryClaim.UPLOADING
                 )
@@ -221,6 +224,16 @@ class ResultDelivery:
                 wait = exc.retry_after if isinstance(exc, RetryAfter) else delay
                 await asyncio.sleep(min(OFFER_MAX_WAIT, _seconds(wait)))
                 continue
+            except TelegramError as exc:
+                # A timeout, a lost answer, a 5xx: the offer may be in the chat, and a press
+                # on it may already hold the claim. The claim stays "offered": taking it back
+                # could let a second offer (and a second upload) follow, or leave every
+                # press answered "already on its way".
+                log.warning(
+                    "Job %d: the offer got no answer (%s); it may be in the chat",
+                    job.id,
+                    type(exc).__name__,
+                )
             current = await self._repo.get(job.id)
             if current is not None and current.status is JobStatus.SUCCEEDED:  # not sent since
                 await self._status.show(job, "progress.unconfirmed", final=True)

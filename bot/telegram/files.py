@@ -119,7 +119,7 @@ async def send_video(
     Raises:
         ChatUnreachable: the user blocked the bot or the chat is gone.
         UploadUnconfirmed: the video may have been posted; Telegram's answer never came, or
-            was a 5xx or not the API's JSON.
+            was a 5xx, or a 2xx that is not the API's JSON.
         DeliveryError: Telegram refused the upload for another reason, or could not be
             reached at all.
     """
@@ -171,10 +171,16 @@ async def send_video(
         except httpx.HTTPError as exc:
             raise UploadUnconfirmed(type(exc).__name__) from None
         body = _json(response)
-        if response.status_code >= httpx.codes.INTERNAL_SERVER_ERROR or body is None:
-            # A proxy's 502 can come after Telegram posted the video, and a page that is not
-            # the API's JSON says nothing about it either: not known to have failed.
+        if response.status_code >= httpx.codes.INTERNAL_SERVER_ERROR or (
+            body is None and response.is_success
+        ):
+            # A proxy's 502 can come after Telegram posted the video, and a 2xx page that is
+            # not the API's JSON says nothing about it either: not known to have failed.
             raise UploadUnconfirmed(f"HTTP {response.status_code}")
+        if body is None:
+            # A proxy's 4xx page (a 413 for a body too large): refused before Telegram, and
+            # it would be refused again on every [Get my video].
+            raise DeliveryError(f"HTTP {response.status_code}")
         if body.get("ok"):
             message = Message.de_json(body["result"], bot)
             assert message is not None
