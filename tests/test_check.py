@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,6 +9,7 @@ import pytest
 
 from bot.cli import main
 from bot.config import Settings
+from tests.bot_process import clean_environment, run_bot
 from tests.conftest import Harness, Media, free_port
 from tests.fakes import lipsync_studio, magichour
 from tests.fakes.lipsync_studio import FakeLipsyncStudio
@@ -91,23 +89,9 @@ def test_migrate_needs_no_token(env: pytest.MonkeyPatch, tmp_path: Path) -> None
 
 
 async def _check_online(tmp_path: Path, **values: str) -> tuple[int, str]:
-    clean = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "check",
-        "--online",
-        "--env-file",
-        str(tmp_path / "none.env"),
-        env={**clean, "ALLOW_PRIVATE_URLS": "true", **values},
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode()
+    env = clean_environment(**({"ALLOW_PRIVATE_URLS": "true"} | values))
+    code, out, _ = await run_bot(tmp_path, env, "check", "--online", merge_output=True)
+    return code, out
 
 
 @pytest.fixture

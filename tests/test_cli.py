@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,13 +11,13 @@ import pytest
 
 from bot.logs import setup_logging
 from storage.migrations import MIGRATIONS
+from tests.bot_process import clean_environment, start_bot
 
 
 def _run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
     return subprocess.run(
         [sys.executable, "-m", "bot", *args, "--env-file", str(tmp_path / "none.env")],
-        env={**clean, **env},
+        env=clean_environment(**env),
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -83,25 +82,14 @@ async def test_sigterm_stops_the_bot_cleanly(harness, tmp_path: Path) -> None:
     import signal
 
     settings = harness.settings()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")},
-        "TELEGRAM_BOT_TOKEN": settings.telegram_bot_token.get_secret_value(),
-        "TELEGRAM_API_URL": harness.base_url,
-        "DATABASE_URL": settings.database_url,
-        "DATA_DIR": str(settings.data_dir),
-        "HTTP_PORT": str(settings.http_port),
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "--env-file",
-        str(tmp_path / "none.env"),
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    env = clean_environment(
+        TELEGRAM_BOT_TOKEN=settings.telegram_bot_token.get_secret_value(),
+        TELEGRAM_API_URL=harness.base_url,
+        DATABASE_URL=settings.database_url,
+        DATA_DIR=str(settings.data_dir),
+        HTTP_PORT=str(settings.http_port),
     )
+    proc = await start_bot(tmp_path, env)
     await harness.fake.wait_for("getUpdates", timeout=30)
     assert [c["command"] for c in harness.fake.commands_for()] == ["new", "jobs", "cancel", "help"]
     proc.send_signal(signal.SIGTERM)

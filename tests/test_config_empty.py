@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import pytest
 from bot.config import Settings, load_settings
 from bot.providers import enabled_names
 from bot.web import webhook_secret
+from tests.bot_process import clean_environment
 
 EXAMPLE = Path(__file__).resolve().parent.parent / ".env.example"
 TOKEN = "4242:real-looking-token-abcdef"
@@ -49,10 +49,9 @@ def test_the_example_file_with_a_token_runs_preview_only(tmp_path: Path, clean_e
 
 def test_check_accepts_the_example_file(tmp_path: Path) -> None:
     env = _example_copy(tmp_path)
-    clean = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
     done = subprocess.run(
         [sys.executable, "-m", "bot", "check", "--env-file", str(env)],
-        env=clean,
+        env=clean_environment(),
         cwd=tmp_path,
         capture_output=True,
         text=True,

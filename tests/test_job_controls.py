@@ -21,26 +21,19 @@ from storage.db import now
 from tests import media as make
 from tests.conftest import Harness, Media, to_chat
 from tests.fakes.telegram import Call, FakeTelegram, User
-from tests.flows import button, edited, said, to_ratio
+from tests.flows import button, edited, generate, latest_job_reaching, said, to_confirm
 from tests.test_providers_e2e import Remote, provider_output, remote  # noqa: F401 (fixtures)
 
 ANN = User(111, "Ann", language_code="en")
 BOB = User(222, "Bob", language_code="en")
 
 
-async def to_confirm(fake: FakeTelegram, media: Media, *, chat: dict | None = None) -> Call:
-    """/new, a photo, a voice and 9:16 (one provider: no PROVIDER step); the summary."""
-    ratios = await to_ratio(fake, media, ANN, chat=chat)
+async def generate_with_status(
+    fake: FakeTelegram, media: Media, *, chat: dict | None = None
+) -> Call:
+    """Order a video (one provider: no PROVIDER step); returns the new status message."""
     mark = fake.mark()
-    fake.press(ANN, ratios.result, button(fake, ratios.result, "9:16"))
-    return await edited(fake, chat["id"] if chat else ANN.id, "Ready to make your video", mark)
-
-
-async def generate(fake: FakeTelegram, media: Media, *, chat: dict | None = None) -> Call:
-    """Order a video; returns the new status message."""
-    confirm = await to_confirm(fake, media, chat=chat)
-    mark = fake.mark()
-    fake.press(ANN, confirm.result, button(fake, confirm.result, "Generate"))
+    await generate(fake, media, ANN, chat=chat)
     return await said(fake, chat["id"] if chat else ANN.id, "queued", mark)
 
 
@@ -50,15 +43,6 @@ async def answer(fake: FakeTelegram, since: int) -> dict:
 
 async def job_of(bot: Running, index: int = 0) -> Job:
     return (await bot.services.jobs.recent(ANN.id))[index]
-
-
-async def wait_status(bot: Running, *statuses: JobStatus) -> Job:
-    async with asyncio.timeout(20):
-        while True:
-            jobs = await bot.services.jobs.recent(ANN.id)
-            if jobs and jobs[0].status in statuses:
-                return jobs[0]
-            await asyncio.sleep(0.02)
 
 
 def ffmpeg_children() -> list[int]:
@@ -96,7 +80,7 @@ def fail_renders(monkeypatch: pytest.MonkeyPatch, bot: Running, times: int = 1) 
 async def test_generate_keeps_the_summary_and_reports_in_a_new_message(
     fake: FakeTelegram, bot: Running, media: Media
 ) -> None:
-    confirm = await to_confirm(fake, media)
+    confirm = await to_confirm(fake, media, ANN)
     summary = confirm.result["text"]
     mark = fake.mark()
     fake.press(ANN, confirm.result, button(fake, confirm.result, "Generate"))
@@ -120,7 +104,7 @@ async def test_generate_keeps_the_summary_and_reports_in_a_new_message(
 async def test_a_second_tap_on_generate_says_the_video_has_started(
     fake: FakeTelegram, bot: Running, media: Media
 ) -> None:
-    confirm = await to_confirm(fake, media)
+    confirm = await to_confirm(fake, media, ANN)
     data = button(fake, confirm.result, "Generate")
     mark = fake.mark()
     fake.press(ANN, confirm.result, data)
@@ -191,7 +175,7 @@ async def test_cancel_command_cancels_the_running_job(
             stopped.set()
 
     monkeypatch.setattr(bot.services.providers["preview"], "render", forever)
-    await generate(fake, media)
+    await generate_with_status(fake, media)
     await asyncio.wait_for(rendering.wait(), 10)
     mark = fake.mark()
     fake.send_command(ANN, "/cancel")
@@ -209,7 +193,7 @@ async def test_a_failure_offers_try_again_which_makes_the_video(
 ) -> None:
     fail_renders(monkeypatch, bot)
     group = fake.group()
-    status = await generate(fake, media, chat=group)
+    status = await generate_with_status(fake, media, chat=group)
     # Groups are paced at 20 messages a minute: give the failure message time.
     found = await fake.wait_for("sendMessage", to_chat(group["id"], "did not work"), timeout=30)
     failure = found[0]
@@ -251,7 +235,7 @@ async def test_other_provider_with_no_other_says_so_and_new_starts_over(
     fake: FakeTelegram, bot: Running, media: Media, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fail_renders(monkeypatch, bot)
-    await generate(fake, media)
+    await generate_with_status(fake, media)
     failure = await said(fake, ANN.id, "did not work out", 0)
     mark = fake.mark()
     fake.press(ANN, failure.result, button(fake, failure.result, "Other provider"))
@@ -273,15 +257,8 @@ async def test_other_provider_offers_only_the_others(
     env = {**remote.env, "PROVIDERS": "preview,magichour,lipsync_studio"}
     async with harness.bot(**env) as bot:
         fail_renders(monkeypatch, bot)
-        ratios = await to_ratio(fake, media, ANN)
         mark = fake.mark()
-        fake.press(ANN, ratios.result, button(fake, ratios.result, "9:16"))
-        choice = await edited(fake, ANN.id, "Pick who makes the video", mark)
-        mark = fake.mark()
-        fake.press(ANN, choice.result, button(fake, choice.result, "Preview"))
-        confirm = await edited(fake, ANN.id, "Ready", mark)
-        mark = fake.mark()
-        fake.press(ANN, confirm.result, button(fake, confirm.result, "Generate"))
+        await generate(fake, media, ANN, provider="Preview")
         failure = await said(fake, ANN.id, "did not work out", mark)
         mark = fake.mark()
         fake.press(ANN, failure.result, button(fake, failure.result, "Other provider"))
@@ -297,6 +274,12 @@ async def test_other_provider_offers_only_the_others(
         assert (await job_of(bot)).provider == "lipsync_studio"
 
 
+async def rendering_at_magic_hour(fake: FakeTelegram, bot: Running, media: Media) -> Job:
+    """Ann's video ordered from Magic Hour, once the provider is rendering it."""
+    await generate(fake, media, ANN, provider="Magic Hour")
+    return await latest_job_reaching(bot, ANN, JobStatus.RUNNING, timeout=20)
+
+
 # --- 5. elapsed time where there is no percentage ---------------------------------------
 
 
@@ -308,15 +291,7 @@ async def test_progress_without_a_percentage_shows_the_time_taken(
     fake = harness.fake
     remote.mh.auto_complete = False
     async with harness.bot(**remote.env) as bot:
-        ratios = await to_ratio(fake, media, ANN)
-        mark = fake.mark()
-        fake.press(ANN, ratios.result, button(fake, ratios.result, "9:16"))
-        choice = await edited(fake, ANN.id, "Pick who makes the video", mark)
-        mark = fake.mark()
-        fake.press(ANN, choice.result, button(fake, choice.result, "Magic Hour"))
-        confirm = await edited(fake, ANN.id, "Ready", mark)
-        fake.press(ANN, confirm.result, button(fake, confirm.result, "Generate"))
-        job = await wait_status(bot, JobStatus.RUNNING)
+        job = await rendering_at_magic_hour(fake, bot, media)
         earlier = (now() - timedelta(seconds=42)).isoformat()
         await bot.services.db.execute(
             "UPDATE jobs SET created_at = ? WHERE id = ?", (earlier, job.id)
@@ -335,15 +310,7 @@ async def test_a_result_arriving_after_cancel_is_never_delivered(
     fake = harness.fake
     remote.mh.auto_complete = False
     async with harness.bot(**remote.env) as bot:
-        ratios = await to_ratio(fake, media, ANN)
-        mark = fake.mark()
-        fake.press(ANN, ratios.result, button(fake, ratios.result, "9:16"))
-        choice = await edited(fake, ANN.id, "Pick who makes the video", mark)
-        mark = fake.mark()
-        fake.press(ANN, choice.result, button(fake, choice.result, "Magic Hour"))
-        confirm = await edited(fake, ANN.id, "Ready", mark)
-        fake.press(ANN, confirm.result, button(fake, confirm.result, "Generate"))
-        job = await wait_status(bot, JobStatus.RUNNING)
+        job = await rendering_at_magic_hour(fake, bot, media)
         assert job.provider_job_id is not None
         mark = fake.mark()
         fake.send_command(ANN, "/cancel")

@@ -4,6 +4,7 @@ Magic Hour and lipsync.studio servers over HTTP on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import math
 import re
@@ -47,10 +48,12 @@ class Remote:
     env: dict[str, str]
 
 
-@pytest.fixture
-async def remote(provider_output: Path) -> AsyncIterator[Remote]:
-    mh = FakeMagicHour(output=provider_output)
-    lss = FakeLipsyncStudio(output=provider_output)
+@contextlib.asynccontextmanager
+async def serving_remote(output: Path, **extra_env: str) -> AsyncIterator[Remote]:
+    """Fake Magic Hour and lipsync.studio, both rendering ``output``, running; the settings
+    enable them and the preview, with webhooks to the bot's port and quick polls and retries."""
+    mh = FakeMagicHour(output=output)
+    lss = FakeLipsyncStudio(output=output)
     port = free_port()
     async with magichour.running(mh) as mh_url, lipsync_studio.running(lss) as lss_url:
         mh.webhook_url = f"http://127.0.0.1:{port}/hooks/magichour"  # "set in the dashboard"
@@ -66,9 +69,15 @@ async def remote(provider_output: Path) -> AsyncIterator[Remote]:
             "ALLOW_PRIVATE_URLS": "true",
             "POLL_INTERVAL_SECONDS": "0.3",
             "PROVIDER_RETRY_BASE_SECONDS": "0.01",
-            "ADMIN_IDS": str(ADMIN.id),
+            **extra_env,
         }
         yield Remote(mh, lss, env)
+
+
+@pytest.fixture
+async def remote(provider_output: Path) -> AsyncIterator[Remote]:
+    async with serving_remote(provider_output, ADMIN_IDS=str(ADMIN.id)) as both:
+        yield both
 
 
 async def order(

@@ -2,42 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
 import socket
-import sys
 from pathlib import Path
 
-from bot.config import Settings
+from tests.bot_process import clean_environment, run_bot
 from tests.conftest import TOKEN, Harness, free_port
 
 
 async def _start(tmp_path: Path, **values: str) -> tuple[int, str]:
     """Runs the real process until it exits; its exit code and stderr."""
-    clean = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
-    env = {
-        **clean,
+    defaults = {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
         "DATA_DIR": str(tmp_path / "data"),
         "HTTP_PORT": str(free_port()),
         # Only warnings and errors: the start-up error must be all there is.
         "LOG_LEVEL": "WARNING",
-        **values,
     }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "--env-file",
-        str(tmp_path / "none.env"),
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, stderr = await asyncio.wait_for(proc.communicate(), timeout=60)
-    assert proc.returncode is not None
-    return proc.returncode, stderr.decode()
+    env = clean_environment(**(defaults | values))
+    code, _, stderr = await run_bot(tmp_path, env)
+    return code, stderr
 
 
 def _one_line(stderr: str) -> str:

@@ -19,12 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from tests import media as make
-from tests.conftest import TOKEN, Harness, Media, free_port
-from tests.fakes import lipsync_studio, magichour
-from tests.fakes.lipsync_studio import FakeLipsyncStudio
+from tests.conftest import TOKEN, Harness, Media
 from tests.fakes.magichour import FakeMagicHour
 from tests.fakes.telegram import FakeTelegram, User
 from tests.fakes.telegram import running as serve_telegram
+from tests.test_providers_e2e import serving_remote
 from tests.transcript_recorder import Transcript
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -44,6 +43,15 @@ async def private_chat(t: Transcript, media: Media, mh: FakeMagicHour) -> None:
 
     def voice(path: Path, duration: int = 3) -> Callable[[], Any]:
         return lambda: fake.send_voice(user, path.read_bytes(), duration=duration)
+
+    async def order(ratio: str, provider: str) -> None:
+        """/new, a photo, a voice, ``ratio``, ``provider`` and [Generate]."""
+        await t.act("/new", lambda: fake.send_command(user, "/new"))
+        await t.act("a photo", photo())
+        await t.act("a voice message", voice(media.voice))
+        await t.press(chat, "r:", f":{ratio}")
+        await t.press(chat, "p:", f":{provider}")
+        await t.press(chat, "go:")
 
     t.scenario("/start")
     await t.act("/start", lambda: fake.send_command(user, "/start"))
@@ -118,36 +126,21 @@ async def private_chat(t: Transcript, media: Media, mh: FakeMagicHour) -> None:
 
     t.scenario("/cancel while a job runs (Magic Hour, still rendering)")
     mh.auto_complete = False
-    await t.act("/new", lambda: fake.send_command(user, "/new"))
-    await t.act("a photo", photo())
-    await t.act("a voice message", voice(media.voice))
-    await t.press(chat, "r:", ":9:16")
-    await t.press(chat, "p:", ":magichour")
-    await t.press(chat, "go:")
+    await order("9:16", "magichour")
     await t.settle(1.5)
     await t.act("/cancel", lambda: fake.send_command(user, "/cancel"))
     mh.auto_complete = True
 
     t.scenario("[Cancel] on the status message")
     mh.auto_complete = False
-    await t.act("/new", lambda: fake.send_command(user, "/new"))
-    await t.act("a photo", photo())
-    await t.act("a voice message", voice(media.voice))
-    await t.press(chat, "r:", ":16:9")
-    await t.press(chat, "p:", ":magichour")
-    await t.press(chat, "go:")
+    await order("16:9", "magichour")
     await t.settle(1.5)
     await t.press(chat, "stop:")
     mh.auto_complete = True
 
     t.scenario("a provider failure: Magic Hour finds no face")
     mh.fail_next_jobs(2)
-    await t.act("/new", lambda: fake.send_command(user, "/new"))
-    await t.act("a photo", photo())
-    await t.act("a voice message", voice(media.voice))
-    await t.press(chat, "r:", ":9:16")
-    await t.press(chat, "p:", ":magichour")
-    await t.press(chat, "go:")
+    await order("9:16", "magichour")
     await t.settle(2.0)
     await t.press(chat, "retry:")
     await t.settle(2.0)
@@ -213,36 +206,18 @@ async def run(locale: str) -> list[str]:
         media = Media(folder / "media")
         media.folder.mkdir()
         output = make.make_video(folder / "result.mp4", width=480, height=854, seconds=3.0)
-        mh, lss = FakeMagicHour(output=output), FakeLipsyncStudio(output=output)
         fake = FakeTelegram(TOKEN)
-        port = free_port()
         async with (
             serve_telegram(fake) as telegram_url,
-            magichour.running(mh) as mh_url,
-            lipsync_studio.running(lss) as lss_url,
+            serving_remote(output, LOG_LEVEL="CRITICAL") as remote,
         ):
-            mh.webhook_url = f"http://127.0.0.1:{port}/hooks/magichour"
             harness = Harness(fake, telegram_url, folder)
-            env = {
-                "HTTP_PORT": str(port),
-                "PUBLIC_URL": f"http://127.0.0.1:{port}",
-                "PROVIDERS": "magichour,lipsync_studio,preview",
-                "MAGICHOUR_API_KEY": mh.api_key,
-                "MAGICHOUR_WEBHOOK_SECRET": mh.webhook_secret,
-                "MAGICHOUR_API_URL": mh_url,
-                "LIPSYNC_STUDIO_API_KEY": lss.api_key,
-                "LIPSYNC_STUDIO_API_URL": lss_url,
-                "ALLOW_PRIVATE_URLS": "true",
-                "POLL_INTERVAL_SECONDS": "0.3",
-                "PROVIDER_RETRY_BASE_SECONDS": "0.01",
-                "LOG_LEVEL": "CRITICAL",
-            }
             try:
-                async with harness.bot(**env) as bot:
+                async with harness.bot(**remote.env) as bot:
                     transcript = Transcript(fake, bot, user)
                     await transcript.settle(0.5)
                     transcript.printed = len(fake.calls)  # start-up calls are not the user's
-                    await private_chat(transcript, media, mh)
+                    await private_chat(transcript, media, remote.mh)
                     await group_chat(transcript, media)
             finally:
                 await fake.aclose()
