@@ -118,3 +118,31 @@ async def test_an_html_4xx_page_fails_the_job_with_a_message(
         await bot.services.tasks.wait_idle()
     assert job.status is JobStatus.FAILED
     assert not offers(fake)
+
+
+async def test_an_offer_that_never_arrived_leaves_the_button_on_the_status_line(
+    harness: Harness, media: Media, monkeypatch: pytest.MonkeyPatch, quick_offer_retries: None
+) -> None:
+    """The offer's answer timed out and it was not posted after all: the claim stays
+    "offered" (it may have been), so the status line carries [Get my video] itself."""
+    fake = harness.fake
+
+    async def lost(self: Delivery, job: Job) -> None:
+        raise TimedOut("Timed out")
+
+    monkeypatch.setattr(Delivery, "offer", lost)
+    fake.fail("sendVideo", 502, "Bad Gateway", page=PROXY_PAGE)
+    async with harness.bot() as bot:
+        await generate(fake, media, ANN)
+        status = await fake.wait_for(
+            "editMessageText", lambda c: "tap the button" in str(c.params.get("text"))
+        )
+        await bot.services.tasks.wait_idle()
+        assert offers(fake) == []
+        assert (await only_job(bot)).delivery is DeliveryClaim.OFFERED
+        line = fake.message(ANN.id, status[0].params["message_id"])
+        mark = fake.mark()
+        fake.press(ANN, line, button(fake, line, "Get my video"))
+        await fake.wait_for("sendVideo", to_chat(ANN.id), since=mark, timeout=30)
+        await bot.services.tasks.wait_idle()
+        assert (await only_job(bot)).status is JobStatus.DELIVERED

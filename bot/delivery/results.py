@@ -236,7 +236,13 @@ class ResultDelivery:
                 )
             current = await self._repo.get(job.id)
             if current is not None and current.status is JobStatus.SUCCEEDED:  # not sent since
-                await self._status.show(job, "progress.unconfirmed", final=True)
+                # The button on the status line too: the offer itself may never have arrived.
+                await self._status.show(
+                    job,
+                    "progress.unconfirmed",
+                    final=True,
+                    markup=self._sender.get_video_keyboard(job),
+                )
             return
 
     async def _chat_gone(self, job: Job) -> None:

@@ -108,19 +108,23 @@ class Delivery:
         Raises:
             TelegramError: the message could not be sent.
         """
-        get = InlineKeyboardButton(
-            self._t.t(job.locale, "button.get_video"),
-            callback_data=callback_data.job_action(callback_data.GET_VIDEO, job.id),
-        )
         reply_to = job.status_message_id
         await self._bot.send_message(
             job.chat_id,
             self._t.t(job.locale, "delivery.unconfirmed", job_id=job.id),
-            reply_markup=InlineKeyboardMarkup([[get]]),
+            reply_markup=self.get_video_keyboard(job),
             reply_parameters=(
                 ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
             ),
         )
+
+    def get_video_keyboard(self, job: Job) -> InlineKeyboardMarkup:
+        """[Get my video]: uploads the video once more, when its owner asks."""
+        get = InlineKeyboardButton(
+            self._t.t(job.locale, "button.get_video"),
+            callback_data=callback_data.job_action(callback_data.GET_VIDEO, job.id),
+        )
+        return InlineKeyboardMarkup([[get]])
 
     async def resend(self, job: Job, chat_id: int) -> None:
         """Send an already delivered video again by its file_id (no upload)."""
