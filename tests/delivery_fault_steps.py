@@ -86,16 +86,23 @@ async def studio_returning(
         )
 
 
+async def ordered_until_finished(harness: Harness, env: dict[str, str], media: Media) -> Job:
+    """A bot with ``env`` takes Ann's order; her job once it has failed or been delivered and
+    the bot has nothing left to do."""
+    async with harness.bot(**env) as bot:
+        await order(harness.fake, media)
+        job = await finished_job(bot)
+        await bot.services.tasks.wait_idle()
+    return job
+
+
 async def fails_with_a_message_and_stays_failed(
     harness: Harness, env: dict[str, str], media: Media, words: str
 ) -> None:
     """Ann's order fails, she is told ``words``, the status line does not stay at "sending",
     and a restart leaves the job failed without another upload."""
     fake = harness.fake
-    async with harness.bot(**env) as bot:
-        await order(fake, media)
-        job = await finished_job(bot)
-        await bot.services.tasks.wait_idle()
+    job = await ordered_until_finished(harness, env, media)
     assert job.status is JobStatus.FAILED
     assert texts_to_ann(fake, words)
     assert not any("sending" in text for text in status_texts(fake)[-1:])

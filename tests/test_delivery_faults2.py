@@ -26,10 +26,10 @@ from tests.delivery_fault_steps import (
     NOT_SENT,
     UNCONFIRMED,
     fails_with_a_message_and_stays_failed,
-    finished_job,
     only_job,
     order,
     order_with_a_late_upload_answer,
+    ordered_until_finished,
     status_texts,
     studio_returning,
     texts_to_ann,
@@ -87,13 +87,9 @@ async def test_an_mp4_with_an_empty_movie_header_is_not_left_sending(
 ) -> None:
     """The header reader gives up on it; ffmpeg, behind it, decides (here: it plays)."""
     _, env = studio
-    fake = harness.fake
-    async with harness.bot(**env) as bot:
-        await order(fake, media)
-        job = await finished_job(bot)
-        await bot.services.tasks.wait_idle()
+    job = await ordered_until_finished(harness, env, media)
     assert job.status is JobStatus.DELIVERED
-    assert len(fake.sent(method="sendVideo")) == 1
+    assert len(harness.fake.sent(method="sendVideo")) == 1
 
 
 async def test_a_result_url_with_a_nul_byte_fails_the_job_with_a_message(
