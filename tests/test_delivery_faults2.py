@@ -149,7 +149,10 @@ async def test_an_offer_telegram_refuses_at_first_is_sent_again(
     fake = harness.fake
     async with harness.bot() as bot:
         await order_with_a_late_upload_answer(fake, media)
-        fake.fail("sendMessage", 500, "Internal Server Error", times=2, chat_id=ANN.id)
+        # A 400 proves the offer was not posted (a 5xx would not: it may be in the chat).
+        fake.fail(
+            "sendMessage", 400, "Bad Request: message text is empty", times=2, chat_id=ANN.id
+        )
         await _offered(fake, 0)
         await bot.services.tasks.wait_idle()
         job = await only_job(bot)
@@ -164,7 +167,9 @@ async def test_an_offer_that_cannot_be_sent_says_so_and_comes_at_the_next_start(
     async with harness.bot() as bot:
         await order_with_a_late_upload_answer(fake, media)
         # Every try of the offer fails (the first one and the two retries).
-        fake.fail("sendMessage", 500, "Internal Server Error", times=3, chat_id=ANN.id)
+        fake.fail(
+            "sendMessage", 400, "Bad Request: message text is empty", times=3, chat_id=ANN.id
+        )
         await fake.wait_for("editMessageText", to_chat(ANN.id, "not confirmed"), timeout=30)
         await bot.services.tasks.wait_idle()
         job = await only_job(bot)
