@@ -174,3 +174,17 @@ async def test_streaming_upload_shares_the_chat_pace(harness: Harness, tmp_path:
         assert time.monotonic() - limited.at >= 2.0
         await upload
     assert [c.status for c in fake.sent(ANN.id, "sendVideo")] == [429, 200]
+
+
+async def test_a_long_429_on_a_request_that_is_not_a_message_is_passed_on() -> None:
+    """A button's answer or a file lookup must not sleep for minutes: the caller decides."""
+    pacer = ChatPacer(overall=FAST)
+
+    async def flooded() -> bool:
+        raise RetryAfter(600)
+
+    with pytest.raises(RetryAfter):
+        async with asyncio.timeout(2):  # a regression would sleep for ten minutes
+            await pacer.process_request(
+                flooded, (), {}, "answerCallbackQuery", {"callback_query_id": "7"}, None
+            )

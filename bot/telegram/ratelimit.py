@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 HOLD_MARGIN = 0.1
 #: Retries after a 429 before the RetryAfter reaches the caller.
 MAX_RETRIES = 3
+#: Longest 429 a request that is not a message (getFile, answerCallbackQuery...) waits out
+#: before it is retried: such a request is part of a user's turn (a button's answer expires
+#: after about 15 s), so a longer wait is passed on to the caller instead.
+MAX_UNPACED_WAIT = 10.0
 #: Past this many tracked chats, chats whose state is back to "fresh" are forgotten.
 PRUNE_AT = 4096
 
@@ -130,7 +134,7 @@ class ChatPacer(BaseRateLimiter[int]):
                 seconds = exc._retry_after.total_seconds()
                 if chat is not None:
                     self.hold(chat, seconds)
-                if attempt >= retries:
+                if attempt >= retries or (not paced and seconds > MAX_UNPACED_WAIT):
                     log.warning("%s to chat %s: still flood-limited, giving up", endpoint, chat)
                     raise
                 attempt += 1
