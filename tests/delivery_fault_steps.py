@@ -18,8 +18,9 @@ from tests.fakes.telegram import Call, FakeTelegram, User
 from tests.flows import generate, latest_job_reaching
 
 ANN = User(111, "Ann", language_code="en")
-#: Words of the message that carries the [Get my video] button.
-UNCONFIRMED = "did not confirm"
+#: Words of the message that carries the [Get my video] button (the status line says "did not
+#: confirm it", so these are longer).
+UNCONFIRMED = "did not confirm that video"
 NOT_SENT = "could not be sent"
 
 
