@@ -14,12 +14,13 @@ import pytest
 from bot.app import Running
 from bot.errors import ProviderUnavailable
 from bot.jobs.poller import MAX_BACKOFF_SECONDS
-from bot.models import IN_FLIGHT, Job, JobStatus, MediaKind, Probe, RemoteJob
+from bot.models import IN_FLIGHT, Job, JobStatus, RemoteJob
 from bot.providers import Inputs, RemoteProvider
 from storage import JobRepository
 from storage.db import now
 from tests.conftest import Harness, Media, to_chat
 from tests.flows import said
+from tests.job_rows import job_row
 from tests.remote_orders import generate, job_when, waiting_to_be_claimed
 from tests.test_providers_e2e import (  # noqa: F401 - fixtures
     ANN,
@@ -139,20 +140,7 @@ async def test_a_2xx_create_answer_without_a_usable_id_waits_to_be_claimed(
 async def _at_provider(bot: Running, provider_job_id: str) -> int:
     """A job row Magic Hour is working on, first polled an hour from now."""
     repo = JobRepository(bot.services.db)
-    probe = Probe(duration=3.0, width=640, height=480, has_video=True, is_image=True)
-    job = await repo.create(
-        chat_id=ANN.id,
-        user_id=ANN.id,
-        chat_type="private",
-        locale="en",
-        provider="magichour",
-        media_kind=MediaKind.PHOTO,
-        media_path="face.jpg",
-        media_probe=probe,
-        voice_path="voice.mp3",
-        voice_probe=probe,
-        ratio="9:16",
-    )
+    job = await job_row(bot, ANN.id)
     later = now() + timedelta(hours=1)
     await repo.update(
         job.id,

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.models import Job, JobStatus, MediaKind, Order, Probe, RemoteJob
+from bot.models import Job, JobStatus, Order, RemoteJob
 from bot.providers import Inputs, RemoteProvider
 from storage import JobRepository
 from storage.db import now
 from tests.conftest import Harness, Media, to_chat
 from tests.flows import said
+from tests.job_rows import job_row
 from tests.remote_orders import generate, job_when
 from tests.test_providers_e2e import (  # noqa: F401 - fixtures
     ANN,
@@ -74,20 +75,7 @@ async def test_a_submitting_job_with_a_provider_id_resumes_with_the_whole_deadli
         provider = bot.services.providers["magichour"]
         assert isinstance(provider, RemoteProvider)
         repo = JobRepository(bot.services.db)
-        probe = Probe(duration=3.0, width=640, height=480, has_video=True, is_image=True)
-        job = await repo.create(
-            chat_id=ANN.id,
-            user_id=ANN.id,
-            chat_type="private",
-            locale="en",
-            provider="magichour",
-            media_kind=MediaKind.PHOTO,
-            media_path="face.jpg",
-            media_probe=probe,
-            voice_path="voice.mp3",
-            voice_probe=probe,
-            ratio="9:16",
-        )
+        job = await job_row(bot, ANN.id)
         started = now() - timedelta(seconds=30)
         deadline = started + timedelta(seconds=provider.deadline_seconds)
         await repo.update(
