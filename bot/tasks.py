@@ -42,6 +42,10 @@ class BackgroundTasks:
         task = asyncio.create_task(self._guard(key, coro), name=key)
         self._tasks[key] = task
         task.add_done_callback(lambda done: self._forget(key, done))
+        # A task canceled before its first step (a shutdown right after a spawn) never runs
+        # _guard, so nothing awaits ``coro``: close it (a no-op once it ran), or Python warns
+        # "coroutine was never awaited" when it is collected.
+        task.add_done_callback(lambda _: coro.close())
         return True
 
     def cancel(self, key: str) -> None:
