@@ -12,7 +12,10 @@ from pydantic import BaseModel, ConfigDict
 class JobStatus(StrEnum):
     """Where a job is in its life; persisted as text in the jobs table."""
 
-    #: Created from a confirmed draft, not yet handed to the provider.
+    #: Created from a confirmed draft, waiting in line: the provider has as many jobs as
+    #: PROVIDER_MAX_ACTIVE_JOBS allows.
+    WAITING = "waiting"
+    #: Being handed to the provider.
     SUBMITTING = "submitting"
     #: Accepted by the provider, waiting for a worker.
     QUEUED = "queued"
@@ -47,6 +50,21 @@ TERMINAL = frozenset(
 )
 #: States in which the provider side still has work to do.
 IN_FLIGHT = frozenset({JobStatus.SUBMITTING, JobStatus.QUEUED, JobStatus.RUNNING})
+#: States a user's job can still be canceled in, and that count against USER_MAX_ACTIVE_JOBS.
+ACTIVE = IN_FLIGHT | {JobStatus.WAITING}
+#: Endings whose reservation is refunded (the user got no video).
+REFUNDED = frozenset({JobStatus.FAILED, JobStatus.CANCELED, JobStatus.EXPIRED})
+
+
+class Reason(BaseModel):
+    """Why a job ended, as data: a locale key and its parameters, put into words only when a
+    message is sent (so usage, /stats and refunds can read it). ``provider`` is filled with
+    the job's provider label when the words are made."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    params: dict[str, str | int | float] = {}
 
 
 class MediaKind(StrEnum):
@@ -185,7 +203,12 @@ class Job(BaseModel):
     ratio: AspectRatio
     provider_job_id: str | None = None
     progress: int | None = None
+    #: Why it ended (failed, canceled, expired). Jobs from before reasons were data have
+    #: their words in ``error`` instead.
+    reason: Reason | None = None
     error: str | None = None
+    #: Seconds of quota reserved at [Generate] (None: made before quotas were counted).
+    seconds: int | None = None
     status_message_id: int | None = None
     output_path: str | None = None
     output_url: str | None = None

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 import aiosqlite
 
@@ -21,6 +21,47 @@ log = logging.getLogger(__name__)
 def now() -> datetime:
     """The current time as stored: timezone-aware UTC."""
     return datetime.now(UTC)
+
+
+class Transaction:
+    """Statements inside one open transaction (see :meth:`Database.transaction`).
+
+    Repositories take one of these (or the :class:`Database`, for a statement of its own):
+    the caller decides what commits together, nothing commits behind its back.
+    """
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._conn = connection
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run one statement; returns the number of rows it changed."""
+        cursor = await self._conn.execute(sql, tuple(params))
+        return cursor.rowcount
+
+    async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
+        await self._conn.executemany(sql, [tuple(row) for row in rows])
+
+    async def insert(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run one INSERT; returns the new row id."""
+        cursor = await self._conn.execute(sql, tuple(params))
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self._conn.execute(sql, tuple(params)) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._conn.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
+    async def scalar(self, sql: str, params: Iterable[Any] = ()) -> object:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+
+#: Where a repository runs a statement: on its own (the Database) or inside a transaction.
+Executor = Union["Database", Transaction]
 
 
 class Database:
@@ -78,14 +119,14 @@ class Database:
         return len(MIGRATIONS)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Transaction]:
         """Run statements atomically; rolled back if the block raises."""
         async with self._tx_lock:
             # IMMEDIATE takes the write lock up front, so a second process waits here
             # (busy_timeout) instead of failing half-way through.
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._conn
+                yield Transaction(self._conn)
             except BaseException:
                 await self._conn.rollback()
                 raise

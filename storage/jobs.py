@@ -8,7 +8,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.models import TERMINAL, DeliveryClaim, Job, JobStatus, MediaKind, Probe
+from bot.models import TERMINAL, DeliveryClaim, Job, JobStatus, MediaKind, Probe, Reason
 from storage.db import Database, now
 
 _COLUMNS = (
@@ -16,6 +16,7 @@ _COLUMNS = (
     "provider_job_id",
     "progress",
     "error",
+    "reason",
     "output_path",
     "output_url",
     "result_file_id",
@@ -141,8 +142,8 @@ class JobRepository:
         """Set (job id, next poll time, consecutive poll failures) for many jobs at once."""
         if not schedule:
             return
-        async with self._db.transaction() as conn:
-            await conn.executemany(
+        async with self._db.transaction() as tx:
+            await tx.executemany(
                 "UPDATE jobs SET next_poll_at = ?, poll_failures = ? WHERE id = ?",
                 [(at.isoformat(), failures, job_id) for job_id, at, failures in schedule],
             )
@@ -221,14 +222,23 @@ def _assignments(fields: dict[str, Any]) -> tuple[list[str], list[Any]]:
     unknown = set(fields) - set(_COLUMNS)
     if unknown:
         raise ValueError(f"not updatable job fields: {sorted(unknown)}")
-    values = [
-        value.isoformat() if isinstance(value, datetime) else value for value in fields.values()
-    ]
+    values = [_stored(value) for value in fields.values()]
     return [f"{name} = ?" for name in fields], values
+
+
+def _stored(value: Any) -> Any:
+    """A field value as its column holds it."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Reason):
+        return value.model_dump_json()
+    return value
 
 
 def _to_job(row: aiosqlite.Row) -> Job:
     data = dict(row)
     data["media_probe"] = Probe.model_validate_json(data["media_probe"])
     data["voice_probe"] = Probe.model_validate_json(data["voice_probe"])
+    if data.get("reason"):
+        data["reason"] = Reason.model_validate_json(data["reason"])
     return Job.model_validate(data)

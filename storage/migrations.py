@@ -82,4 +82,44 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE jobs ADD COLUMN delivery TEXT;
     """,
+    # 4: quotas (design §6): an append-only ledger of seconds, per-user and per-group limits
+    # (their row is also the lock a reserve takes), bans, a group's on/off switch, the price
+    # a job reserved, and failure reasons as codes with parameters.
+    """
+    CREATE TABLE ledger (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        scope      TEXT NOT NULL,
+        owner_id   INTEGER NOT NULL,
+        user_id    INTEGER NOT NULL,
+        chat_id    INTEGER NOT NULL,
+        job_id     INTEGER,
+        kind       TEXT NOT NULL,
+        seconds    INTEGER NOT NULL,
+        day        TEXT NOT NULL,
+        month      TEXT NOT NULL,
+        note       TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX ledger_by_owner_day ON ledger (scope, owner_id, day);
+    CREATE INDEX ledger_by_owner_month ON ledger (scope, owner_id, month);
+    CREATE INDEX ledger_by_job ON ledger (job_id);
+    CREATE INDEX ledger_by_day ON ledger (day);
+    CREATE TABLE quota_limits (
+        scope          TEXT NOT NULL,
+        owner_id       INTEGER NOT NULL,
+        daily          INTEGER,
+        monthly        INTEGER,
+        member_daily   INTEGER,
+        version        INTEGER NOT NULL DEFAULT 0,
+        updated_at     TEXT NOT NULL,
+        PRIMARY KEY (scope, owner_id)
+    );
+    ALTER TABLE users ADD COLUMN banned_at TEXT;
+    ALTER TABLE users ADD COLUMN ban_notified INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE chats ADD COLUMN bot_enabled INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE jobs ADD COLUMN seconds INTEGER;
+    ALTER TABLE jobs ADD COLUMN reason TEXT;
+    CREATE INDEX jobs_waiting ON jobs (provider, id) WHERE status = 'waiting';
+    CREATE INDEX users_by_username ON users (lower(username));
+    """,
 ]
