@@ -94,8 +94,15 @@ class Settings(StorageSettings):
     sync_api_url: str = "https://api.sync.so"
 
     poll_interval_seconds: float = Field(10, gt=0)
+    #: Default seconds of generated video a day (and a month); 0 means no limit.
     user_daily_quota_seconds: int = Field(120, ge=0)
     group_daily_quota_seconds: int = Field(600, ge=0)
+    user_monthly_quota_seconds: int = Field(0, ge=0)
+    group_monthly_quota_seconds: int = Field(0, ge=0)
+    #: A user's jobs waiting, queued or running at once.
+    user_max_active_jobs: int = Field(2, ge=1)
+    #: Jobs each provider works on at once; more wait in line.
+    provider_max_active_jobs: int = Field(20, ge=1)
     allow_private_urls: bool = False
 
     #: Longest voice accepted, in seconds.

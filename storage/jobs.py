@@ -9,7 +9,7 @@ from typing import Any
 import aiosqlite
 
 from bot.models import TERMINAL, DeliveryClaim, Job, JobStatus, MediaKind, Probe, Reason
-from storage.db import Database, now
+from storage.db import Database, Executor, now
 
 _COLUMNS = (
     "status_message_id",
@@ -46,14 +46,19 @@ class JobRepository:
         voice_path: str,
         voice_probe: Probe,
         ratio: str,
+        status: JobStatus = JobStatus.SUBMITTING,
+        seconds: int | None = None,
+        tx: Executor | None = None,
     ) -> Job:
-        """Insert a job in ``submitting``; returns it."""
+        """Insert a job (``submitting``, or ``waiting`` in line); returns it."""
+        ex = tx or self._db
         stamp = now().isoformat()
-        job_id = await self._db.insert(
+        job_id = await ex.insert(
             """
             INSERT INTO jobs (chat_id, user_id, chat_type, locale, provider, status, media_kind,
-                media_path, media_probe, voice_path, voice_probe, ratio, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                media_path, media_probe, voice_path, voice_probe, ratio, seconds, created_at,
+                updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             (
                 chat_id,
@@ -61,24 +66,74 @@ class JobRepository:
                 chat_type,
                 locale,
                 provider,
-                JobStatus.SUBMITTING,
+                status,
                 media_kind,
                 media_path,
                 media_probe.model_dump_json(),
                 voice_path,
                 voice_probe.model_dump_json(),
                 ratio,
+                seconds,
                 stamp,
                 stamp,
             ),
         )
-        job = await self.get(job_id)
+        job = await self.get(job_id, tx=ex)
         assert job is not None
         return job
 
-    async def get(self, job_id: int) -> Job | None:
-        row = await self._db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
+    async def get(self, job_id: int, *, tx: Executor | None = None) -> Job | None:
+        row = await (tx or self._db).fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
         return None if row is None else _to_job(row)
+
+    async def count_active(self, ex: Executor, user_id: int) -> int:
+        """The user's jobs waiting in line, being submitted, queued or rendering (any chat)."""
+        value = await ex.scalar(
+            """
+            SELECT COUNT(*) FROM jobs
+            WHERE user_id = ? AND status IN ('waiting', 'submitting', 'queued', 'running')
+            """,
+            (user_id,),
+        )
+        return int(value) if isinstance(value, int) else 0
+
+    async def count_in_flight(self, ex: Executor, provider: str) -> int:
+        """Jobs ``provider`` is working on (or being handed): what PROVIDER_MAX_ACTIVE_JOBS
+        caps."""
+        value = await ex.scalar(
+            """
+            SELECT COUNT(*) FROM jobs
+            WHERE provider = ? AND status IN ('submitting', 'queued', 'running')
+            """,
+            (provider,),
+        )
+        return int(value) if isinstance(value, int) else 0
+
+    async def first_waiting(self, ex: Executor, provider: str) -> Job | None:
+        """The job first in line for ``provider``."""
+        row = await ex.fetchone(
+            "SELECT * FROM jobs WHERE status = 'waiting' AND provider = ? ORDER BY id LIMIT 1",
+            (provider,),
+        )
+        return None if row is None else _to_job(row)
+
+    async def waiting(self, provider: str | None = None) -> list[Job]:
+        """Jobs waiting in line (for one provider, or all), first in line first."""
+        sql = "SELECT * FROM jobs WHERE status = 'waiting'"
+        params: list[object] = []
+        if provider is not None:
+            sql += " AND provider = ?"
+            params.append(provider)
+        rows = await self._db.fetchall(sql + " ORDER BY id", params)
+        return [_to_job(row) for row in rows]
+
+    async def place_in_line(self, job: Job) -> int:
+        """1 for the next job ``job.provider`` takes, 2 for the one after..."""
+        value = await self._db.scalar(
+            "SELECT COUNT(*) FROM jobs WHERE status = 'waiting' AND provider = ? AND id <= ?",
+            (job.provider, job.id),
+        )
+        return int(value) if isinstance(value, int) else 0
 
     async def recent(self, user_id: int, limit: int = 10) -> list[Job]:
         """The user's newest jobs, newest first."""
@@ -89,11 +144,12 @@ class JobRepository:
 
     async def active(self, chat_id: int, user_id: int) -> list[Job]:
         """The user's jobs in this chat that are not finished yet (not even made), oldest
-        first."""
+        first, waiting ones included."""
         rows = await self._db.fetchall(
             """
             SELECT * FROM jobs INDEXED BY jobs_by_user
-            WHERE user_id = ? AND chat_id = ? AND status IN ('submitting', 'queued', 'running')
+            WHERE user_id = ? AND chat_id = ?
+                AND status IN ('waiting', 'submitting', 'queued', 'running')
             ORDER BY id
             """,
             (user_id, chat_id),
@@ -169,7 +225,13 @@ class JobRepository:
         return {row["provider"]: row["n"] for row in rows}
 
     async def transition(
-        self, job_id: int, allowed_from: Collection[JobStatus], to: JobStatus, **fields: Any
+        self,
+        job_id: int,
+        allowed_from: Collection[JobStatus],
+        to: JobStatus,
+        *,
+        tx: Executor | None = None,
+        **fields: Any,
     ) -> bool:
         """Move a job to ``to`` only if it is in one of ``allowed_from`` (compare-and-set).
 
@@ -184,7 +246,7 @@ class JobRepository:
             sets.append("finished_at = ?")
             params.append(stamp)
         marks = ",".join("?" * len(allowed_from))
-        changed = await self._db.execute(
+        changed = await (tx or self._db).execute(
             f"UPDATE jobs SET {', '.join(sets)} WHERE id = ? AND status IN ({marks})",
             [*params, job_id, *allowed_from],
         )

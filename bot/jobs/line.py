@@ -1,0 +1,75 @@
+"""The line of jobs waiting for a provider (PROVIDER_MAX_ACTIVE_JOBS): kept in the database, so
+it survives a restart; each waiting job's status message shows its place, updated as the
+line moves."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from bot.jobs.states import JobStates
+from bot.models import Job
+from bot.tasks import BackgroundTasks
+from storage import JobRepository
+
+log = logging.getLogger(__name__)
+
+#: JobService.start
+Start = Callable[[int], None]
+#: StatusMessages.waiting: show a job's place in line.
+ShowPlace = Callable[[Job, int], Awaitable[None]]
+
+
+class WaitingLine:
+    def __init__(
+        self,
+        *,
+        states: JobStates,
+        repo: JobRepository,
+        tasks: BackgroundTasks,
+        start: Start,
+        show_place: ShowPlace,
+    ) -> None:
+        self._states = states
+        self._repo = repo
+        self._tasks = tasks
+        self._start = start
+        self._show_place = show_place
+        #: Providers whose line must be looked at again (a place opened, or it changed).
+        self._dirty: set[str] = set()
+        states.when_freed(self.kick)
+
+    def kick(self, provider: str) -> None:
+        """A job left ``provider``'s hands or its line: admit who fits and show the new
+        places, in the background (one runner per provider; a kick during a run is not
+        lost: the runner goes round again)."""
+        self._dirty.add(provider)
+        self._tasks.spawn(f"line:{provider}", self._run(provider))
+
+    async def resume(self) -> None:
+        """After a restart: admit and show places for every provider someone waits for."""
+        for provider in sorted({job.provider for job in await self._repo.waiting()}):
+            self.kick(provider)
+
+    async def place(self, job: Job) -> int:
+        return await self._repo.place_in_line(job)
+
+    async def _run(self, provider: str) -> None:
+        while provider in self._dirty:
+            self._dirty.discard(provider)
+            try:
+                await self._admit(provider)
+                await self._show_places(provider)
+            except Exception:
+                # The next kick (any job ending) tries again; nothing is lost in the meantime.
+                log.exception("The line for %s could not move", provider)
+            await asyncio.sleep(0)
+
+    async def _admit(self, provider: str) -> None:
+        while (job := await self._states.admit_next(provider)) is not None:
+            self._start(job.id)
+
+    async def _show_places(self, provider: str) -> None:
+        for place, job in enumerate(await self._repo.waiting(provider), start=1):
+            await self._show_place(job, place)

@@ -1,0 +1,142 @@
+"""Job state changes that move quota, each in one transaction with its ledger rows: a new job
+reserves its price, an ending without a video refunds it, a delivery commits it (design §3).
+
+Every change that takes a job out of the provider's hands goes through :meth:`JobStates.move`,
+which also tells the waiting line that a place may have opened.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection
+from typing import Any
+
+from bot.models import IN_FLIGHT, REFUNDED, Job, JobStatus, MediaKind, Probe
+from bot.quotas import Quotas, TooManyActive, price
+from storage import JobRepository
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class JobStates:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        repo: JobRepository,
+        quotas: Quotas,
+        max_active_per_user: int,
+        max_in_flight_per_provider: int,
+    ) -> None:
+        self._db = db
+        self._repo = repo
+        self._quotas = quotas
+        self._max_active = max_active_per_user
+        self._max_in_flight = max_in_flight_per_provider
+        self._on_freed: Callable[[str], None] = lambda provider: None
+
+    def when_freed(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(provider)`` after a job leaves the provider's hands or the line."""
+        self._on_freed = callback
+
+    @property
+    def max_in_flight(self) -> int:
+        return self._max_in_flight
+
+    async def create(
+        self,
+        *,
+        chat_id: int,
+        user_id: int,
+        chat_type: str,
+        locale: str,
+        provider: str,
+        media_kind: MediaKind,
+        media_path: str,
+        media_probe: Probe,
+        voice_path: str,
+        voice_probe: Probe,
+        ratio: str,
+    ) -> Job:
+        """A new job with its price reserved, in line when the provider is full.
+
+        One transaction decides: the user's (and group's) allowance is locked first, so
+        concurrent submits can never overdraw it nor exceed the active-jobs cap.
+
+        Raises:
+            TooManyActive: the user already has USER_MAX_ACTIVE_JOBS jobs on the go.
+            QuotaExceeded: not enough seconds left.
+        """
+        seconds = price(voice_probe.duration)
+        async with self._db.transaction() as tx:
+            await self._quotas.lock(tx, user_id, chat_id, chat_type)
+            if await self._repo.count_active(tx, user_id) >= self._max_active:
+                raise TooManyActive(self._max_active)
+            # First come, first served: while others wait, a new job waits behind them.
+            full = await self._repo.count_in_flight(tx, provider) >= self._max_in_flight
+            queue = await self._repo.first_waiting(tx, provider) is not None
+            job = await self._repo.create(
+                chat_id=chat_id,
+                user_id=user_id,
+                chat_type=chat_type,
+                locale=locale,
+                provider=provider,
+                media_kind=media_kind,
+                media_path=media_path,
+                media_probe=media_probe,
+                voice_path=voice_path,
+                voice_probe=voice_probe,
+                ratio=ratio,
+                status=JobStatus.WAITING if full or queue else JobStatus.SUBMITTING,
+                seconds=seconds,
+                tx=tx,
+            )
+            await self._quotas.reserve(tx, job, seconds)
+        return job
+
+    async def move(
+        self,
+        job_id: int,
+        allowed_from: Collection[JobStatus],
+        to: JobStatus,
+        *,
+        video_seconds: float | None = None,
+        **fields: Any,
+    ) -> bool:
+        """Compare-and-set a job to ``to`` with the quota movement it means: a refund when
+        it ends without a video, a commit at ``video_seconds`` when it is delivered.
+
+        Returns:
+            Whether this call made the change.
+        """
+        async with self._db.transaction() as tx:
+            changed = await self._repo.transition(job_id, allowed_from, to, tx=tx, **fields)
+            if changed and to in REFUNDED:
+                await self._quotas.refund(tx, job_id, why=str(to))
+            elif changed and to is JobStatus.DELIVERED:
+                await self._quotas.commit(tx, job_id, video_seconds)
+            provider = (
+                await tx.scalar("SELECT provider FROM jobs WHERE id = ?", (job_id,))
+                if changed and to not in IN_FLIGHT
+                else None
+            )
+        if isinstance(provider, str):
+            self._on_freed(provider)
+        return changed
+
+    async def admit_next(self, provider: str) -> Job | None:
+        """Move the first job waiting for ``provider`` to ``submitting`` if the provider has
+        room; returns it (None: full, or nobody waiting)."""
+        async with self._db.transaction() as tx:
+            if await self._repo.count_in_flight(tx, provider) >= self._max_in_flight:
+                return None
+            job = await self._repo.first_waiting(tx, provider)
+            if job is None:
+                return None
+            if not await self._repo.transition(
+                job.id, [JobStatus.WAITING], JobStatus.SUBMITTING, tx=tx
+            ):
+                return None
+        log.info("Job %d left the line for %s", job.id, provider)
+        return job.model_copy(update={"status": JobStatus.SUBMITTING})
