@@ -13,23 +13,31 @@ from telegram import Bot
 from bot.catalog import Catalog
 from bot.config import Settings
 from bot.conversation import DraftService
+from bot.cooldown import Cooldown
 from bot.delivery.progress import ProgressBoard
 from bot.delivery.results import ResultDelivery
 from bot.delivery.sender import Delivery
 from bot.delivery.status import StatusMessages
+from bot.groups import Groups
 from bot.health import ProviderHealth
 from bot.i18n import Translator
 from bot.jobs.controls import JobControls
 from bot.jobs.poller import Poller, PollPolicy
 from bot.jobs.service import JobService
+from bot.jobs.states import JobStates
 from bot.media.hosting import MediaHost
 from bot.media.intake import MediaService
+from bot.moderation import Moderation
 from bot.providers import Provider, build_providers
+from bot.quotas import QuotaDefaults, Quotas
 from bot.signing import Signer
 from bot.tasks import BackgroundTasks, Busy
+from bot.telegram.chat_admins import ChatAdmins
 from bot.user_jobs import UserJobs
 from storage import Database, DraftRepository, JobRepository, UserRepository
+from storage.chats import ChatRepository
 from storage.health import HealthRepository
+from storage.ledger import LedgerRepository
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +63,11 @@ class Services:
     conversation: DraftService
     catalog: Catalog
     user_jobs: UserJobs
+    quotas: Quotas
+    states: JobStates
+    moderation: Moderation
+    groups: Groups
+    cooldown: Cooldown
 
 
 @asynccontextmanager
@@ -75,6 +88,24 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
             tasks = BackgroundTasks()
             users = UserRepository(db)
             repo = JobRepository(db)
+            quotas = Quotas(
+                db,
+                LedgerRepository(),
+                defaults=QuotaDefaults(
+                    user_daily=settings.user_daily_quota_seconds,
+                    user_monthly=settings.user_monthly_quota_seconds,
+                    group_daily=settings.group_daily_quota_seconds,
+                    group_monthly=settings.group_monthly_quota_seconds,
+                ),
+                admins=settings.admin_ids,
+            )
+            states = JobStates(
+                db=db,
+                repo=repo,
+                quotas=quotas,
+                max_active_per_user=settings.user_max_active_jobs,
+                max_in_flight_per_provider=settings.provider_max_active_jobs,
+            )
             health = ProviderHealth(HealthRepository(db), bot, translator, settings.admin_ids)
             await health.load()
             host = MediaHost(settings.data_dir / "hosted", settings.public_url, signer)
@@ -129,6 +160,10 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
             drafts = DraftRepository(db)
             controls = JobControls(repo=repo, jobs=jobs, status=status)
             catalog = Catalog(providers, health, jobs)
+            moderation = Moderation(users)
+            await moderation.load()
+            groups = Groups(ChatRepository(db), ChatAdmins(bot), settings.admin_ids)
+            await groups.load()
             try:
                 yield Services(
                     settings=settings,
@@ -149,6 +184,11 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                     conversation=DraftService(drafts, media, catalog, tasks, bot),
                     catalog=catalog,
                     user_jobs=UserJobs(jobs, controls, results),
+                    quotas=quotas,
+                    states=states,
+                    moderation=moderation,
+                    groups=groups,
+                    cooldown=Cooldown(),
                 )
             finally:
                 await board.close()  # pending progress edits: resumed jobs edit again

@@ -84,10 +84,11 @@ class Quotas:
         self._ledger = ledger
         self._defaults = defaults
         self._admins = admins
-        self._clock = clock
+        #: What time it is (tests set another clock to cross a midnight).
+        self.clock = clock
 
     def today(self) -> str:
-        return day_key(self._clock())
+        return day_key(self.clock())
 
     async def allowances(
         self, user_id: int, chat_id: int, chat_type: str, ex: Executor | None = None
@@ -95,7 +96,7 @@ class Quotas:
         """Every limit on a job by ``user_id`` in this chat (none: unlimited), tightest
         first."""
         ex = ex or self._db
-        at = self._clock()
+        at = self.clock()
         day, month = day_key(at), month_key(at)
         found: list[Allowance] = []
 
@@ -144,7 +145,7 @@ class Quotas:
         for allowance in await self.allowances(job.user_id, job.chat_id, job.chat_type, tx):
             if seconds > allowance.left:
                 raise QuotaExceeded(allowance, seconds)
-        at = self._clock()
+        at = self.clock()
         day, month = day_key(at), month_key(at)
         scopes = [(Scope.USER, job.user_id)]
         if job.chat_type in GROUP_CHATS:
@@ -188,7 +189,7 @@ class Quotas:
 
     async def grant(self, user_id: int, seconds: int, *, by: int) -> None:
         """One-off extra seconds for today (and so this month)."""
-        at = self._clock()
+        at = self.clock()
         entry = Entry(
             Scope.USER,
             user_id,
