@@ -1,7 +1,8 @@
 """The typed callback context handlers receive: narrow services by attribute, not by dict key.
 
 Handlers see only what they need: the conversation (``drafts``), their jobs (``jobs``), the
-providers on offer (``catalog``), the translator (``t``), the admins and the users table.
+providers on offer (``catalog``), the translator (``t``), the admins and the users table, bans
+(``moderation``), groups' switch and admins (``groups``) and the /new ``cooldown``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.catalog import Catalog
 from bot.conversation import DraftService
+from bot.cooldown import Cooldown
+from bot.groups import Groups
 from bot.i18n import Translator
+from bot.moderation import Moderation
 from bot.services import Services
 from bot.user_jobs import UserJobs
 from storage import UserRepository
@@ -44,6 +48,18 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     @property
     def users(self) -> UserRepository:
         return self._services.users
+
+    @property
+    def moderation(self) -> Moderation:
+        return self._services.moderation
+
+    @property
+    def groups(self) -> Groups:
+        return self._services.groups
+
+    @property
+    def cooldown(self) -> Cooldown:
+        return self._services.cooldown
 
     @property
     def _services(self) -> Services:

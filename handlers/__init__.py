@@ -6,8 +6,18 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
 
 from bot import callback_data as cd
-from bot.context import BotApplication, BotContext
-from handlers import admin, commands, conversation, delivery, face_swap, job_buttons
+from bot.context import BotApplication
+from handlers import (
+    admin,
+    commands,
+    conversation,
+    delivery,
+    face_swap,
+    gate,
+    group_admin,
+    job_buttons,
+    migration,
+)
 from handlers.errors import on_error
 
 #: /lipsync (or /new) as the caption of a photo or video: CommandHandler ignores captions.
@@ -18,34 +28,22 @@ _CAPTION_COMMAND = filters.CaptionRegex(r"^/(lipsync|new)(@\w+)?(\s|$)") & (
 _USER_MESSAGES = filters.UpdateType.MESSAGE
 
 
-async def _remember_user(update: Update, context: BotContext) -> None:
-    """Keep the users and chats tables current (language, name, chat type)."""
-    user, chat = update.effective_user, update.effective_chat
-    if user is None or chat is None:
-        return
-    await context.users.seen(
-        user.id,
-        first_name=user.first_name,
-        username=user.username,
-        language_code=user.language_code,
-        chat_id=chat.id,
-        chat_type=chat.type,
-        chat_title=chat.title,
-    )
-
-
 def register(application: BotApplication) -> None:
     """Add every handler, in order. Note: order matters inside a group."""
-    # Group -1 runs first for every update and never stops it.
-    application.add_handler(TypeHandler(Update, _remember_user), group=-1)
+    # Group -1 runs first for every update: it remembers the sender, and stops updates from
+    # banned users and in groups where the bot is off (ApplicationHandlerStop).
+    application.add_handler(TypeHandler(Update, gate.gate), group=-1)
 
     commands_ = [
+        # A group's move to a supergroup (service messages, which on_message would take).
+        MessageHandler(filters.StatusUpdate.MIGRATE, migration.on_migrate),
         CommandHandler("start", commands.start, filters=_USER_MESSAGES),
         CommandHandler("help", commands.help_command, filters=_USER_MESSAGES),
         CommandHandler(["new", "lipsync"], conversation.new, filters=_USER_MESSAGES),
         CommandHandler("cancel", commands.cancel, filters=_USER_MESSAGES),
         CommandHandler("jobs", commands.jobs, filters=_USER_MESSAGES),
         CommandHandler("providers", admin.providers, filters=_USER_MESSAGES),
+        CommandHandler("bot", group_admin.bot_switch, filters=_USER_MESSAGES),
         MessageHandler(_CAPTION_COMMAND & _USER_MESSAGES, conversation.new_from_caption),
         # After every CommandHandler: only commands nobody above took get here.
         MessageHandler(filters.COMMAND & _USER_MESSAGES, commands.unknown_command),

@@ -13,6 +13,7 @@ from bot.models import DeliveryClaim, InputFile, Job, JobStatus
 from handlers import keyboards
 from handlers.buttons import owned_job, pressed, stale
 from handlers.conversation import begin
+from handlers.gate import may_start
 from handlers.incoming import replies_to
 from handlers.prompts import Screens
 
@@ -168,6 +169,8 @@ async def again(update: Update, context: BotContext) -> None:
     job = await owned_job(update, context)
     if job is None:
         return
+    if not await may_start(update, context):  # answers the press itself
+        return
     query, _ = pressed(update)
     await query.answer()
     if Path(job.media_path).exists():
@@ -180,6 +183,8 @@ async def again(update: Update, context: BotContext) -> None:
 
 async def new_button(update: Update, context: BotContext) -> None:
     """[New] / [New video]: start a conversation."""
+    if not await may_start(update, context):  # answers the press itself
+        return
     query, _ = pressed(update)
     await query.answer()
     await Screens.of(context).prompt(await begin(context, update))

@@ -19,6 +19,7 @@ from bot.errors import MediaError
 from bot.models import Draft, InputFile, MediaKind, Step
 from handlers import keyboards
 from handlers.buttons import alert, pressed, stale, step_press
+from handlers.gate import may_start
 from handlers.incoming import Incoming, Kind, classify, replies_to
 from handlers.prompts import Screens, edit
 
@@ -29,6 +30,8 @@ async def new(update: Update, context: BotContext) -> None:
     """/new, /lipsync: start over; as a reply to a photo or video, use that as the face."""
     message = update.effective_message
     assert message is not None
+    if not await may_start(update, context):
+        return
     target = message.reply_to_message
     draft = await begin(context, update)
     if target is not None and classify(target).kind is Kind.FACE:
@@ -41,6 +44,8 @@ async def new_from_caption(update: Update, context: BotContext) -> None:
     """A photo or video captioned /lipsync: start and take it as the face at once."""
     message = update.effective_message
     assert message is not None
+    if not await may_start(update, context):
+        return
     await take_face(context, await begin(context, update), classify(message))
 
 

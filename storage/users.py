@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -12,6 +13,9 @@ from storage.db import Database, now
 REFRESH_SECONDS = 600.0
 #: How many (user, chat) pairs the write-skipping memo remembers.
 MEMO_SIZE = 50_000
+
+#: What Telegram allows in a username (5 to 32 characters; a few older ones are shorter).
+_USERNAME = re.compile(r"[A-Za-z0-9_]{1,32}", re.ASCII)
 
 _Facts = tuple[str, str | None, str | None, str, str | None]
 
@@ -84,3 +88,66 @@ class UserRepository:
 
     async def is_blocked(self, user_id: int) -> bool:
         return bool(await self._db.scalar("SELECT blocked FROM users WHERE id = ?", (user_id,)))
+
+    # --- bans (design §6): the admin's decision is a row, so it survives restarts -----------
+
+    async def ban(self, user_id: int) -> bool:
+        """Ban a user, seen or not (a row is made for someone the bot never met, so a ban
+        can come before their first message). Returns False when already banned."""
+        stamp = now().isoformat()
+        changed = await self._db.execute(
+            """
+            INSERT INTO users (id, created_at, updated_at, banned_at, ban_notified)
+            VALUES (?, ?, ?, ?, 0)
+            ON CONFLICT (id) DO UPDATE SET banned_at = excluded.banned_at, ban_notified = 0,
+                updated_at = excluded.updated_at
+            WHERE users.banned_at IS NULL
+            """,
+            (user_id, stamp, stamp, stamp),
+        )
+        return changed > 0
+
+    async def unban(self, user_id: int) -> bool:
+        """Lift a ban; a later ban gets its own refusal. Returns False when not banned."""
+        changed = await self._db.execute(
+            """
+            UPDATE users SET banned_at = NULL, ban_notified = 0, updated_at = ?
+            WHERE id = ? AND banned_at IS NOT NULL
+            """,
+            (now().isoformat(), user_id),
+        )
+        return changed > 0
+
+    async def banned_ids(self) -> set[int]:
+        """Everyone banned, for the in-memory set loaded at start-up."""
+        rows = await self._db.fetchall("SELECT id FROM users WHERE banned_at IS NOT NULL")
+        return {int(row["id"]) for row in rows}
+
+    async def take_ban_notice(self, user_id: int) -> bool:
+        """True exactly once per ban: the caller sends the one refusal. A compare-and-set, so
+        two updates racing (or two instances) never both send it."""
+        changed = await self._db.execute(
+            """
+            UPDATE users SET ban_notified = 1
+            WHERE id = ? AND banned_at IS NOT NULL AND ban_notified = 0
+            """,
+            (user_id,),
+        )
+        return changed > 0
+
+    async def find_by_username(self, name: str) -> int | None:
+        """The id of the user last seen as ``@name`` (case-insensitive, the @ optional), or
+        None: not a possible username, or nobody the bot has seen uses it."""
+        name = name.strip().removeprefix("@")
+        # Telegram usernames are ASCII letters, digits and underscores; anything else (a
+        # look-alike letter, a space, an SQL wildcard) can match nobody.
+        if not _USERNAME.fullmatch(name):
+            return None
+        value = await self._db.scalar(
+            """
+            SELECT id FROM users WHERE lower(username) = ?
+            ORDER BY updated_at DESC LIMIT 1
+            """,
+            (name.lower(),),
+        )
+        return None if value is None else int(str(value))

@@ -24,4 +24,14 @@ def test_handlers_do_not_import_the_services_bag_storage_or_providers() -> None:
 
 def test_the_context_offers_only_narrow_services() -> None:
     public = {name for name in vars(BotContext) if not name.startswith("_")}
-    assert public == {"drafts", "jobs", "catalog", "t", "admins", "users"}
+    assert public == {
+        "drafts",
+        "jobs",
+        "catalog",
+        "t",
+        "admins",
+        "users",
+        "moderation",
+        "groups",
+        "cooldown",
+    }

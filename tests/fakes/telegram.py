@@ -440,6 +440,7 @@ class FakeTelegram:
         self.blocked_chats: set[int] = set()
         self.chat_admins: dict[int, set[int]] = {}
         self.chat_owners: dict[int, int] = {}
+        self.migrated: dict[int, int] = {}  # group id -> its supergroup's id (see migrate)
         self.commands: dict[tuple[str, str], list[Json]] = {}
         self.callback_answers: dict[str, Json] = {}
         self.withheld: list[Json] = []  # updates privacy mode kept from the bot
@@ -734,6 +735,12 @@ class FakeTelegram:
             raise ApiError(400, "Bad Request: chat_id is empty")
         if not isinstance(chat_id, int):
             raise ApiError(400, "Bad Request: chat not found")
+        if chat_id in self.migrated:
+            raise ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": self.migrated[chat_id]},
+            )
         if sending and chat_id in self.blocked_chats:
             if chat_id > 0:
                 raise ApiError(403, "Forbidden: bot was blocked by the user")
@@ -1463,6 +1470,30 @@ class FakeTelegram:
             "data": data,
         }
         return self.push_update({"callback_query": query})
+
+    def migrate(self, user: User, group: Json, new_id: int) -> Json:
+        """``user`` upgrades the basic group ``group`` to a supergroup with id ``new_id``, as
+        Telegram does: a ``migrate_to_chat_id`` service message in the old group, then a
+        ``migrate_from_chat_id`` one in the supergroup (service messages reach bots in privacy
+        mode too); the old id then answers 400 with ``migrate_to_chat_id``. Returns the
+        supergroup."""
+        supergroup = self.group(new_id, group.get("title", "Group"))
+        self.members[new_id] |= self.members.get(group["id"], set())
+        for chat, field, value in (
+            (group, "migrate_to_chat_id", new_id),
+            (supergroup, "migrate_from_chat_id", group["id"]),
+        ):
+            message: Json = {
+                "message_id": next(self._ids["message"]),
+                "date": int(time.time()),
+                "from": user.as_dict(),
+                "chat": chat,
+                field: value,
+            }
+            self._store(message)
+            self.push_update({"message": message})
+        self.migrated[group["id"]] = new_id
+        return supergroup
 
     def block(self, user: User) -> Json:
         """The user blocks the bot: later sends get 403 and a ``my_chat_member`` update arrives."""
