@@ -11,6 +11,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
+from bot.admin_tools import AdminTools
 from bot.catalog import Catalog
 from bot.conversation import DraftService
 from bot.cooldown import Cooldown
@@ -62,6 +63,11 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         return self._services.cooldown
 
     @property
+    def admin_tools(self) -> AdminTools:
+        """The bot admins' commands (limits, grants, /usage, /stats)."""
+        return self._services.admin_tools
+
+    @property
     def _services(self) -> Services:
         services = self.bot_data[SERVICES_KEY]
         assert isinstance(services, Services)
@@ -73,6 +79,13 @@ CONTEXT_TYPES = ContextTypes(context=BotContext)
 BotApplication = Application[
     ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], dict[str, Any], Any
 ]
+
+
+def admin_ids(application: BotApplication) -> frozenset[int]:
+    """The bot's admins (ADMIN_IDS), for building the admin filter when registering."""
+    services = application.bot_data[SERVICES_KEY]
+    assert isinstance(services, Services)
+    return services.settings.admin_ids
 
 
 def attach(application: BotApplication, services: Services) -> None:

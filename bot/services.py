@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import httpx
 from telegram import Bot
 
+from bot.admin_tools import AdminTools
 from bot.catalog import Catalog
 from bot.config import Settings
 from bot.conversation import DraftService
@@ -38,6 +39,7 @@ from storage import Database, DraftRepository, JobRepository, UserRepository
 from storage.chats import ChatRepository
 from storage.health import HealthRepository
 from storage.ledger import LedgerRepository
+from storage.usage import UsageRepository
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,7 @@ class Services:
     moderation: Moderation
     groups: Groups
     cooldown: Cooldown
+    admin_tools: AdminTools
 
 
 @asynccontextmanager
@@ -88,16 +91,14 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
             tasks = BackgroundTasks()
             users = UserRepository(db)
             repo = JobRepository(db)
+            quotas_defaults = QuotaDefaults(
+                user_daily=settings.user_daily_quota_seconds,
+                user_monthly=settings.user_monthly_quota_seconds,
+                group_daily=settings.group_daily_quota_seconds,
+                group_monthly=settings.group_monthly_quota_seconds,
+            )
             quotas = Quotas(
-                db,
-                LedgerRepository(),
-                defaults=QuotaDefaults(
-                    user_daily=settings.user_daily_quota_seconds,
-                    user_monthly=settings.user_monthly_quota_seconds,
-                    group_daily=settings.group_daily_quota_seconds,
-                    group_monthly=settings.group_monthly_quota_seconds,
-                ),
-                admins=settings.admin_ids,
+                db, LedgerRepository(), defaults=quotas_defaults, admins=settings.admin_ids
             )
             states = JobStates(
                 db=db,
@@ -189,6 +190,13 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                     moderation=moderation,
                     groups=groups,
                     cooldown=Cooldown(),
+                    admin_tools=AdminTools(
+                        UsageRepository(db),
+                        quotas,
+                        translator,
+                        defaults=quotas_defaults,
+                        admins=settings.admin_ids,
+                    ),
                 )
             finally:
                 await board.close()  # pending progress edits: resumed jobs edit again

@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
 
 from bot import callback_data as cd
-from bot.context import BotApplication
+from bot.context import BotApplication, admin_ids
 from handlers import (
     admin,
     commands,
@@ -18,6 +18,7 @@ from handlers import (
     job_buttons,
     migration,
 )
+from handlers.admin_filter import AdminOnly
 from handlers.errors import on_error
 
 #: /lipsync (or /new) as the caption of a photo or video: CommandHandler ignores captions.
@@ -33,6 +34,7 @@ def register(application: BotApplication) -> None:
     # Group -1 runs first for every update: it remembers the sender, and stops updates from
     # banned users and in groups where the bot is off (ApplicationHandlerStop).
     application.add_handler(TypeHandler(Update, gate.gate), group=-1)
+    admin_only = AdminOnly(admin_ids(application))
 
     commands_ = [
         # A group's move to a supergroup (service messages, which on_message would take).
@@ -42,7 +44,11 @@ def register(application: BotApplication) -> None:
         CommandHandler(["new", "lipsync"], conversation.new, filters=_USER_MESSAGES),
         CommandHandler("cancel", commands.cancel, filters=_USER_MESSAGES),
         CommandHandler("jobs", commands.jobs, filters=_USER_MESSAGES),
-        CommandHandler("providers", admin.providers, filters=_USER_MESSAGES),
+        # Bot admins only: anyone else's falls through to unknown_command (the same answer).
+        *(
+            CommandHandler(name, callback, filters=_USER_MESSAGES & admin_only)
+            for name, callback in admin.HANDLERS.items()
+        ),
         CommandHandler("bot", group_admin.bot_switch, filters=_USER_MESSAGES),
         MessageHandler(_CAPTION_COMMAND & _USER_MESSAGES, conversation.new_from_caption),
         # After every CommandHandler: only commands nobody above took get here.

@@ -9,13 +9,14 @@ from telegram import Bot, BotCommand, BotCommandScopeChat
 from telegram.error import TelegramError
 
 from bot.i18n import DEFAULT_LOCALE, Translator
+from handlers import admin
 
 log = logging.getLogger(__name__)
 
 #: Commands shown to everyone, in menu order.
 COMMANDS = ("new", "jobs", "cancel", "help")
 #: Added to the menu of the bot's admins, in their private chats only.
-ADMIN_COMMANDS = ("providers",)
+ADMIN_COMMANDS = tuple(admin.HANDLERS)
 
 
 async def publish_commands(bot: Bot, translator: Translator, admins: Iterable[int]) -> None:
@@ -24,13 +25,13 @@ async def publish_commands(bot: Bot, translator: Translator, admins: Iterable[in
         # The default locale is the fallback for every language without its own menu.
         language = None if locale == DEFAULT_LOCALE else locale.split("_")[0]
         await _set(bot, translator, locale, COMMANDS, language=language)
-    for admin in admins:
+    for admin_id in admins:
         await _set(
             bot,
             translator,
             DEFAULT_LOCALE,
             COMMANDS + ADMIN_COMMANDS,
-            scope=BotCommandScopeChat(admin),
+            scope=BotCommandScopeChat(admin_id),
         )
 
 

@@ -34,4 +34,5 @@ def test_the_context_offers_only_narrow_services() -> None:
         "moderation",
         "groups",
         "cooldown",
+        "admin_tools",
     }

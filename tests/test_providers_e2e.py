@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from bot.app import Running
+from bot.i18n import Translator
 from bot.models import Job, JobStatus
 from storage.db import now
 from tests import media as make
@@ -383,12 +384,13 @@ async def test_providers_command_for_admins_only(
         report = await said(fake, ADMIN.id, "Providers:", mark)
         mark = fake.mark()
         fake.send_command(ANN, "/providers")
-        refused = await said(fake, ANN.id, "for the bot's admins", mark)
+        refused = await said(fake, ANN.id, "I don't know that command", mark)
     text = report.params["text"]
     assert f"Magic Hour: working, balance {remote.mh.credits}" in text
     assert "lipsync.studio: working, balance not available" in text
     assert "Preview (lips do not move): working" in text
-    assert refused.params["text"] == "This command is for the bot's admins."
+    # The same answer as any unknown command: non-admins are not told admin commands exist.
+    assert refused.params["text"] == Translator.load().t("en", "hint.unknown_command")
 
 
 async def test_hosted_inputs_are_deleted_after_the_grace_period(
