@@ -290,6 +290,6 @@ class ProviderEvent(BaseModel):
     output_path: str | None = None
     #: Where to download the finished video (remote providers).
     output_url: str | None = None
-    #: Why it failed, in words safe to show the user (failed only).
-    error: str | None = None
+    #: Why it ended (failed, canceled, expired), as data: put into words when shown.
+    reason: Reason | None = None
     credits: float | None = None

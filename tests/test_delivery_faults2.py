@@ -17,7 +17,8 @@ import pytest
 from bot.app import Running
 from bot.delivery import results
 from bot.delivery.sender import Delivery, ReadyVideo
-from bot.models import DeliveryClaim, Job, JobStatus
+from bot.jobs.reasons import reason_text
+from bot.models import DeliveryClaim, Job, JobStatus, Reason
 from bot.telegram import files
 from tests import media as make
 from tests.conftest import Harness, Media, to_chat
@@ -236,7 +237,10 @@ async def _delivery_refused(bot: Running, fake: FakeTelegram, job: Job, descript
     await bot.services.tasks.wait_idle()
     failed = await only_job(bot)
     assert failed.status is JobStatus.FAILED
-    assert failed.error == bot.services.translator.t("en", "error.chat_unreachable")
+    assert failed.reason == Reason(code="error.chat_unreachable")
+    assert (
+        reason_text(bot.services.translator, failed) == "the bot can no longer write in this chat"
+    )
 
 
 async def test_a_user_who_blocked_the_bot_gets_no_upload_until_they_write_again(

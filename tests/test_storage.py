@@ -9,7 +9,16 @@ from typing import Any
 
 import pytest
 
-from bot.models import DeliveryClaim, Draft, InputFile, JobStatus, MediaKind, Probe, Step
+from bot.models import (
+    DeliveryClaim,
+    Draft,
+    InputFile,
+    JobStatus,
+    MediaKind,
+    Probe,
+    Reason,
+    Step,
+)
 from storage import Database, DraftRepository, JobRepository, UserRepository
 from storage.migrations import MIGRATIONS
 
@@ -80,12 +89,14 @@ async def test_transition_is_compare_and_set(db: Database) -> None:
         jobs.transition(job_id, [JobStatus.SUBMITTING], JobStatus.RUNNING),
     )
     assert sorted([first, second]) == [False, True]
-    assert await jobs.transition(job_id, [JobStatus.RUNNING], JobStatus.FAILED, error="x")
+    reason = Reason(code="error.provider_rejected", params={"reason": "No face", "n": 2.5})
+    assert await jobs.transition(job_id, [JobStatus.RUNNING], JobStatus.FAILED, reason=reason)
     job = await jobs.get(job_id)
     assert job is not None
     assert job.status is JobStatus.FAILED
     assert job.finished_at is not None
-    assert job.error == "x"
+    assert job.reason == reason
+    assert job.error is None
 
 
 async def test_resume_loads_only_jobs_with_work_at_start(db: Database) -> None:

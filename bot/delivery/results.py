@@ -22,7 +22,7 @@ from bot.delivery.status import StatusMessages
 from bot.errors import ChatUnreachable, DeliveryError, ProviderError, UnsafeURL
 from bot.i18n import Translator
 from bot.media.outputs import OutputFetchError, download_output
-from bot.models import DeliveryClaim, Job, JobStatus
+from bot.models import DeliveryClaim, Job, JobStatus, Reason
 from bot.providers import Provider, RemoteProvider
 from bot.tasks import BackgroundTasks, Busy
 from bot.telegram.files import UploadUnconfirmed
@@ -255,7 +255,7 @@ class ResultDelivery:
             job.id,
             [JobStatus.SUCCEEDED],
             JobStatus.FAILED,
-            error=self._t.t(job.locale, "error.chat_unreachable"),
+            reason=Reason(code="error.chat_unreachable"),
         )
 
     async def _fetch_output(self, job: Job) -> Job | None:
@@ -290,11 +290,14 @@ class ResultDelivery:
         return None
 
     async def _fail(self, job: Job, key: str) -> None:
-        reason = self._t.t(job.locale, key)
+        """Fail a succeeded job whose video cannot be delivered; ``key`` is the reason's code."""
+        reason = Reason(code=key)
         if await self._repo.transition(
-            job.id, [JobStatus.SUCCEEDED], JobStatus.FAILED, error=reason
+            job.id, [JobStatus.SUCCEEDED], JobStatus.FAILED, reason=reason
         ):
-            await self._status.failed(job, reason)
+            await self._status.failed(
+                job.model_copy(update={"status": JobStatus.FAILED, "reason": reason})
+            )
 
 
 def _seconds(wait: float | timedelta) -> float:

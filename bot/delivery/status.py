@@ -14,6 +14,7 @@ from telegram.error import TelegramError
 from bot import callback_data as cd
 from bot.delivery.progress import ProgressBoard
 from bot.i18n import Translator
+from bot.jobs.reasons import reason_text
 from bot.models import Job, JobStatus
 from storage.db import now
 
@@ -72,9 +73,11 @@ class StatusMessages:
                 job, "progress.rendering_elapsed", markup=self._cancel(job), elapsed=elapsed
             )
 
-    async def failed(self, job: Job, reason: str) -> None:
+    async def failed(self, job: Job) -> None:
         """The status line says so, and a new message (a reply to it, so it notifies) gives
-        the reason with [Try again] [Other provider] [New]."""
+        the reason (``job.reason``, put into words here) with [Try again] [Other provider]
+        [New]."""
+        reason = reason_text(self._t, job)
         await self.show(job, "progress.failed", final=True, reason=reason)
         text = self._t.t(job.locale, "failure.text", job_id=job.id, reason=reason)
         reply = (

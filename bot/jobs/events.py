@@ -1,4 +1,5 @@
-"""Provider news as ProviderEvents, with failure reasons in the user's own language."""
+"""Provider news as ProviderEvents, with failure reasons as codes (put into words only when
+shown)."""
 
 from __future__ import annotations
 
@@ -10,37 +11,30 @@ from bot.errors import (
     ProviderOutOfCredits,
     ProviderRejected,
 )
-from bot.i18n import Translator
-from bot.jobs.reasons import shown_reason
-from bot.models import Job, JobStatus, ProviderEvent, RemoteJob
+from bot.jobs.reasons import PROVIDER_REJECTED, shown_reason
+from bot.models import Job, JobStatus, ProviderEvent, Reason, RemoteJob
 
 log = logging.getLogger(__name__)
 
 
 class JobEvents:
-    def __init__(self, translator: Translator) -> None:
-        self._t = translator
+    """Builds the events that end or update a job. A failure's reason is stored as data (a
+    :class:`Reason`); it becomes words only when shown (:func:`bot.jobs.reasons.reason_text`),
+    which also fills ``{provider}`` from the job, so no label is stored."""
 
     def event(self, job: Job, remote: RemoteJob) -> ProviderEvent:
-        """A provider's report as a ProviderEvent, with failure reasons in the user's words."""
-        error = None
+        """A provider's report as a ProviderEvent, with a failure's reason as data."""
+        reason = None
         if remote.status is JobStatus.FAILED:
-            error = self._t.t(
-                job.locale,
-                "error.provider_rejected",
-                provider=self._provider_label(job),
-                reason=shown_reason(remote.error) or self._t.t(job.locale, "error.no_reason"),
-            )
+            reason = _rejected(remote.error)
         elif remote.status is JobStatus.CANCELED:
-            error = self._t.t(
-                job.locale, "error.provider_canceled", provider=self._provider_label(job)
-            )
+            reason = Reason(code="error.provider_canceled")
         return ProviderEvent(
             job_id=job.id,
             status=remote.status,
             progress=remote.progress,
             output_url=remote.output_url,
-            error=error,
+            reason=reason,
             credits=remote.credits,
         )
 
@@ -49,19 +43,25 @@ class JobEvents:
         if isinstance(exc, ProviderAuthError | ProviderOutOfCredits):
             return self.failure(job, "error.provider_unavailable")
         if isinstance(exc, ProviderRejected):
-            reason = shown_reason(exc.reason) or self._t.t(job.locale, "error.no_reason")
-            return self.failure(job, "error.provider_rejected", reason=reason)
+            return ProviderEvent(
+                job_id=job.id, status=JobStatus.FAILED, reason=_rejected(exc.reason)
+            )
         return self.failure(job, "error.provider_busy")
 
-    def _provider_label(self, job: Job) -> str:
-        return self._t.t(job.locale, f"provider.{job.provider}")
-
     def failure(
-        self, job: Job, key: str, *, status: JobStatus = JobStatus.FAILED, **params: object
+        self,
+        job: Job,
+        key: str,
+        *,
+        status: JobStatus = JobStatus.FAILED,
+        **params: str | int | float,
     ) -> ProviderEvent:
-        """An event ending ``job`` with the message ``key`` in the user's language (the
-        ``{provider}`` placeholder is filled with the provider's label)."""
-        params.setdefault("provider", self._provider_label(job))
-        return ProviderEvent(
-            job_id=job.id, status=status, error=self._t.t(job.locale, key, **params)
-        )
+        """An event ending ``job`` with the reason ``key`` (a locale key) and its ``params``."""
+        return ProviderEvent(job_id=job.id, status=status, reason=Reason(code=key, params=params))
+
+
+def _rejected(said: str | None) -> Reason:
+    """A provider's "no", with its own reason (cleaned) when it gave one; without, the words
+    say it gave none."""
+    shown = shown_reason(said)
+    return Reason(code=PROVIDER_REJECTED, params={} if shown is None else {"reason": shown})

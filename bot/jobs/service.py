@@ -61,7 +61,7 @@ class JobService:
         self._results = results
         self._health = health
         self._names = JobNames(webhook_token)
-        self._events = JobEvents(translator)
+        self._events = JobEvents()
         self._inbox = WebhookInbox(self.confirm, tasks, busy)
         self._submitter = submit.Submitter(
             repo=repo,
@@ -209,11 +209,11 @@ class JobService:
             return changed
         if event.status in (JobStatus.FAILED, JobStatus.CANCELED, JobStatus.EXPIRED):
             changed = await self._repo.transition(
-                job_id, IN_FLIGHT, event.status, error=event.error, **_credits(event)
+                job_id, IN_FLIGHT, event.status, reason=event.reason, **_credits(event)
             )
             if changed:
-                log.info("Job %d %s: %s", job_id, event.status, event.error)
-                await self._show_failure(job_id, event.error or "")
+                log.info("Job %d %s: %s", job_id, event.status, event.reason)
+                await self._show_failure(job_id)
             return changed
         if event.status in (JobStatus.QUEUED, JobStatus.RUNNING):
             job = job or await self._repo.get(job_id)
@@ -263,13 +263,19 @@ class JobService:
         await self.settle(self.event(job, remote), job)
 
     def event(self, job: Job, remote: RemoteJob) -> ProviderEvent:
-        """A provider's report as a ProviderEvent, with failure reasons in the user's words."""
+        """A provider's report as a ProviderEvent, with a failure's reason as data."""
         return self._events.event(job, remote)
 
     def failure(
-        self, job: Job, key: str, *, status: JobStatus = JobStatus.FAILED, **params: object
+        self,
+        job: Job,
+        key: str,
+        *,
+        status: JobStatus = JobStatus.FAILED,
+        **params: str | int | float,
     ) -> ProviderEvent:
-        """An event ending ``job`` with the message ``key`` in the user's language."""
+        """An event ending ``job`` with the reason ``key`` (a locale key, put into words in
+        the user's language when shown) and its ``params``."""
         return self._events.failure(job, key, status=status, **params)
 
     def webhook_url(self, provider: RemoteProvider, job_id: int) -> str | None:
@@ -334,10 +340,10 @@ class JobService:
             return claimed
         return None
 
-    async def _show_failure(self, job_id: int, reason: str) -> None:
-        job = await self._repo.get(job_id)
+    async def _show_failure(self, job_id: int) -> None:
+        job = await self._repo.get(job_id)  # read back: it carries the reason just stored
         if job is not None:
-            await self._status.failed(job, reason)
+            await self._status.failed(job)
 
 
 def _credits(event: ProviderEvent) -> dict[str, float]:
