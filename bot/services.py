@@ -30,6 +30,7 @@ from bot.media.hosting import MediaHost
 from bot.media.intake import MediaService
 from bot.moderation import Moderation
 from bot.providers import Provider, build_providers
+from bot.quota_desk import QuotaDesk
 from bot.quotas import QuotaDefaults, Quotas
 from bot.signing import Signer
 from bot.tasks import BackgroundTasks, Busy
@@ -71,6 +72,8 @@ class Services:
     groups: Groups
     cooldown: Cooldown
     admin_tools: AdminTools
+    #: What users and group admins see of quotas (/quota, prices, /groupquota).
+    quota_desk: QuotaDesk
 
 
 @asynccontextmanager
@@ -119,7 +122,7 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                 users=users,
                 sender=Delivery(bot, http, translator, upload_limit=settings.upload_limit),
                 status=status,
-                translator=translator,
+                states=states,
                 providers=providers,
                 tasks=tasks,
                 busy=busy,
@@ -136,7 +139,7 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                 busy=busy,
                 status=status,
                 results=results,
-                translator=translator,
+                states=states,
                 host=host,
                 health=health,
                 polls=polls,
@@ -159,7 +162,7 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                 busy=busy,
             )
             drafts = DraftRepository(db)
-            controls = JobControls(repo=repo, jobs=jobs, status=status)
+            controls = JobControls(repo=repo, states=states, jobs=jobs, status=status)
             catalog = Catalog(providers, health, jobs)
             moderation = Moderation(users)
             await moderation.load()
@@ -197,6 +200,7 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                         defaults=quotas_defaults,
                         admins=settings.admin_ids,
                     ),
+                    quota_desk=QuotaDesk(db, quotas, LedgerRepository()),
                 )
             finally:
                 await board.close()  # pending progress edits: resumed jobs edit again

@@ -20,7 +20,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 from bot.delivery.sender import Delivery, ReadyVideo, UnusableOutput
 from bot.delivery.status import StatusMessages
 from bot.errors import ChatUnreachable, DeliveryError, ProviderError, UnsafeURL
-from bot.i18n import Translator
+from bot.jobs.states import JobStates
 from bot.media.outputs import OutputFetchError, download_output
 from bot.models import DeliveryClaim, Job, JobStatus, Reason
 from bot.providers import Provider, RemoteProvider
@@ -47,7 +47,7 @@ class ResultDelivery:
         users: UserRepository,
         sender: Delivery,
         status: StatusMessages,
-        translator: Translator,
+        states: JobStates,
         providers: Mapping[str, Provider],
         tasks: BackgroundTasks,
         busy: Busy,
@@ -59,7 +59,7 @@ class ResultDelivery:
         self._users = users
         self._sender = sender
         self._status = status
-        self._t = translator
+        self._states = states
         self._providers = providers
         self._tasks = tasks
         self._busy = busy
@@ -187,8 +187,13 @@ class ResultDelivery:
             log.error("Job %d: upload ended unexpectedly (%s)", job.id, type(exc).__name__)
             await self._offer(job)
             return
-        await self._repo.transition(
-            job.id, [JobStatus.SUCCEEDED], JobStatus.DELIVERED, result_file_id=file_id
+        # The user is charged what was delivered (never more than the reserve).
+        await self._states.move(
+            job.id,
+            [JobStatus.SUCCEEDED],
+            JobStatus.DELIVERED,
+            video_seconds=video.duration,
+            result_file_id=file_id,
         )
         log.info("Job %d delivered", job.id)
         await self._status.show(job, "progress.delivered", final=True)
@@ -251,7 +256,7 @@ class ResultDelivery:
         means the bot was removed, which says nothing about the user."""
         if job.chat_id == job.user_id:
             await self._users.set_blocked(job.user_id)
-        await self._repo.transition(
+        await self._states.move(
             job.id,
             [JobStatus.SUCCEEDED],
             JobStatus.FAILED,
@@ -292,9 +297,7 @@ class ResultDelivery:
     async def _fail(self, job: Job, key: str) -> None:
         """Fail a succeeded job whose video cannot be delivered; ``key`` is the reason's code."""
         reason = Reason(code=key)
-        if await self._repo.transition(
-            job.id, [JobStatus.SUCCEEDED], JobStatus.FAILED, reason=reason
-        ):
+        if await self._states.move(job.id, [JobStatus.SUCCEEDED], JobStatus.FAILED, reason=reason):
             await self._status.failed(
                 job.model_copy(update={"status": JobStatus.FAILED, "reason": reason})
             )

@@ -37,15 +37,21 @@ class StatusMessages:
         self._bot = bot
         self._clock = clock
 
-    async def announce(self, job: Job, *, reply_to: int | None) -> int | None:
+    async def announce(
+        self, job: Job, *, reply_to: int | None, place: int | None = None
+    ) -> int | None:
         """Send a new job's status message, with [Cancel]; returns its id (None if Telegram
         refused it: the job runs anyway and its video still arrives).
 
         Args:
             job: the job, just created.
             reply_to: the message it answers (the order's summary), if any.
+            place: its place in line, when it waits for its provider.
         """
-        text = self._t.t(job.locale, "progress.queued", job_id=job.id)
+        if place is None:
+            text = self._t.t(job.locale, "progress.queued", job_id=job.id)
+        else:
+            text = self._t.t(job.locale, "progress.waiting", job_id=job.id, place=place)
         reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
         markup = self._cancel(job)
         try:
@@ -57,6 +63,10 @@ class StatusMessages:
             return None
         self._board.sent(job.chat_id, message.message_id, text, reply_markup=markup)
         return message.message_id
+
+    async def waiting(self, job: Job, place: int) -> None:
+        """A job waiting for its provider: its place in line (1: next)."""
+        await self.show(job, "progress.waiting", markup=self._cancel(job), place=place)
 
     async def progress(self, job: Job) -> None:
         """Queued, or rendering: with the percentage when the provider tells, else the time

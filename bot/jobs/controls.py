@@ -10,7 +10,8 @@ from pathlib import Path
 
 from bot.delivery.status import StatusMessages
 from bot.jobs.service import JobService
-from bot.models import IN_FLIGHT, Draft, InputFile, Job, JobStatus, Step, VoiceKind
+from bot.jobs.states import JobStates
+from bot.models import ACTIVE, Draft, InputFile, Job, JobStatus, Step, VoiceKind
 from storage import JobRepository
 
 log = logging.getLogger(__name__)
@@ -25,10 +26,12 @@ class JobControls:
         self,
         *,
         repo: JobRepository,
+        states: JobStates,
         jobs: JobService,
         status: StatusMessages,
     ) -> None:
         self._repo = repo
+        self._states = states
         self._jobs = jobs
         self._status = status
         self._starts: OrderedDict[str, int] = OrderedDict()
@@ -59,7 +62,8 @@ class JobControls:
         Returns:
             False when it was too late (being sent, or already ended).
         """
-        if not await self._repo.transition(job.id, IN_FLIGHT, JobStatus.CANCELED):
+        # Waiting in line too; the reservation is refunded with the same write.
+        if not await self._states.move(job.id, ACTIVE, JobStatus.CANCELED):
             return False
         log.info("Job %d canceled by its user", job.id)
         # Its work here stops too (a local render's ffmpeg is killed, a remote job still

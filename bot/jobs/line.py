@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 Start = Callable[[int], None]
 #: StatusMessages.waiting: show a job's place in line.
 ShowPlace = Callable[[Job, int], Awaitable[None]]
+#: StatusMessages.progress: show a job that left the line.
+ShowProgress = Callable[[Job], Awaitable[None]]
 
 
 class WaitingLine:
@@ -30,12 +32,14 @@ class WaitingLine:
         tasks: BackgroundTasks,
         start: Start,
         show_place: ShowPlace,
+        show_progress: ShowProgress,
     ) -> None:
         self._states = states
         self._repo = repo
         self._tasks = tasks
         self._start = start
         self._show_place = show_place
+        self._show_progress = show_progress
         #: Providers whose line must be looked at again (a place opened, or it changed).
         self._dirty: set[str] = set()
         states.when_freed(self.kick)
@@ -68,6 +72,7 @@ class WaitingLine:
 
     async def _admit(self, provider: str) -> None:
         while (job := await self._states.admit_next(provider)) is not None:
+            await self._show_progress(job)  # "queued" rather than "place 1"
             self._start(job.id)
 
     async def _show_places(self, provider: str) -> None:

@@ -13,17 +13,19 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from bot.delivery.results import ResultDelivery
 from bot.delivery.status import StatusMessages
 from bot.errors import ProviderError, RenderError
 from bot.health import ProviderHealth
-from bot.i18n import Translator
 from bot.jobs import submit
 from bot.jobs.events import JobEvents
 from bot.jobs.inbox import WebhookInbox
+from bot.jobs.line import WaitingLine
 from bot.jobs.names import JobNames
 from bot.jobs.poller import PollPolicy
+from bot.jobs.states import JobStates
 from bot.media.hosting import MediaHost
 from bot.models import IN_FLIGHT, Draft, Job, JobStatus, ProviderEvent, RemoteJob
 from bot.providers import LocalProvider, Provider, RemoteProvider
@@ -47,7 +49,7 @@ class JobService:
         busy: Busy,
         status: StatusMessages,
         results: ResultDelivery,
-        translator: Translator,
+        states: JobStates,
         host: MediaHost,
         health: ProviderHealth,
         polls: PollPolicy,
@@ -55,6 +57,7 @@ class JobService:
         webhook_token: Callable[[str, int], str],
     ) -> None:
         self._repo = repo
+        self._states = states
         self._providers = providers
         self._tasks = tasks
         self._status = status
@@ -75,17 +78,29 @@ class JobService:
             public_url=public_url,
             webhook_token=webhook_token,
         )
+        self._line = WaitingLine(
+            states=states,
+            repo=repo,
+            tasks=tasks,
+            start=self.start,
+            show_place=status.waiting,
+            show_progress=status.progress,
+        )
 
     # --- lifecycle -------------------------------------------------------------------------
 
     async def create(self, draft: Draft, *, chat_type: str, reply_to: int | None) -> Job:
-        """Turn a confirmed draft into a job, send its status message and start it in the
-        background.
+        """Turn a confirmed draft into a job (its price reserved), send its status message
+        and start it in the background, or put it in line when its provider is full.
 
         Args:
             draft: a draft with media, voice, ratio and provider all set.
             chat_type: the Telegram chat type (``private``, ``group``...).
             reply_to: the message the status message answers (the order's summary).
+
+        Raises:
+            TooManyActive: the user has USER_MAX_ACTIVE_JOBS jobs on the go already.
+            QuotaExceeded: not enough seconds left (nothing was made).
         """
         assert draft.media
         assert draft.media.probe
@@ -99,7 +114,7 @@ class JobService:
         # Before the job row: a sweep that read the jobs before it existed still sees the
         # files as in use (and the draft holding them is deleted only after this returns).
         await touch_inputs([draft.media.path, draft.voice.path])
-        job = await self._repo.create(
+        job = await self._states.create(
             chat_id=draft.chat_id,
             user_id=draft.user_id,
             chat_type=chat_type,
@@ -113,11 +128,15 @@ class JobService:
             ratio=draft.ratio,
         )
         # Sent before the job starts, so its first progress has a message to edit.
-        status_message_id = await self._status.announce(job, reply_to=reply_to)
+        place = await self._line.place(job) if job.status is JobStatus.WAITING else None
+        status_message_id = await self._status.announce(job, reply_to=reply_to, place=place)
         if status_message_id is not None:
             await self._repo.update(job.id, status_message_id=status_message_id)
-        log.info("Job %d created (%s, %s)", job.id, job.provider, job.ratio)
-        self.start(job.id)
+        log.info("Job %d created (%s, %s, %s)", job.id, job.provider, job.ratio, job.status)
+        if job.status is JobStatus.WAITING:
+            self._line.kick(job.provider)  # a place may have opened meanwhile
+        else:
+            self.start(job.id)
         return job
 
     def start(self, job_id: int) -> None:
@@ -153,6 +172,7 @@ class JobService:
                 await self._submitter.await_claim(job, now())
             else:
                 self.start(job.id)
+        await self._line.resume()
         if jobs:
             log.info("Resuming %d unfinished job(s)", len(jobs))
         return len(jobs)
@@ -195,7 +215,7 @@ class JobService:
         """
         job_id = event.job_id
         if event.status is JobStatus.SUCCEEDED:
-            changed = await self._repo.transition(
+            changed = await self._states.move(
                 job_id,
                 IN_FLIGHT,
                 JobStatus.SUCCEEDED,
@@ -208,7 +228,7 @@ class JobService:
                 self._results.spawn(job_id)
             return changed
         if event.status in (JobStatus.FAILED, JobStatus.CANCELED, JobStatus.EXPIRED):
-            changed = await self._repo.transition(
+            changed = await self._states.move(
                 job_id, IN_FLIGHT, event.status, reason=event.reason, **_credits(event)
             )
             if changed:
@@ -346,7 +366,7 @@ class JobService:
             await self._status.failed(job)
 
 
-def _credits(event: ProviderEvent) -> dict[str, float]:
+def _credits(event: ProviderEvent) -> dict[str, Any]:
     """The credits field to store, when the event tells (a silent event keeps what we had)."""
     return {} if event.credits is None else {"credits": event.credits}
 
