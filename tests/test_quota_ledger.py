@@ -125,7 +125,7 @@ async def test_refund_on_failure_commit_on_delivery(db: Database) -> None:
     assert await states.move(delivered, IN_FLIGHT, JobStatus.SUCCEEDED)
     # A shorter video than the voice: the user pays what was delivered, never more.
     assert await states.move(
-        delivered, [JobStatus.SUCCEEDED], JobStatus.DELIVERED, video_seconds=7.2
+        delivered, [JobStatus.SUCCEEDED], JobStatus.DELIVERED, video_seconds=7.6
     )
     assert await used(db, Scope.USER, 7) == 8
     kinds = [row[0] for row in await db.fetchall("SELECT kind FROM ledger ORDER BY id")]

@@ -22,9 +22,14 @@ from storage.ledger import Entry, JobShare, LedgerRepository, Limits, Movement, 
 GROUP_CHATS = frozenset({"group", "supergroup"})
 
 
+#: Of a voice's length, what is forgiven before rounding up: containers pad a few
+#: hundredths (a 3 s voice note probes as 3.02 s), which must not cost a whole second.
+PADDING_SECONDS = 0.25
+
+
 def price(duration: float | None) -> int:
     """Seconds of quota a voice of ``duration`` seconds costs: whole seconds, at least 1."""
-    return max(1, math.ceil(duration or 0))
+    return max(1, math.ceil((duration or 0) - PADDING_SECONDS))
 
 
 @dataclass(frozen=True)
