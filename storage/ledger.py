@@ -76,7 +76,7 @@ _SET_LIMIT = """
 
 
 class LedgerRepository:
-    async def lock(self, ex: Executor, scope: Scope, owner_id: int) -> None:
+    async def lock(self, ex: Executor, scope: Scope | str, owner_id: int) -> None:
         """Serialize reserves for one owner until the transaction ends: an UPDATE of the
         owner's limits row holds its row lock (PostgreSQL) or the write lock (SQLite), so two
         reserves never both read the usage before either writes."""

@@ -14,7 +14,8 @@ from typing import Any
 from bot.models import IN_FLIGHT, REFUNDED, Job, JobStatus, MediaKind, Probe
 from bot.quotas import Quotas, TooManyActive, price
 from storage import JobRepository
-from storage.db import Database
+from storage.db import Database, Transaction
+from storage.ledger import LedgerRepository
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class JobStates:
         self._db = db
         self._repo = repo
         self._quotas = quotas
+        self._ledger = LedgerRepository()
         self._max_active = max_active_per_user
         self._max_in_flight = max_in_flight_per_provider
         self._on_freed: Callable[[str], None] = lambda provider: None
@@ -73,6 +75,7 @@ class JobStates:
             await self._quotas.lock(tx, user_id, chat_id, chat_type)
             if await self._repo.count_active(tx, user_id) >= self._max_active:
                 raise TooManyActive(self._max_active)
+            await self._lock_provider(tx, provider)
             # First come, first served: while others wait, a new job waits behind them.
             full = await self._repo.count_in_flight(tx, provider) >= self._max_in_flight
             queue = await self._repo.first_waiting(tx, provider) is not None
@@ -129,6 +132,7 @@ class JobStates:
         """Move the first job waiting for ``provider`` to ``submitting`` if the provider has
         room; returns it (None: full, or nobody waiting)."""
         async with self._db.transaction() as tx:
+            await self._lock_provider(tx, provider)
             if await self._repo.count_in_flight(tx, provider) >= self._max_in_flight:
                 return None
             job = await self._repo.first_waiting(tx, provider)
@@ -140,3 +144,9 @@ class JobStates:
                 return None
         log.info("Job %d left the line for %s", job.id, provider)
         return job.model_copy(update={"status": JobStatus.SUBMITTING})
+
+    async def _lock_provider(self, tx: Transaction, provider: str) -> None:
+        """Hold the provider's line until ``tx`` ends, so that two instances never both
+        take its last place (SQLite's write lock does this already; PostgreSQL needs the
+        row lock)."""
+        await self._ledger.lock(tx, f"provider:{provider}", 0)
