@@ -96,6 +96,8 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
                 services.translator,
                 services.catalog,
                 services.media.max_voice_seconds,
+                services.quota_desk,
+                settings.admin_ids,
             )
         )
         server = make_server(create_web_app(application, services), settings)

@@ -14,6 +14,9 @@ RATIO = "r"
 PROVIDER = "p"
 GENERATE = "go"
 CANCEL = "x"
+#: [Shorter voice]: a conversation button (see ``step``) when the voice costs more quota
+#: than is left; back to the VOICE step keeping the face and choices.
+SHORTER_VOICE = "short"
 AGAIN = "again"
 NEW = "new"
 RESEND = "send"
@@ -30,7 +33,7 @@ RESTART = "anew"
 
 #: Patterns for CallbackQueryHandler. They match on the prefix alone, so a malformed or forged
 #: payload still reaches its handler, whose parser rejects it and answers "stale button".
-STEP_PATTERN = rf"^({RATIO}|{PROVIDER}|{GENERATE}|{CANCEL}):"
+STEP_PATTERN = rf"^({RATIO}|{PROVIDER}|{GENERATE}|{CANCEL}|{SHORTER_VOICE}):"
 AGAIN_PATTERN = rf"^{AGAIN}:"
 NEW_PATTERN = rf"^{NEW}$"
 RESEND_PATTERN = rf"^{RESEND}:"

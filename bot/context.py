@@ -18,6 +18,7 @@ from bot.cooldown import Cooldown
 from bot.groups import Groups
 from bot.i18n import Translator
 from bot.moderation import Moderation
+from bot.quota_desk import QuotaDesk
 from bot.services import Services
 from bot.user_jobs import UserJobs
 from storage import UserRepository
@@ -66,6 +67,11 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     def admin_tools(self) -> AdminTools:
         """The bot admins' commands (limits, grants, /usage, /stats)."""
         return self._services.admin_tools
+
+    @property
+    def quotas(self) -> QuotaDesk:
+        """What users and group admins see of quotas (allowances, a group's pool)."""
+        return self._services.quota_desk
 
     @property
     def _services(self) -> Services:

@@ -178,6 +178,20 @@ class DraftService:
 
         return await self._repo.update(draft, chosen)
 
+    async def shorter_voice(self, draft: Draft) -> Draft | None:
+        """[Shorter voice] (the voice costs more quota than is left): back to the VOICE step,
+        keeping the face, shape and provider, so the next voice leads straight to the
+        summary. None if the press is out of place (the conversation moved on or ended)."""
+
+        def back(current: Draft) -> Draft | None:
+            if current.step is not Step.CONFIRM:
+                return None
+            return current.model_copy(
+                update={"step": Step.VOICE, "voice": None, "voice_kind": None}
+            )
+
+        return await self._repo.update(draft, back)
+
     async def claim(self, draft: Draft) -> bool:
         """[Generate]: end the conversation so it makes one job; False if a double tap
         already claimed it."""
@@ -247,9 +261,8 @@ class DraftService:
                 return None  # moved on meanwhile
             if isinstance(result, tuple):
                 return current.model_copy(update={"step": refused_step, field: None})
-            return self._single_choice(
-                current.model_copy(update={"step": next_step, field: result})
-            )
+            moved = current.model_copy(update={"step": next_step, field: result})
+            return self._single_choice(self._keep_chosen(moved))
 
         settled = await self._repo.update(draft, settle)
         if settled is None:
@@ -310,6 +323,15 @@ class DraftService:
             if len(able) == 1:
                 return draft.model_copy(update={"provider": able[0], "step": Step.CONFIRM})
         return draft
+
+    def _keep_chosen(self, draft: Draft) -> Draft:
+        """A voice checked after [Shorter voice] arrives at RATIO with the shape still chosen:
+        on to the summary with the same provider (or PROVIDER, if it cannot take this)."""
+        if draft.step is not Step.RATIO or draft.ratio is None:
+            return draft
+        if draft.provider is not None and draft.provider in self._catalog.able(draft):
+            return draft.model_copy(update={"step": Step.CONFIRM})
+        return draft.model_copy(update={"step": Step.PROVIDER, "provider": None})
 
     def _keep_choices(self, draft: Draft) -> Draft:
         """The draft with its choices still valid for a new face: a provider that cannot take

@@ -15,8 +15,10 @@ from handlers import (
     face_swap,
     gate,
     group_admin,
+    group_quota,
     job_buttons,
     migration,
+    quota,
 )
 from handlers.admin_filter import AdminOnly
 from handlers.errors import on_error
@@ -44,12 +46,15 @@ def register(application: BotApplication) -> None:
         CommandHandler(["new", "lipsync"], conversation.new, filters=_USER_MESSAGES),
         CommandHandler("cancel", commands.cancel, filters=_USER_MESSAGES),
         CommandHandler("jobs", commands.jobs, filters=_USER_MESSAGES),
+        CommandHandler("quota", quota.quota, filters=_USER_MESSAGES),
         # Bot admins only: anyone else's falls through to unknown_command (the same answer).
         *(
             CommandHandler(name, callback, filters=_USER_MESSAGES & admin_only)
             for name, callback in admin.HANDLERS.items()
         ),
         CommandHandler("bot", group_admin.bot_switch, filters=_USER_MESSAGES),
+        CommandHandler("groupquota", group_quota.group_quota, filters=_USER_MESSAGES),
+        CommandHandler("groupusage", group_quota.group_usage, filters=_USER_MESSAGES),
         MessageHandler(_CAPTION_COMMAND & _USER_MESSAGES, conversation.new_from_caption),
         # After every CommandHandler: only commands nobody above took get here.
         MessageHandler(filters.COMMAND & _USER_MESSAGES, commands.unknown_command),

@@ -17,11 +17,13 @@ from bot.context import BotContext
 from bot.conversation import CHECKS
 from bot.errors import MediaError
 from bot.models import Draft, InputFile, MediaKind, Step
+from bot.quotas import QuotaExceeded, TooManyActive
 from handlers import keyboards
 from handlers.buttons import alert, pressed, stale, step_press
 from handlers.gate import may_start
 from handlers.incoming import Incoming, Kind, classify, replies_to
 from handlers.prompts import Screens, edit
+from handlers.quota import refuse_generate, shorter_voice
 
 # --- entry points -------------------------------------------------------------------------
 
@@ -174,6 +176,11 @@ async def on_step_button(update: Update, context: BotContext) -> None:
     elif button.action == cd.GENERATE and draft.step is Step.CONFIRM:
         await query.answer()
         await _generate(context, draft, message_id)
+    elif button.action == cd.SHORTER_VOICE:
+        if await shorter_voice(context, draft, query.message):
+            await query.answer()
+        else:
+            await stale(update, context)
     else:
         updated = await context.drafts.choose(draft, button.action, button.value)
         if updated is None:
@@ -190,6 +197,11 @@ async def _generate(context: BotContext, draft: Draft, summary_id: int) -> None:
     try:
         # The job's progress goes to a new message that replies to the summary.
         await context.jobs.create(draft, reply_to=summary_id, claim=draft.token)
+    except (QuotaExceeded, TooManyActive) as refused:
+        # Nothing was made or reserved: the summary and its [Generate] stay for later.
+        await context.drafts.restore(draft)
+        await refuse_generate(context, draft, refused, summary_id)
+        return
     except Exception:
         await context.drafts.restore(draft)  # keep what the user sent for another try
         raise

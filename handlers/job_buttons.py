@@ -11,9 +11,11 @@ from telegram.error import TelegramError
 from bot import callback_data as cd
 from bot.context import BotContext
 from bot.models import Job, JobStatus, Step
+from bot.quotas import QuotaExceeded, TooManyActive
 from handlers.buttons import owned_job, pressed, stale
 from handlers.conversation import begin
 from handlers.prompts import Screens
+from handlers.quota import refuse_retry
 
 #: Jobs whose failure message offers a way forward.
 _ENDED_BADLY = (JobStatus.FAILED, JobStatus.EXPIRED, JobStatus.CANCELED)
@@ -69,7 +71,13 @@ async def _retry(query: CallbackQuery, context: BotContext, job: Job) -> None:
         return
     await query.answer()
     assert query.message is not None
-    await context.jobs.create(draft, reply_to=query.message.message_id, claim=claim)
+    try:
+        await context.jobs.create(draft, reply_to=query.message.message_id, claim=claim)
+    except (QuotaExceeded, TooManyActive) as refused:
+        # The failure message keeps its buttons; the order waits at its summary.
+        draft = draft.model_copy(update={"reply_to": query.message.message_id})
+        await refuse_retry(context, draft, refused)
+        return
     with contextlib.suppress(TelegramError):  # a leftover button only gets an alert
         await query.edit_message_reply_markup(None)
 

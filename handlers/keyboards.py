@@ -40,21 +40,31 @@ def providers(draft: Draft, choices: Sequence[tuple[str, str]]) -> InlineKeyboar
     )
 
 
-def confirm(t: Translator, draft: Draft) -> InlineKeyboardMarkup:
-    """[Generate] [Cancel]."""
-    return InlineKeyboardMarkup(
+def confirm(t: Translator, draft: Draft, *, shorter: bool = False) -> InlineKeyboardMarkup:
+    """[Generate] [Cancel], and [Shorter voice] under them when the voice costs more than
+    is left."""
+    rows = [
         [
-            [
-                InlineKeyboardButton(
-                    t.t(draft.locale, "button.generate"),
-                    callback_data=cd.step(cd.GENERATE, draft.user_id, draft.token),
-                ),
-                InlineKeyboardButton(
-                    t.t(draft.locale, "button.cancel"),
-                    callback_data=cd.step(cd.CANCEL, draft.user_id, draft.token),
-                ),
-            ]
+            InlineKeyboardButton(
+                t.t(draft.locale, "button.generate"),
+                callback_data=cd.step(cd.GENERATE, draft.user_id, draft.token),
+            ),
+            InlineKeyboardButton(
+                t.t(draft.locale, "button.cancel"),
+                callback_data=cd.step(cd.CANCEL, draft.user_id, draft.token),
+            ),
         ]
+    ]
+    if shorter:
+        rows.append([shorter_voice(t, draft)])
+    return InlineKeyboardMarkup(rows)
+
+
+def shorter_voice(t: Translator, draft: Draft) -> InlineKeyboardButton:
+    """[Shorter voice]: back to the VOICE step, keeping the face and the choices."""
+    return InlineKeyboardButton(
+        t.t(draft.locale, "button.shorter_voice"),
+        callback_data=cd.step(cd.SHORTER_VOICE, draft.user_id, draft.token),
     )
 
 

@@ -14,7 +14,7 @@ from handlers import admin
 log = logging.getLogger(__name__)
 
 #: Commands shown to everyone, in menu order.
-COMMANDS = ("new", "jobs", "cancel", "help")
+COMMANDS = ("new", "jobs", "quota", "cancel", "help")
 #: Added to the menu of the bot's admins, in their private chats only.
 ADMIN_COMMANDS = tuple(admin.HANDLERS)
 

@@ -16,7 +16,9 @@ from bot.catalog import Catalog
 from bot.context import BotContext
 from bot.i18n import Translator
 from bot.models import Draft, Step
-from handlers import keyboards
+from bot.quota_desk import QuotaDesk
+from bot.quotas import Allowance, price
+from handlers import keyboards, quota_text
 
 log = logging.getLogger(__name__)
 
@@ -25,19 +27,35 @@ class Screens:
     """Renders drafts for one bot; also how background checks reach the user."""
 
     def __init__(
-        self, bot: Bot, translator: Translator, catalog: Catalog, max_voice_seconds: float
+        self,
+        bot: Bot,
+        translator: Translator,
+        catalog: Catalog,
+        max_voice_seconds: float,
+        quotas: QuotaDesk,
+        admins: frozenset[int],
     ) -> None:
         self._bot = bot
         self._t = translator
         self._catalog = catalog
         self._max_voice_seconds = max_voice_seconds
+        self._quotas = quotas
+        self._admins = admins
 
     @classmethod
     def of(cls, context: BotContext) -> Screens:
-        return cls(context.bot, context.t, context.catalog, context.drafts.max_voice_seconds)
+        return cls(
+            context.bot,
+            context.t,
+            context.catalog,
+            context.drafts.max_voice_seconds,
+            context.quotas,
+            context.admins,
+        )
 
-    def render(self, draft: Draft) -> tuple[str, InlineKeyboardMarkup | None]:
-        """The prompt text and buttons for the step the draft is at."""
+    async def render(self, draft: Draft) -> tuple[str, InlineKeyboardMarkup | None]:
+        """The prompt text and buttons for the step the draft is at (the PROVIDER and
+        CONFIRM steps read what the user has left, for the price)."""
         t, locale = self._t, draft.locale
         if draft.step is Step.MEDIA:
             return t.t(locale, "prompt.media"), None
@@ -46,24 +64,38 @@ class Screens:
         if draft.step is Step.RATIO:
             return t.t(locale, "prompt.ratio"), keyboards.ratios(draft)
         if draft.step is Step.PROVIDER:
-            choices = [(name, self._label(draft, name)) for name in self._catalog.able(draft)]
+            # Every provider costs the same seconds of quota: the voice's length.
+            cost = t.t(locale, "price.button", seconds=_price(draft))
+            choices = [
+                (name, f"{t.t(locale, f'provider.{name}')} · {cost}")
+                for name in self._catalog.able(draft)
+            ]
             return t.t(locale, "prompt.provider"), keyboards.providers(draft, choices)
         if draft.step is Step.CONFIRM:
-            return self._summary(draft), keyboards.confirm(t, draft)
+            allowances = await self._quotas.allowances(
+                draft.user_id, draft.chat_id, draft.chat_type
+            )
+            short = quota_text.short_of(_price(draft), allowances)
+            shorter = short is not None and quota_text.offers_shorter(short, _price(draft))
+            return self._summary(draft, allowances), keyboards.confirm(t, draft, shorter=shorter)
         return t.t(locale, "error.still_checking"), None
 
     async def prompt(self, draft: Draft) -> None:
         """Send the prompt for the draft's step as a new message."""
-        await self._send(draft, *self.render(draft))
+        await self._send(draft, *await self.render(draft))
 
     async def refuse(self, draft: Draft, key: str, **params: object) -> None:
         """Explain what was wrong, then ask for the same step again (nothing already sent is
         lost)."""
         await self._lead(draft, self._t.t(draft.locale, key, **params))
 
+    async def explain(self, draft: Draft, text: str) -> None:
+        """``text`` (already in the user's words), then the prompt for the draft's step."""
+        await self._lead(draft, text)
+
     async def offer_face(self, draft: Draft) -> None:
         """A face came after the MEDIA step: offer to use it, under the step's prompt again."""
-        text, markup = self.render(draft)
+        text, markup = await self.render(draft)
         offer = self._t.t(draft.locale, "swap.offer")
         markup = keyboards.with_use_face(self._t, draft, markup)
         await self._send(draft, f"{offer}\n\n{text}", markup)
@@ -78,18 +110,32 @@ class Screens:
     async def show(self, query: CallbackQuery, draft: Draft) -> None:
         """Edit the message a step button was on into the draft's current step."""
         assert query.message is not None
-        await edit(self._bot, draft.chat_id, query.message.message_id, *self.render(draft))
+        text, markup = await self.render(draft)
+        await edit(self._bot, draft.chat_id, query.message.message_id, text, markup)
 
     async def _lead(self, draft: Draft, lead: str) -> None:
-        text, markup = self.render(draft)
+        text, markup = await self.render(draft)
         await self._send(draft, f"{lead}\n\n{text}", markup)
 
-    def _summary(self, draft: Draft) -> str:
+    def _summary(self, draft: Draft, allowances: list[Allowance]) -> str:
         t, locale = self._t, draft.locale
         assert draft.voice is not None
         assert draft.voice.probe is not None
         assert draft.provider
-        note = t.t(locale, "note.preview") if self._catalog.is_preview(draft.provider) else ""
+        seconds = _price(draft)
+        notes = []
+        if self._catalog.is_preview(draft.provider):
+            notes.append(t.t(locale, "note.preview"))
+        if draft.user_id in self._admins:
+            # Provider credits are money: only the bot's admins see them.
+            credits = self._catalog.quote(draft, draft.provider)
+            if credits:
+                notes.append(t.t(locale, "price.admin_credits", credits=f"{credits:g}"))
+        short = quota_text.short_of(seconds, allowances)
+        if short is not None:
+            # Said before [Generate] rather than only after it.
+            key = "short" if quota_text.offers_shorter(short, seconds) else "nothing_left"
+            notes.append(t.t(locale, f"price.{key}", left=short.left))
         return t.t(
             locale,
             "prompt.confirm",
@@ -97,18 +143,9 @@ class Screens:
             seconds=round(draft.voice.probe.duration or 0),
             ratio=draft.ratio,
             provider=t.t(locale, f"provider.{draft.provider}"),
-            cost=self._cost(draft, draft.provider),
-            note=note,
+            cost=quota_text.price(t, locale, seconds, allowances),
+            note="\n".join(notes),
         ).strip()
-
-    def _label(self, draft: Draft, name: str) -> str:
-        return f"{self._t.t(draft.locale, f'provider.{name}')} · {self._cost(draft, name)}"
-
-    def _cost(self, draft: Draft, name: str) -> str:
-        cost = self._catalog.quote(draft, name)
-        if cost == 0:
-            return self._t.t(draft.locale, "cost.free")
-        return self._t.t(draft.locale, "cost.credits", credits=f"{cost:g}")
 
     async def _send(self, draft: Draft, text: str, markup: InlineKeyboardMarkup | None) -> None:
         reply_markup: InlineKeyboardMarkup | ForceReply | None = markup
@@ -123,6 +160,13 @@ class Screens:
         await self._bot.send_message(
             draft.chat_id, text, reply_markup=reply_markup, reply_parameters=reply
         )
+
+
+def _price(draft: Draft) -> int:
+    """Seconds of quota the draft's video costs (what [Generate] reserves)."""
+    assert draft.voice is not None
+    assert draft.voice.probe is not None
+    return price(draft.voice.probe.duration)
 
 
 async def edit(

@@ -35,4 +35,5 @@ def test_the_context_offers_only_narrow_services() -> None:
         "groups",
         "cooldown",
         "admin_tools",
+        "quotas",
     }
