@@ -93,7 +93,7 @@ async def test_place_in_line_is_shown_and_moves(
         await bot.services.tasks.wait_idle()
         jobs = [(await bot.services.jobs.get(n)) for n in (1, 2, 3)]
         assert [job.status for job in jobs if job] == [JobStatus.DELIVERED] * 3
-        assert "Video #1: done." == text_of(fake, ann)
+        assert text_of(fake, ann) == "Video #1: done."
 
 
 async def test_cancel_in_line_refunds_and_moves_the_others_up(
