@@ -45,6 +45,7 @@ from storage.media_refs import MediaReferences
 log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL_SECONDS = 600
+LINE_SWEEP_SECONDS = 30
 
 
 def build_application(settings: Settings) -> BotApplication:
@@ -120,6 +121,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
                     asyncio.create_task(
                         sweep_media(services, stop_background), name="media-sweeper"
                     ),
+                    asyncio.create_task(move_lines(services, stop_background), name="lines"),
                 ]
                 log.info(
                     "Bot @%s running (%s, providers: %s)",
@@ -158,6 +160,20 @@ async def sweep_media(services: Services, stop: asyncio.Event) -> None:
             log.exception("Media sweep failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=SWEEP_INTERVAL_SECONDS)
+
+
+async def move_lines(services: Services, stop: asyncio.Event) -> None:
+    """Now and then, admit jobs waiting for a provider with room (every ending does it
+    already; this catches a pass that failed)."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=LINE_SWEEP_SECONDS)
+        if stop.is_set():
+            return
+        try:
+            await services.jobs.move_lines()
+        except Exception:
+            log.exception("Moving the waiting lines failed")
 
 
 async def _start_updates(application: BotApplication, settings: Settings) -> None:

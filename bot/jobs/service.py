@@ -129,14 +129,19 @@ class JobService:
         )
         # Sent before the job starts, so its first progress has a message to edit.
         place = await self._line.place(job) if job.status is JobStatus.WAITING else None
+        place = max(1, place) if place is not None else None  # 0: admitted just now
         status_message_id = await self._status.announce(job, reply_to=reply_to, place=place)
         if status_message_id is not None:
             await self._repo.update(job.id, status_message_id=status_message_id)
         log.info("Job %d created (%s, %s, %s)", job.id, job.provider, job.ratio, job.status)
-        if job.status is JobStatus.WAITING:
-            self._line.kick(job.provider)  # a place may have opened meanwhile
-        else:
+        if job.status is not JobStatus.WAITING:
             self.start(job.id)
+            return job
+        current = await self._repo.get(job.id)
+        if current is not None and current.status is not JobStatus.WAITING:
+            # Admitted before its status message existed: that message still says "waiting".
+            await self._status.progress(current)
+        self._line.kick(job.provider)  # a place may have opened meanwhile
         return job
 
     def start(self, job_id: int) -> None:
@@ -176,6 +181,11 @@ class JobService:
         if jobs:
             log.info("Resuming %d unfinished job(s)", len(jobs))
         return len(jobs)
+
+    async def move_lines(self) -> None:
+        """Admit waiting jobs wherever a provider has room (a periodic safety net: every
+        ending already does this, but a pass can fail, e.g. on a busy database)."""
+        await self._line.resume()
 
     async def get(self, job_id: int) -> Job | None:
         return await self._repo.get(job_id)
@@ -341,6 +351,11 @@ class JobService:
             await provider.render(job.order, out, on_progress)
         except RenderError as exc:
             log.warning("Job %d: %s render failed: %s", job.id, job.provider, exc)
+            return self.failure(job, "error.render_failed")
+        except Exception:
+            # A bug or a full disk: end the job (refunded) rather than leave it "rendering",
+            # holding the user's quota and a place with the provider until a restart.
+            log.exception("Job %d: %s render crashed", job.id, job.provider)
             return self.failure(job, "error.render_failed")
         return ProviderEvent(job_id=job.id, status=JobStatus.SUCCEEDED, output_path=str(out))
 

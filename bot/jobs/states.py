@@ -131,6 +131,8 @@ class JobStates:
     async def admit_next(self, provider: str) -> Job | None:
         """Move the first job waiting for ``provider`` to ``submitting`` if the provider has
         room; returns it (None: full, or nobody waiting)."""
+        if await self._repo.first_waiting(self._db, provider) is None:
+            return None  # the usual case, answered by a read: no write transaction
         async with self._db.transaction() as tx:
             await self._lock_provider(tx, provider)
             if await self._repo.count_in_flight(tx, provider) >= self._max_in_flight:
