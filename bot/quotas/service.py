@@ -96,12 +96,18 @@ class Quotas:
         return day_key(self.clock())
 
     async def allowances(
-        self, user_id: int, chat_id: int, chat_type: str, ex: Executor | None = None
+        self,
+        user_id: int,
+        chat_id: int,
+        chat_type: str,
+        ex: Executor | None = None,
+        *,
+        at: datetime | None = None,
     ) -> list[Allowance]:
         """Every limit on a job by ``user_id`` in this chat (none: unlimited), tightest
-        first."""
+        first, as of ``at`` (default: now)."""
         ex = ex or self._db
-        at = self.clock()
+        at = at or self.clock()
         day, month = day_key(at), month_key(at)
         found: list[Allowance] = []
 
@@ -147,10 +153,12 @@ class Quotas:
         Raises:
             QuotaExceeded: a limit has less left (``tx`` must then be rolled back).
         """
-        for allowance in await self.allowances(job.user_id, job.chat_id, job.chat_type, tx):
+        # One reading of the clock: the check and the rows are for the same day and month.
+        at = self.clock()
+        allowances = await self.allowances(job.user_id, job.chat_id, job.chat_type, tx, at=at)
+        for allowance in allowances:
             if seconds > allowance.left:
                 raise QuotaExceeded(allowance, seconds)
-        at = self.clock()
         day, month = day_key(at), month_key(at)
         scopes = [(Scope.USER, job.user_id)]
         if job.chat_type in GROUP_CHATS:
