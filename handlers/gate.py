@@ -14,6 +14,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
+from bot import callback_data as cd
 from bot.context import BotContext
 from handlers.buttons import locale_of
 
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 
 #: Group-admin commands: they pass a group's off switch (else /bot on could never be sent).
 GROUP_ADMIN_COMMANDS = ("bot", "groupquota", "groupusage")
+#: Also pass the off switch: a user can always stop (and get back the quota of) their jobs.
+_ALWAYS_ALLOWED = frozenset({*GROUP_ADMIN_COMMANDS, "cancel"})
 #: Commands that get the "I'm switched off here" note (at most once per chat in a while);
 #: anything else in a switched-off group is dropped in silence.
 _NOTED_WHEN_OFF = frozenset({"new", "lipsync", "start", "help"})
@@ -34,6 +37,14 @@ async def gate(update: Update, context: BotContext) -> None:
     if message is not None and (message.migrate_to_chat_id or message.migrate_from_chat_id):
         return  # a group's move is carried out whoever made it and whatever its switch
     user, chat = update.effective_user, update.effective_chat
+    if message is not None and message.sender_chat is not None:
+        # Sent on behalf of a channel (or of the group, by an anonymous admin): no person
+        # to hold a conversation, a quota or a ban. Only an anonymous admin's group-admin
+        # command goes on (group_admin_message accepts it).
+        anonymous_admin = chat is not None and message.sender_chat.id == chat.id
+        if not (anonymous_admin and _command_of(message, context) in GROUP_ADMIN_COMMANDS):
+            raise ApplicationHandlerStop
+        return
     if (
         user is not None
         and user.id not in context.admins
@@ -83,8 +94,10 @@ async def _switched_off(update: Update, context: BotContext, chat_id: int) -> No
     """Drop the update unless it is a group-admin command (they check the sender)."""
     query, message = update.callback_query, update.message
     command = _command_of(message, context) if message is not None else None
-    if command in GROUP_ADMIN_COMMANDS:
+    if command in _ALWAYS_ALLOWED:
         return
+    if query is not None and (query.data or "").startswith(f"{cd.STOP}:"):
+        return  # a job's [Cancel] keeps working
     try:
         if query is not None:
             # Seen by the presser only, so it cannot flood the group: always answered.
@@ -105,9 +118,11 @@ def _off_text(update: Update, context: BotContext) -> str:
 
 
 def _command_of(message: Message, context: BotContext) -> str | None:
-    """The command a message (or a media caption) starts with, lower-case, when it is meant
-    for this bot (``/cmd`` or ``/cmd@us``); None otherwise."""
-    text = message.text or message.caption or ""
+    """The command a text message starts with, lower-case, when it is meant for this bot
+    (``/cmd`` or ``/cmd@us``); None otherwise."""
+    # Text only: a caption is never a command to CommandHandler, so "/bot" under a photo
+    # must not pass the off switch as one.
+    text = message.text or ""
     if not text.startswith("/"):
         return None
     name, _, target = text.split(maxsplit=1)[0][1:].partition("@")

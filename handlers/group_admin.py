@@ -22,7 +22,9 @@ async def group_admin_message(update: Update, context: BotContext) -> tuple[Mess
     if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
         await message.reply_text(t.t(locale, "group.only_in_groups"))
         return None
-    if not await context.groups.is_admin(chat.id, user.id):
+    # Only an anonymous admin can post on behalf of the group itself.
+    anonymous_admin = message.sender_chat is not None and message.sender_chat.id == chat.id
+    if not anonymous_admin and not await context.groups.is_admin(chat.id, user.id):
         await message.reply_text(t.t(locale, "group.admins_only"))
         return None
     return message, locale

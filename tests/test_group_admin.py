@@ -152,3 +152,46 @@ async def test_when_telegram_cannot_say_the_answer_is_no(
     fake.fail("getChatMember", 400, "Bad Request: user not found")
     assert "Only this group's admins" in await _bot(fake, OWNER, group, "off")
     assert "I'm off" in await _bot(fake, OWNER, group, "off")  # the failure was not kept
+
+
+ANONYMOUS = User(1087968824, "Group", language_code=None)
+CHANNEL = {"id": -1009999, "type": "channel", "title": "Mia's channel"}
+
+
+async def test_an_anonymous_admin_can_switch_the_bot(
+    fake: FakeTelegram, bot: Running, group: dict
+) -> None:
+    mark = fake.mark()
+    fake.send_as_chat(ANONYMOUS, group, f"/bot@{fake.bot_user['username']} off", group)
+    reply = await fake.wait_for("sendMessage", since=mark)
+    assert "I'm off in this group" in str(reply[0].params["text"])
+    assert not bot.services.groups.enabled(group["id"])
+
+
+async def test_messages_on_behalf_of_a_channel_are_ignored(
+    fake: FakeTelegram, bot: Running, group: dict
+) -> None:
+    """A banned member posting as their channel, or anyone: no person behind it to hold a
+    conversation, a quota or a ban."""
+    await bot.services.moderation.ban(MEMBER.id)
+    mark = fake.mark()
+    fake.send_as_chat(MEMBER, CHANNEL, f"/new@{fake.bot_user['username']}", group)
+    fake.send_as_chat(MEMBER, CHANNEL, f"/bot@{fake.bot_user['username']} off", group)
+    fake.send_command(OWNER, "/help", chat=group)  # a marker: everything before is handled
+    await said(fake, group["id"], "/new", mark)
+    assert len(_texts(fake, group["id"], mark)) == 1
+    assert bot.services.groups.enabled(group["id"])
+
+
+async def test_when_off_a_caption_is_no_command_and_cancel_still_works(
+    fake: FakeTelegram, bot: Running, group: dict
+) -> None:
+    await _bot(fake, OWNER, group, "off")
+    mark = fake.mark()
+    # "/bot" as a photo's caption is no group-admin command: dropped like any message.
+    fake.send_photo(MEMBER, b"\xff\xd8not really", chat=group, caption="/bot on")
+    fake.send_command(MEMBER, "/cancel", chat=group)
+    reply = await fake.wait_for("sendMessage", since=mark)
+    assert len(_texts(fake, group["id"], mark)) == 1
+    assert "I'm off" not in str(reply[0].params["text"])
+    assert not bot.services.groups.enabled(group["id"])

@@ -1286,6 +1286,12 @@ class FakeTelegram:
         text = f"/{command.lstrip('/')}" + (f"@{self.bot_user['username']}" if in_group else "")
         return self.send_text(user, f"{text} {args}" if args else text, chat, reply_to)
 
+    def send_as_chat(self, user: User, sender_chat: Json, text: str, chat: Json) -> Json:
+        """``text`` in ``chat`` sent on behalf of ``sender_chat``: a channel the user posts
+        as, or the group itself (an anonymous admin; ``from`` is then GroupAnonymousBot)."""
+        content: Json = {**self._with_text("text", text), "sender_chat": sender_chat}
+        return self._user_message(user, chat, None, content)
+
     def _media_message(
         self,
         user: User,
