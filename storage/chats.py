@@ -47,7 +47,17 @@ class ChatRepository:
                     (new_id, old_id),
                 )
             )
-            # A limit set in the supergroup before this ran is the newer decision.
+            # A limit set in the supergroup before this ran is the newer decision; a row
+            # with no limit in it is only the lock a reserve there took, and gives way.
+            await tx.execute(
+                """
+                DELETE FROM quota_limits WHERE scope = 'group' AND owner_id = ?
+                    AND daily IS NULL AND monthly IS NULL AND member_daily IS NULL
+                    AND EXISTS (SELECT 1 FROM quota_limits
+                                WHERE scope = 'group' AND owner_id = ?)
+                """,
+                (new_id, old_id),
+            )
             moved |= bool(
                 await tx.execute(
                     """
