@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from telegram import Message, Update
+from telegram.constants import ChatType
+from telegram.error import Forbidden
 
 from bot.admin_tools import Who
 from bot.context import BotContext
@@ -40,12 +42,30 @@ def admin_command(usage_key: str) -> Callable[[Body], Handler]:
                 text = t.t(locale, usage_key)
             except Refusal as refusal:
                 text = t.t(locale, refusal.key, **refusal.params)
-            await message.reply_text(text)
+            await answer_privately(context, message, user.id, locale, text)
 
         handler.__doc__ = body.__doc__
         return handler
 
     return wrap
+
+
+async def answer_privately(
+    context: BotContext, message: Message, admin_id: int, locale: str, text: str
+) -> None:
+    """Reply in a private chat; sent in a group, the answer (usage, credits, who is banned)
+    goes to the admin's private chat instead, and the group only hears where it went."""
+    if message.chat.type == ChatType.PRIVATE:
+        await message.reply_text(text)
+        return
+    try:
+        await context.bot.send_message(admin_id, text)
+    except Forbidden:
+        await message.reply_text(
+            context.t.t(locale, "botadmin.ask_privately", bot=context.bot.username)
+        )
+        return
+    await message.reply_text(context.t.t(locale, "botadmin.sent_privately"))
 
 
 def describe(context: BotContext, locale: str, who: Who) -> str:
@@ -203,7 +223,7 @@ async def providers(update: Update, context: BotContext) -> None:
                 in_flight=report.in_flight,
             )
         )
-    await message.reply_text("\n".join(lines))
+    await answer_privately(context, message, user.id, locale, "\n".join(lines))
 
 
 #: Every admin command, in menu order (handlers/menu.py shows these to admins only, and

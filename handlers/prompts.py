@@ -126,8 +126,8 @@ class Screens:
         notes = []
         if self._catalog.is_preview(draft.provider):
             notes.append(t.t(locale, "note.preview"))
-        if draft.user_id in self._admins:
-            # Provider credits are money: only the bot's admins see them.
+        if draft.user_id in self._admins and draft.chat_type == ChatType.PRIVATE:
+            # Provider credits are money: only the bot's admins see them, and not in a group.
             credits = self._catalog.quote(draft, draft.provider)
             if credits:
                 notes.append(t.t(locale, "price.admin_credits", credits=f"{credits:g}"))

@@ -147,7 +147,7 @@ class JobRepository:
         first, waiting ones included."""
         rows = await self._db.fetchall(
             """
-            SELECT * FROM jobs INDEXED BY jobs_by_user
+            SELECT * FROM jobs
             WHERE user_id = ? AND chat_id = ?
                 AND status IN ('waiting', 'submitting', 'queued', 'running')
             ORDER BY id

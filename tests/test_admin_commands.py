@@ -39,6 +39,20 @@ async def ask(fake: FakeTelegram, user: User, command: str, args: str = "", **wh
     return str(calls[0].params["text"])
 
 
+async def ask_in_group(
+    fake: FakeTelegram, admin: User, command: str, args: str, group: dict, reply_to: dict
+) -> str:
+    """An admin command sent in a group: the group only hears that the answer went to the
+    admin's private chat; returns that answer."""
+    fake.chat_for(admin)  # the admin has started the bot in private
+    mark = fake.mark()
+    fake.send_command(admin, command, args, chat=group, reply_to=reply_to)
+    note = await fake.wait_for("sendMessage", to_chat(group["id"]), since=mark)
+    assert note[0].params["text"] == T.t("en", "botadmin.sent_privately")
+    private = await fake.wait_for("sendMessage", to_chat(admin.id), since=mark)
+    return str(private[0].params["text"])
+
+
 async def introduce(fake: FakeTelegram, user: User) -> None:
     """The user writes to the bot once, so it knows their @username."""
     await ask(fake, user, "help")
@@ -224,11 +238,11 @@ async def test_setquota_as_a_reply_targets_the_author(
 ) -> None:
     group = fake.group()
     said = fake.send_text(ANN, "make me a video please", chat=group)["message"]
-    answer = await ask(fake, ADMIN, "setquota", "30 daily", chat=group, reply_to=said)
+    answer = await ask_in_group(fake, ADMIN, "setquota", "30 daily", group, said)
     assert answer == f"Daily limit for Ann (id {ANN.id}): 30 s."
     assert await daily_limit(admin_bot, ANN) == 30
     # As a reply, the first argument is the seconds: a user there is wrong arguments.
-    answer = await ask(fake, ADMIN, "setquota", f"{BOB.id} 30", chat=group, reply_to=said)
+    answer = await ask_in_group(fake, ADMIN, "setquota", f"{BOB.id} 30", group, said)
     assert answer == USAGE["setquota"]
 
 
@@ -315,7 +329,7 @@ async def test_ban_then_unban(fake: FakeTelegram, admin_bot: Running) -> None:
 async def test_ban_by_reply_and_an_id_never_seen(fake: FakeTelegram, admin_bot: Running) -> None:
     group = fake.group()
     said = fake.send_text(BOB, "spam spam", chat=group)["message"]
-    answer = await ask(fake, ADMIN, "ban", chat=group, reply_to=said)
+    answer = await ask_in_group(fake, ADMIN, "ban", "", group, said)
     assert answer == f"Banned Bob (id {BOB.id}). They get one polite refusal, then silence."
     assert await ask(fake, ADMIN, "ban", "555") == (
         "Banned id 555 (has not written to me yet). They get one polite refusal, then silence."
@@ -340,3 +354,23 @@ async def test_ban_wrong_arguments_get_the_usage_line(
     else:
         assert answer == USAGE[command]
     assert not admin_bot.services.moderation.is_banned(ANN.id)
+
+
+async def test_reports_asked_in_a_group_go_to_the_admin_privately(
+    fake: FakeTelegram, admin_bot: Running
+) -> None:
+    """Usage and credits are not for the group's members to read."""
+    group = fake.group()
+    fake.chat_for(ADMIN)
+    mark = fake.mark()
+    fake.send_command(ADMIN, "stats", chat=group)
+    note = await fake.wait_for("sendMessage", to_chat(group["id"]), since=mark)
+    assert note[0].params["text"] == T.t("en", "botadmin.sent_privately")
+    private = await fake.wait_for("sendMessage", to_chat(ADMIN.id), since=mark)
+    assert "credits" in str(private[0].params["text"])
+    # An admin who never opened a private chat with the bot is told how to.
+    fake.blocked_chats.add(ADMIN.id)
+    mark = fake.mark()
+    fake.send_command(ADMIN, "usage", chat=group)
+    note = await fake.wait_for("sendMessage", to_chat(group["id"]), since=mark)
+    assert "Open a chat with @" in str(note[0].params["text"])
