@@ -14,6 +14,7 @@ from bot.models import Draft, Step
 from storage import Database, DraftRepository
 from storage.chats import ChatRepository
 from storage.db import now
+from storage.ledger import LedgerRepository, Limits, Scope
 from tests.conftest import Media
 from tests.fakes.telegram import FakeTelegram, User
 from tests.flows import said
@@ -154,3 +155,18 @@ async def test_a_conversation_already_started_in_the_supergroup_wins(db: Databas
     )
     assert await db.fetchall("SELECT 1 FROM drafts WHERE chat_id = ?", (OLD,)) == []
     assert not await chats.migrate(OLD, NEW)  # the second notice finds nothing left
+
+
+async def test_limits_move_over_a_lock_row_but_not_over_a_newer_limit(db: Database) -> None:
+    """A reserve in the supergroup before the migration ran leaves a limits row holding no
+    limit (the row is the reserve's lock): the old group's limits still move over it."""
+    ledger = LedgerRepository()
+    await ledger.set_limits(db, Scope.GROUP, -1, Limits(daily=0, member_daily=5))
+    await ledger.lock(db, Scope.GROUP, -1002)  # only the lock row
+    await ChatRepository(db).migrate(-1, -1002)
+    assert await ledger.limits(db, Scope.GROUP, -1002) == Limits(daily=0, member_daily=5)
+    # An admin's /groupquota in the supergroup before the move is the newer decision.
+    await ledger.set_limits(db, Scope.GROUP, -3, Limits(daily=10))
+    await ledger.set_limits(db, Scope.GROUP, -1004, Limits(daily=99))
+    await ChatRepository(db).migrate(-3, -1004)
+    assert await ledger.limits(db, Scope.GROUP, -1004) == Limits(daily=99)
