@@ -186,8 +186,15 @@ class DraftService:
         def back(current: Draft) -> Draft | None:
             if current.step is not Step.CONFIRM:
                 return None
+            # A new token: the old summary's and refusal's buttons are stale from now on,
+            # so none of them can act on the order the next voice makes.
             return current.model_copy(
-                update={"step": Step.VOICE, "voice": None, "voice_kind": None}
+                update={
+                    "step": Step.VOICE,
+                    "voice": None,
+                    "voice_kind": None,
+                    "token": secrets.token_urlsafe(6),
+                }
             )
 
         return await self._repo.update(draft, back)

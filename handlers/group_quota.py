@@ -72,7 +72,7 @@ async def group_usage(update: Update, context: BotContext) -> None:
                 resets=quota_text.resets(t, locale, allowance, now),
             )
         )
-    if not any(a.period == "day" for a in today.pool):
+    if not today.pool:
         lines.append(t.t(locale, "groupquota.no_pool", used=today.used_today))
     if today.member_daily is not None:
         lines.append(t.t(locale, "groupquota.share", limit=today.member_daily))

@@ -140,7 +140,7 @@ class Screens:
             locale,
             "prompt.confirm",
             face=t.t(locale, f"face.{draft.media_kind}"),
-            seconds=round(draft.voice.probe.duration or 0),
+            seconds=seconds,  # rounded as the price is: the two never disagree
             ratio=draft.ratio,
             provider=t.t(locale, f"provider.{draft.provider}"),
             cost=quota_text.price(t, locale, seconds, allowances),

@@ -58,9 +58,22 @@ async def refuse_retry(
     context: BotContext, draft: Draft, refused: QuotaExceeded | TooManyActive
 ) -> None:
     """[Try again] made no job: the same order becomes the user's conversation, at its
-    summary under the reason, so [Generate] (after the reset) or [Shorter voice] finish it."""
-    adopted = await context.drafts.adopt(draft)
+    summary under the reason, so [Generate] (after the reset) or [Shorter voice] finish it.
+    A conversation the user has going in this chat is never replaced: then only the reason
+    is said, and the failure message keeps its [Try again] for later."""
     text = quota_text.refusal(context.t, draft.locale, refused, context.quotas.now())
+    if await context.drafts.get(draft.chat_id, draft.user_id) is not None:
+        await context.bot.send_message(
+            draft.chat_id,
+            text,
+            reply_parameters=(
+                ReplyParameters(draft.reply_to, allow_sending_without_reply=True)
+                if draft.reply_to is not None
+                else None
+            ),
+        )
+        return
+    adopted = await context.drafts.adopt(draft)
     await Screens.of(context).explain(adopted, text)
 
 
@@ -76,14 +89,22 @@ async def shorter_voice(
     # (and off the refusal that replied to it), so none answers "stale" later.
     spent = [pressed_on]
     earlier = pressed_on.reply_to_message if isinstance(pressed_on, Message) else None
-    if (
-        earlier is not None
-        and earlier.from_user is not None
-        and earlier.from_user.id == context.bot.id
-    ):
-        spent.append(earlier)
+    if earlier is not None and _carries(earlier, draft.token):
+        spent.append(earlier)  # the summary a refusal replied to (not a failure message)
     for message in spent:
         with contextlib.suppress(TelegramError):  # a leftover button only gets an alert
             await context.bot.edit_message_reply_markup(draft.chat_id, message.message_id)
     await Screens.of(context).prompt(updated)
     return True
+
+
+def _carries(message: Message, token: str) -> bool:
+    """Whether ``message`` has a button of the conversation with ``token``."""
+    markup = message.reply_markup
+    if markup is None:
+        return False
+    return any(
+        token in str(button.callback_data or "")
+        for row in markup.inline_keyboard
+        for button in row
+    )

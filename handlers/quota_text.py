@@ -25,10 +25,11 @@ def heading(t: Translator, locale: str, allowance: Allowance) -> str:
 
 
 def left(t: Translator, locale: str, allowance: Allowance) -> str:
-    """``108 s of 120 s left today``."""
+    """``108 s of 120 s left today``; with extra from an admin's /grant, ``130 s left
+    today (120 s a day, plus extra from an admin)``."""
     return t.t(
         locale,
-        f"quota.left_{allowance.period}",
+        f"quota.left_{allowance.period}{'_extra' if allowance.left > allowance.limit else ''}",
         left=allowance.left,
         limit=allowance.limit,
     )
@@ -88,6 +89,9 @@ def refusal(
 
 
 def way_forward(t: Translator, locale: str, allowance: Allowance, needed: int) -> str:
+    if allowance.limit == 0:
+        # Nothing fits, whatever the voice: only an admin can change that.
+        return t.t(locale, "quota.way_none")
     if needed > allowance.limit:
         # Waiting does not help: the voice is longer than the whole allowance.
         return t.t(locale, "quota.way_too_long", limit=allowance.limit)
@@ -98,7 +102,7 @@ def way_forward(t: Translator, locale: str, allowance: Allowance, needed: int) -
 
 def offers_shorter(allowance: Allowance, needed: int) -> bool:
     """Whether a shorter voice could be made at all (else [Shorter voice] is not offered)."""
-    return allowance.left > 0 or needed > allowance.limit
+    return allowance.left > 0 or needed > allowance.limit > 0
 
 
 def report(t: Translator, locale: str, allowances: Sequence[Allowance], now: datetime) -> str:
