@@ -83,6 +83,10 @@ def replied_user(message: Message) -> Who | None:
     author = replied.from_user
     if author is None or author.is_bot:
         return None
+    if message.from_user is not None and author.id == message.from_user.id:
+        # The admin's own message: in a private chat, also every message they forwarded
+        # there (its author is the forwarder), so "/grant 60" on it would credit the admin.
+        return None
     return Who(author.id, author.first_name or None)
 
 

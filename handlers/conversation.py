@@ -88,7 +88,8 @@ async def on_message(update: Update, context: BotContext) -> None:
     if draft is None:
         if is_private and incoming.kind is Kind.FACE:
             # Sending a photo straight away is the most natural way to start.
-            await take_face(context, await begin(context, update), incoming)
+            if await may_start(update, context):
+                await take_face(context, await begin(context, update), incoming)
         elif is_private:
             locale = context.t.negotiate(user.language_code)
             await message.reply_text(

@@ -78,6 +78,13 @@ async def _refuse_banned(update: Update, context: BotContext, user_id: int) -> N
     query, message = update.callback_query, update.message
     if query is None and message is None:
         return  # nothing to answer (an edit, a member update): keep the notice for later
+    if (
+        message is not None
+        and message.chat.type in _GROUPS
+        and _command_of(message, context) is None
+        and not _replies_to_us(message, context)
+    ):
+        return  # group chatter: the refusal waits for something addressed to the bot
     text = None
     if await context.moderation.take_ban_notice(user_id):
         text = context.t.t(locale_of(update, context), "gate.banned")
@@ -111,6 +118,15 @@ async def _switched_off(update: Update, context: BotContext, chat_id: int) -> No
     except TelegramError as exc:
         log.info("Could not say the bot is off in chat %d: %s", chat_id, exc)
     raise ApplicationHandlerStop
+
+
+def _replies_to_us(message: Message, context: BotContext) -> bool:
+    replied = message.reply_to_message
+    return (
+        replied is not None
+        and replied.from_user is not None
+        and (replied.from_user.id == context.bot.id)
+    )
 
 
 def _off_text(update: Update, context: BotContext) -> str:

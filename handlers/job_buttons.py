@@ -14,6 +14,7 @@ from bot.models import Job, JobStatus, Step
 from bot.quotas import QuotaExceeded, TooManyActive
 from handlers.buttons import owned_job, pressed, stale
 from handlers.conversation import begin
+from handlers.gate import may_start
 from handlers.prompts import Screens
 from handlers.quota import refuse_retry
 
@@ -38,7 +39,7 @@ async def on_job_button(update: Update, context: BotContext) -> None:
         await _retry(query, context, job)
     elif action == cd.OTHER_PROVIDER:
         await _other_provider(query, context, job)
-    else:
+    elif await may_start(update, context):  # [New]; a refusal answers the press itself
         await query.answer()
         await Screens.of(context).prompt(await begin(context, update))
 

@@ -195,3 +195,21 @@ async def test_when_off_a_caption_is_no_command_and_cancel_still_works(
     assert len(_texts(fake, group["id"], mark)) == 1
     assert "I'm off" not in str(reply[0].params["text"])
     assert not bot.services.groups.enabled(group["id"])
+
+
+async def test_a_no_is_trusted_only_briefly(fake: FakeTelegram, bot: Running, group: dict) -> None:
+    """A member promoted to admin gets their rights within half a minute, not five."""
+    now = [0.0]
+    services = bot.services
+    services.groups = Groups(
+        ChatRepository(services.db),
+        ChatAdmins(bot.application.bot, clock=lambda: now[0]),
+        services.settings.admin_ids,
+    )
+    await services.groups.load()
+    assert "Only this group's admins" in await _bot(fake, MEMBER, group, "off")
+    fake.chat_admins[group["id"]] |= {MEMBER.id}
+    now[0] += 10
+    assert "Only this group's admins" in await _bot(fake, MEMBER, group, "off")
+    now[0] += 21
+    assert "I'm off" in await _bot(fake, MEMBER, group, "off")

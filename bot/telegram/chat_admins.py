@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 #: How long an answer is trusted: a demoted admin keeps their rights at most this long, and a
 #: group admin sending several commands costs one request.
 TTL_SECONDS = 300.0
+#: How long a "no" is trusted: a member just promoted waits at most this long.
+NO_TTL_SECONDS = 30.0
 #: (chat, user) answers remembered at most; the oldest go first.
 MAX_ENTRIES = 10_000
 
@@ -28,11 +30,13 @@ class ChatAdmins:
         bot: Bot,
         *,
         ttl: float = TTL_SECONDS,
+        no_ttl: float = NO_TTL_SECONDS,
         max_entries: int = MAX_ENTRIES,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._bot = bot
         self._ttl = ttl
+        self._no_ttl = no_ttl
         self._max = max_entries
         self._clock = clock
         self._answers: OrderedDict[tuple[int, int], tuple[bool, float]] = OrderedDict()
@@ -52,7 +56,7 @@ class ChatAdmins:
             )
             return False
         answer = member.status in _ADMIN_STATUSES
-        self._answers[key] = (answer, self._clock() + self._ttl)
+        self._answers[key] = (answer, self._clock() + (self._ttl if answer else self._no_ttl))
         self._answers.move_to_end(key)
         while len(self._answers) > self._max:
             self._answers.popitem(last=False)
