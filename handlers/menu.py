@@ -5,17 +5,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from telegram import Bot, BotCommand, BotCommandScopeChat
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScope,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeChat,
+)
 from telegram.error import TelegramError
 
 from bot.i18n import DEFAULT_LOCALE, Translator
 from handlers import admin
+from handlers.gate import GROUP_ADMIN_COMMANDS
 
 log = logging.getLogger(__name__)
 
 #: Commands shown to everyone, in menu order.
 COMMANDS = ("new", "jobs", "quota", "cancel", "help")
-#: Added to the menu of the bot's admins, in their private chats only.
+#: Added to the menu of the bot's admins, in their private chats only (group admins get
+#: GROUP_ADMIN_COMMANDS added in every group they administer).
 ADMIN_COMMANDS = tuple(admin.HANDLERS)
 
 
@@ -25,14 +33,24 @@ async def publish_commands(bot: Bot, translator: Translator, admins: Iterable[in
         # The default locale is the fallback for every language without its own menu.
         language = None if locale == DEFAULT_LOCALE else locale.split("_")[0]
         await _set(bot, translator, locale, COMMANDS, language=language)
-    for admin_id in admins:
+        # Every group's administrators (a menu is cosmetic: the commands check the sender).
         await _set(
             bot,
             translator,
-            DEFAULT_LOCALE,
-            COMMANDS + ADMIN_COMMANDS,
-            scope=BotCommandScopeChat(admin_id),
+            locale,
+            COMMANDS + GROUP_ADMIN_COMMANDS,
+            language=language,
+            scope=BotCommandScopeAllChatAdministrators(),
         )
+        for admin_id in admins:
+            await _set(
+                bot,
+                translator,
+                locale,
+                COMMANDS + ADMIN_COMMANDS,
+                language=language,
+                scope=BotCommandScopeChat(admin_id),
+            )
 
 
 async def _set(
@@ -42,7 +60,7 @@ async def _set(
     names: Iterable[str],
     *,
     language: str | None = None,
-    scope: BotCommandScopeChat | None = None,
+    scope: BotCommandScope | None = None,
 ) -> None:
     commands = [BotCommand(name, translator.t(locale, f"menu.{name}")) for name in names]
     try:

@@ -117,6 +117,13 @@ async def test_the_admins_menu_lists_the_admin_commands_and_nobody_elses_does(
             assert not {c["command"] for c in commands} & set(ADMIN_COMMANDS), (scope, language)
     descriptions = {c["command"]: c["description"] for c in fake.commands[(admin_scope, "")]}
     assert descriptions["setquota"] == T.t("en", "menu.setquota")
+    portuguese = {c["command"]: c["description"] for c in fake.commands[(admin_scope, "pt")]}
+    assert portuguese["setquota"] == T.t("pt_BR", "menu.setquota")
+    # Every group's admins see the group-admin commands there; members do not.
+    group_admins = json.dumps({"type": "all_chat_administrators"}, sort_keys=True)
+    listed = [c["command"] for c in fake.commands[(group_admins, "")]]
+    assert listed == [*COMMANDS, "bot", "groupquota", "groupusage"]
+    assert "groupquota" not in [c["command"] for c in fake.commands_for()]
 
 
 # --- /setquota ----------------------------------------------------------------------------
