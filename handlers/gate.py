@@ -103,6 +103,9 @@ async def _switched_off(update: Update, context: BotContext, chat_id: int) -> No
     command = _command_of(message, context) if message is not None else None
     if command in _ALWAYS_ALLOWED:
         return
+    user = update.effective_user
+    if command is not None and user is not None and user.id in context.admins:
+        return  # the bot's admins' commands (theirs answer in private) work everywhere
     if query is not None and (query.data or "").startswith(f"{cd.STOP}:"):
         return  # a job's [Cancel] keeps working
     try:

@@ -213,3 +213,15 @@ async def test_a_no_is_trusted_only_briefly(fake: FakeTelegram, bot: Running, gr
     assert "Only this group's admins" in await _bot(fake, MEMBER, group, "off")
     now[0] += 21
     assert "I'm off" in await _bot(fake, MEMBER, group, "off")
+
+
+async def test_a_bot_admins_command_works_in_a_switched_off_group(
+    fake: FakeTelegram, bot: Running, group: dict
+) -> None:
+    await _bot(fake, OWNER, group, "off")
+    fake.chat_for(BOT_ADMIN)
+    mark = fake.mark()
+    fake.send_command(BOT_ADMIN, "/stats", chat=group)
+    await said(fake, group["id"], "private chat", mark)
+    assert _texts(fake, group["id"], mark) == ["I sent you the answer in a private chat."]
+    assert "credits" in _texts(fake, BOT_ADMIN.id, mark)[0]
