@@ -27,7 +27,7 @@ from tests.fakes import lipsync_studio, magichour
 from tests.fakes.lipsync_studio import FakeLipsyncStudio
 from tests.fakes.magichour import FakeMagicHour
 from tests.fakes.telegram import Call, FakeTelegram, User
-from tests.flows import button, edited, said, to_ratio
+from tests.flows import button, edited, said, to_confirm, to_ratio
 
 ANN = User(111, "Ann", language_code="en")
 ADMIN = User(900, "Ada", language_code="en")
@@ -167,12 +167,22 @@ async def test_provider_step_lists_costs(harness: Harness, remote: Remote, media
     assert draft.voice.probe is not None
     frames = math.ceil((draft.voice.probe.duration or 0) * 30)
     labels = [text for text, _ in fake.buttons(choice.result)]
+    # Users see the price in seconds of their own quota: the voice's length, at any provider.
     assert labels == [
-        f"Magic Hour · about {frames} credits",
-        # 3 s is billed as the 5 s minimum; a 640x480 photo gets 480p at 2 credits a second.
-        "lipsync.studio · about 10 credits",
-        "Preview (lips do not move) · free",
+        "Magic Hour · 3 s",
+        "lipsync.studio · 3 s",
+        "Preview (lips do not move) · 3 s",
     ]
+    assert "credits" not in str(choice.params["text"])
+    # Provider credits are for the bot's admins, on their summary.
+    async with harness.bot(**remote.env):
+        for provider, credits in (
+            ("Magic Hour", frames),
+            # 3 s is billed as the 5 s minimum; a 640x480 photo gets 480p at 2 credits a second.
+            ("lipsync.studio", 10),
+        ):
+            confirm = await to_confirm(fake, media, ADMIN, provider=provider)
+            assert f"Admins only: about {credits} provider credits." in confirm.params["text"]
 
 
 @pytest.mark.parametrize("provider", ["magichour", "lipsync_studio"])
@@ -367,7 +377,7 @@ async def test_without_public_url_magic_hour_works_by_polling(
         fake.press(ANN, ratios.result, button(fake, ratios.result, "1:1"))
         # One provider able: the PROVIDER step is skipped.
         confirm = await edited(fake, ANN.id, "Ready to make your video", mark)
-        assert re.search(r"Cost: about \d+ credits", confirm.params["text"])
+        assert re.search(r"Price: \d+ s of video", confirm.params["text"])
         fake.press(ANN, confirm.result, button(fake, confirm.result, "Generate"))
         await fake.wait_for("sendVideo", to_chat(ANN.id), timeout=30)
     assert sha(fake.uploads[-1].path) == sha(provider_output)
