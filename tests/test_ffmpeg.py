@@ -332,7 +332,10 @@ async def test_max_volume_db(files: dict[str, Path]) -> None:
 
 
 async def test_render_photo_portrait_with_progress(files: dict[str, Path], tmp_path: Path) -> None:
-    order = await _order(MediaKind.PHOTO, files["jpg"], files["voice"], AspectRatio.PORTRAIT)
+    # Long enough to take several progress periods even on a fast, idle machine (a 3 s
+    # voice sometimes rendered between two reports: one fraction only).
+    voice = media.make_mp3(tmp_path / "long.mp3", seconds=15)
+    order = await _order(MediaKind.PHOTO, files["jpg"], voice, AspectRatio.PORTRAIT)
     fractions: list[float] = []
 
     async def on_progress(fraction: float) -> None:
