@@ -20,7 +20,7 @@ from typing import Any
 
 from tests import media as make
 from tests.conftest import TOKEN, Harness, Media
-from tests.fakes.magichour import FakeMagicHour
+from tests.fakes.magichour import TERMINAL, FakeMagicHour
 from tests.fakes.telegram import FakeTelegram, User
 from tests.fakes.telegram import running as serve_telegram
 from tests.test_providers_e2e import serving_remote
@@ -196,6 +196,209 @@ async def group_chat(t: Transcript, media: Media) -> None:
     await t.act("/unknown in the group", lambda: fake.send_command(user, "/unknown", chat=group))
 
 
+# ---------------------------------------------------------------------- issue 7: limits
+
+#: Everyone but Ann; their Telegram language is set per run (see ``people``).
+DAN, BOB, CAT = 222, 333, 444  # quota; the line
+ADA, EVE = 7, 555  # a bot admin (ADMIN_IDS); a user she bans
+OLGA, MIA, FAY = 666, 777, 888  # a group's admin and member; /new flooder
+#: Ann and everyone else may make 60 s of video a day; one job at a time per provider, so a
+#: second Magic Hour job waits in line (Ann's own scenarios never run two at once).
+LIMITS = {"ADMIN_IDS": str(ADA), "USER_DAILY_QUOTA_SECONDS": "60", "PROVIDER_MAX_ACTIVE_JOBS": "1"}
+
+
+def people(locale: str) -> dict[int, User]:
+    code = LANGUAGE_CODES[locale]
+    return {
+        DAN: User(DAN, "Dan", code, "dan_q"),
+        BOB: User(BOB, "Bob", code),
+        CAT: User(CAT, "Cat", code),
+        ADA: User(ADA, "Ada", code, "ada_admin"),
+        EVE: User(EVE, "Eve", code, "eve_b"),
+        OLGA: User(OLGA, "Olga", code),
+        MIA: User(MIA, "Mia", code),
+        FAY: User(FAY, "Fay", code),
+    }
+
+
+def command(t: Transcript, text: str, chat: dict | None = None) -> tuple[str, Callable[[], Any]]:
+    """``text`` (a command and its arguments) from the acting user: what to print and do."""
+    name, _, args = text.partition(" ")
+    fake, user = t.fake, t.user
+    return text, lambda: fake.send_command(user, name, args, chat=chat)
+
+
+async def new_order(t: Transcript, media: Media, voice: Path, seconds: int, provider: str) -> None:
+    """The acting user's /new, a photo, a ``seconds`` voice, 9:16 and ``provider``: the summary."""
+    fake, user, chat = t.fake, t.user, t.user.id
+    await t.act(*command(t, "/new"))
+    await t.act(
+        "a photo", lambda: fake.send_photo(user, media.photo.read_bytes(), width=640, height=480)
+    )
+    await t.act(
+        f"a {seconds}-second voice message",
+        lambda: fake.send_voice(user, voice.read_bytes(), duration=seconds),
+    )
+    await t.press(chat, "r:", ":9:16")
+    await t.press(chat, "p:", f":{provider}")
+
+
+async def quotas(t: Transcript, media: Media, long_voice: Path, dan: User) -> None:
+    with t.as_user(dan):
+        t.scenario("/quota before and after a video (Dan, 60 s a day)")
+        await t.act(*command(t, "/quota"))
+        await new_order(t, media, long_voice, 40, "preview")
+        await t.press(dan.id, "go:")
+        await t.settle(3.0)
+        await t.act(*command(t, "/quota"))
+
+        t.scenario("a video refused by the daily quota, then a shorter voice")
+        await new_order(t, media, long_voice, 40, "preview")
+        await t.press(dan.id, "go:")
+        await t.press(dan.id, "short:")
+        await t.act(
+            "a 3-second voice message",
+            lambda: t.fake.send_voice(dan, media.voice.read_bytes(), duration=3),
+        )
+        await t.press(dan.id, "go:")
+        await t.settle(2.0)
+        await t.act(*command(t, "/quota"))
+
+
+def unfinished(mh: FakeMagicHour) -> list[str]:
+    return [job_id for job_id, job in mh.jobs.items() if job.status not in TERMINAL]
+
+
+async def waiting_line(
+    t: Transcript, media: Media, mh: FakeMagicHour, bob: User, cat: User
+) -> None:
+    t.scenario("the line: Magic Hour takes one job at a time; Ann's renders, Bob and Cat wait")
+    mh.auto_complete = False
+    await new_order(t, media, media.voice, 3, "magichour")
+    await t.press(t.user.id, "go:")
+    await t.settle(1.5)
+    with t.as_user(bob):
+        await new_order(t, media, media.voice, 3, "magichour")
+        await t.press(bob.id, "go:")
+        t.scenario("the active-jobs cap: Bob's second and third videos (2 at once)")
+        await new_order(t, media, media.voice, 3, "magichour")
+        await t.press(bob.id, "go:")
+        await new_order(t, media, media.voice, 3, "magichour")
+        await t.press(bob.id, "go:")
+    with t.as_user(cat):
+        t.scenario("Cat joins the line, then cancels in line")
+        await new_order(t, media, media.voice, 3, "magichour")
+        await t.press(cat.id, "go:")
+        await t.press(cat.id, "stop:")
+        await t.settle(1.5)
+        await t.act(*command(t, "/jobs"))
+    t.scenario("the line moves: Magic Hour finishes Ann's video, then Bob's two")
+    t.say("(Magic Hour finishes Ann's video)")
+    for job_id in unfinished(mh):  # Ann's, and the two canceled earlier (still rendering there)
+        mh.complete(job_id)
+    await t.settle(1.5)
+    t.say("(Magic Hour finishes Bob's first video, and from now on renders each job at once)")
+    mh.auto_complete = True
+    for job_id in unfinished(mh):
+        mh.complete(job_id)
+    await t.settle(2.5)
+    with t.as_user(bob):
+        await t.act(*command(t, "/jobs"))
+
+
+async def bot_admin(t: Transcript, ada: User, dan: User, eve: User, bob: User) -> None:
+    with t.as_user(eve):
+        await t.act(*command(t, "/start"))
+    with t.as_user(bob):
+        t.scenario("a non-admin's /stats and /ban (must read as an unknown command)")
+        await t.act(*command(t, "/stats"))
+        await t.act(*command(t, "/ban @eve_b"))
+    with t.as_user(ada):
+        t.scenario("a bot admin: /help, /quota, /usage, /stats")
+        await t.act(*command(t, "/help"))
+        await t.act(*command(t, "/quota"))
+        await t.act(*command(t, "/usage"))
+        await t.act(*command(t, "/usage @dan_q"))
+        await t.act(*command(t, "/usage -100123"))  # the group of group_chat
+        await t.act(*command(t, "/stats"))
+        t.scenario("a bot admin: /setquota and /grant, good and bad arguments")
+        await t.act(*command(t, "/setquota @dan_q 30"))
+        await t.act(*command(t, "/setquota @dan_q 900 monthly"))
+        await t.act(*command(t, "/setquota @nobody_here 30"))
+        await t.act(*command(t, "/setquota @dan_q -5"))
+        await t.act(*command(t, "/setquota @dan_q ３０"))
+        await t.act(*command(t, "/setquota @dan_q 99999999999"))
+        await t.act(*command(t, "/setquota"))
+        await t.act(*command(t, "/grant @dan_q 10"))
+        await t.act(*command(t, "/grant 123456 10"))
+    with t.as_user(dan):
+        await t.act(*command(t, "/quota"))
+    with t.as_user(ada):
+        await t.act(*command(t, "/setquota @dan_q default"))
+        t.scenario("a bot admin bans Eve; Eve tries twice; Ada lifts the ban")
+        await t.act(*command(t, "/ban @eve_b"))
+        await t.act(*command(t, "/ban @eve_b"))
+        await t.act(*command(t, "/ban @ada_admin"))
+    with t.as_user(eve):
+        await t.act(*command(t, "/new"))
+        await t.act(*command(t, "/new"))
+        await t.act("hello?", lambda: t.fake.send_text(eve, "hello?"))
+    with t.as_user(ada):
+        await t.act(*command(t, "/unban @eve_b"))
+        await t.act(*command(t, "/unban @eve_b"))
+    with t.as_user(eve):
+        await t.act(*command(t, "/new"))
+        await t.act(*command(t, "/cancel"))
+
+
+GROUP_ID = -100456
+
+
+async def group_admin(t: Transcript, media: Media, olga: User, mia: User) -> None:
+    fake = t.fake
+    group = fake.group(GROUP_ID, "Book club")
+    fake.chat_admins[GROUP_ID] = {olga.id}
+    fake.members[GROUP_ID] |= {mia.id}
+    t.quiet = 3.5  # groups are paced at 20 messages a minute
+    with t.as_user(mia, GROUP_ID):
+        t.scenario("a group: a member's /groupquota and /groupusage")
+        await t.act(*command(t, "/groupquota 60 20", group))
+        await t.act(*command(t, "/groupusage", group))
+        await t.act(*command(t, "/quota", group))
+    with t.as_user(olga, GROUP_ID):
+        t.scenario("the group's admin sets a pool, reads it, switches the bot off")
+        await t.act(*command(t, "/groupquota", group))
+        await t.act(*command(t, "/groupquota 20 60", group))
+        await t.act(*command(t, "/groupquota 60 20", group))
+        await t.act(*command(t, "/groupusage", group))
+    with t.as_user(mia, GROUP_ID):
+        await t.act(*command(t, "/quota", group))
+    with t.as_user(olga, GROUP_ID):
+        await t.act(*command(t, "/bot", group))
+        await t.act(*command(t, "/bot off", group))
+    with t.as_user(mia, GROUP_ID):
+        await t.act(*command(t, "/new", group))
+        await t.act(*command(t, "/new", group))
+    with t.as_user(olga, GROUP_ID):
+        await t.act(*command(t, "/bot on", group))
+    with t.as_user(mia, GROUP_ID):
+        await t.act(*command(t, "/new", group))
+        await t.act(*command(t, "/cancel", group))
+    t.quiet = 0.7
+
+
+async def cooldown(t: Transcript, fay: User) -> None:
+    with t.as_user(fay):
+        t.scenario("the /new cooldown: five quick /new")
+        await t.act(
+            "/new five times in a row",
+            lambda: [t.fake.send_command(fay, "/new") for _ in range(5)],
+        )
+        await t.settle(11.0)
+        await t.act(*command(t, "/new"))
+        await t.act(*command(t, "/cancel"))
+
+
 # ---------------------------------------------------------------------- running it
 
 
@@ -206,6 +409,8 @@ async def run(locale: str) -> list[str]:
         media = Media(folder / "media")
         media.folder.mkdir()
         output = make.make_video(folder / "result.mp4", width=480, height=854, seconds=3.0)
+        long_voice = make.make_voice_ogg(folder / "long.ogg", seconds=40.0)
+        who = people(locale)
         fake = FakeTelegram(TOKEN)
         async with (
             serve_telegram(fake) as telegram_url,
@@ -213,12 +418,18 @@ async def run(locale: str) -> list[str]:
         ):
             harness = Harness(fake, telegram_url, folder)
             try:
-                async with harness.bot(**remote.env) as bot:
+                async with harness.bot(**remote.env, **LIMITS) as bot:
                     transcript = Transcript(fake, bot, user)
                     await transcript.settle(0.5)
                     transcript.printed = len(fake.calls)  # start-up calls are not the user's
                     await private_chat(transcript, media, remote.mh)
                     await group_chat(transcript, media)
+                    transcript.chat_id, transcript.quiet = user.id, 0.7  # back in private
+                    await quotas(transcript, media, long_voice, who[DAN])
+                    await waiting_line(transcript, media, remote.mh, who[BOB], who[CAT])
+                    await bot_admin(transcript, who[ADA], who[DAN], who[EVE], who[BOB])
+                    await group_admin(transcript, media, who[OLGA], who[MIA])
+                    await cooldown(transcript, who[FAY])
             finally:
                 await fake.aclose()
     return transcript.lines

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +15,9 @@ from bot.app import Running
 from tests.fakes.telegram import Call, FakeTelegram, User
 
 #: Calls a person never sees, and the long poll that is always open.
-UNSEEN = frozenset({"getupdates", "sendchataction", "getfile", "getme", "setmycommands"})
+UNSEEN = frozenset(
+    {"getupdates", "sendchataction", "getfile", "getme", "setmycommands", "getchatmember"}
+)
 
 
 @dataclass
@@ -39,11 +42,22 @@ class Transcript:
     def scenario(self, title: str) -> None:
         self.say(f"\n=== {title} ===")
 
+    @contextmanager
+    def as_user(self, user: User, chat_id: int = 0) -> Iterator[None]:
+        """``user`` acts (in ``chat_id``, else their private chat) until the block ends;
+        messages to anyone else's chat are labelled with where they went."""
+        saved = self.user, self.chat_id
+        self.user, self.chat_id = user, chat_id or user.id
+        try:
+            yield
+        finally:
+            self.user, self.chat_id = saved
+
     async def act(
         self, what: str, action: Callable[[], Any], *, quiet: float | None = None
     ) -> None:
         """The user does ``action``; then everything the bot does until it goes quiet."""
-        self.say(f"USER: {what}")
+        self.say(f"{self.user.first_name.upper()}: {what}")
         action()
         await self.settle(quiet or self.quiet)
 
@@ -87,9 +101,12 @@ class Transcript:
         if method == "sendmessage":
             self.say(f"BOT{self._chat(params)}{_where(params)}: {params.get('text')}{failed}")
         elif method == "editmessagetext":
-            self.say(f"BOT edits #{params.get('message_id')}: {params.get('text')}{failed}")
+            where = self._chat(params)
+            self.say(f"BOT{where} edits #{params.get('message_id')}: {params.get('text')}{failed}")
         elif method == "editmessagereplymarkup":
-            self.say(f"BOT edits buttons of #{params.get('message_id')}{failed}")
+            self.say(
+                f"BOT{self._chat(params)} edits buttons of #{params.get('message_id')}{failed}"
+            )
         elif method == "answercallbackquery":
             if not params.get("text"):
                 return  # the spinner stops; the user sees nothing
@@ -108,7 +125,10 @@ class Transcript:
         chat_id = params.get("chat_id")
         if chat_id == self.chat_id:
             return ""
-        return " [in private]" if chat_id == self.user.id else f" [in chat {chat_id}]"
+        if chat_id == self.user.id:
+            return " [in private]"
+        someone = self.fake.users.get(chat_id) if isinstance(chat_id, int) else None
+        return f" [to {someone.first_name}]" if someone else f" [in chat {chat_id}]"
 
     def _print_markup(self, markup: Any) -> None:
         if not isinstance(markup, dict):
