@@ -15,7 +15,7 @@ from bot.models import JobStatus, MediaKind, Probe
 from storage.usage import DayUsage
 from tests.conftest import Harness
 from tests.fakes.telegram import FakeTelegram, User
-from tests.test_admin_commands import ADMIN, ANN, BOB, UNKNOWN, USAGE, ask
+from tests.test_admin_commands import ADMIN, ANN, BOB, UNKNOWN, USAGE, ask, ask_in_group
 
 #: "Now" for the quotas (ledger days, grants, /stats' month): a Sunday in the middle of May.
 NOW = datetime(2026, 5, 17, 12, 0, tzinfo=UTC)
@@ -142,7 +142,8 @@ async def test_usage_of_a_user_by_username_and_by_reply(
     assert await ask(fake, ADMIN, "usage", str(ANN.id)) == expected
     group = fake.group(GROUP)
     said = fake.send_text(ANN, "hello", chat=group)["message"]
-    assert await ask(fake, ADMIN, "usage", chat=group, reply_to=said) == expected
+    # Asked in the group, the answer goes to the admin in private.
+    assert await ask_in_group(fake, ADMIN, "usage", "", group, said) == expected
 
 
 async def test_usage_of_a_group(fake: FakeTelegram, seeded: Running) -> None:
