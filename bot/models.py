@@ -209,6 +209,8 @@ class Job(BaseModel):
     error: str | None = None
     #: Seconds of quota reserved at [Generate] (None: made before quotas were counted).
     seconds: int | None = None
+    #: When it went to its provider: made, or admitted from the line (None: before lines).
+    started_at: datetime | None = None
     status_message_id: int | None = None
     output_path: str | None = None
     output_url: str | None = None

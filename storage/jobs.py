@@ -17,6 +17,7 @@ _COLUMNS = (
     "progress",
     "error",
     "reason",
+    "started_at",
     "output_path",
     "output_url",
     "result_file_id",
@@ -57,8 +58,8 @@ class JobRepository:
             """
             INSERT INTO jobs (chat_id, user_id, chat_type, locale, provider, status, media_kind,
                 media_path, media_probe, voice_path, voice_probe, ratio, seconds, created_at,
-                updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                updated_at, started_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             (
                 chat_id,
@@ -76,6 +77,7 @@ class JobRepository:
                 seconds,
                 stamp,
                 stamp,
+                None if status is JobStatus.WAITING else stamp,
             ),
         )
         job = await self.get(job_id, tx=ex)

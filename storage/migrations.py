@@ -84,7 +84,7 @@ MIGRATIONS: list[str] = [
     """,
     # 4: quotas (design §6): an append-only ledger of seconds, per-user and per-group limits
     # (their row is also the lock a reserve takes), bans, a group's on/off switch, the price
-    # a job reserved, and failure reasons as codes with parameters.
+    # a job reserved, failure reasons as codes with parameters, and when a job left the line.
     """
     CREATE TABLE ledger (
         id         INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -119,6 +119,7 @@ MIGRATIONS: list[str] = [
     ALTER TABLE chats ADD COLUMN bot_enabled INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE jobs ADD COLUMN seconds INTEGER;
     ALTER TABLE jobs ADD COLUMN reason TEXT;
+    ALTER TABLE jobs ADD COLUMN started_at TEXT;
     CREATE INDEX jobs_waiting ON jobs (provider, id) WHERE status = 'waiting';
     CREATE INDEX users_by_username ON users (lower(username));
     """,

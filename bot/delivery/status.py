@@ -78,7 +78,9 @@ class StatusMessages:
                 job, "progress.rendering", markup=self._cancel(job), percent=job.progress
             )
         else:
-            elapsed = _clock_time((self._clock() - job.created_at).total_seconds())
+            # Counted from when it left the line: the wait was shown as such.
+            since = job.started_at or job.created_at
+            elapsed = _clock_time((self._clock() - since).total_seconds())
             await self.show(
                 job, "progress.rendering_elapsed", markup=self._cancel(job), elapsed=elapsed
             )

@@ -14,7 +14,7 @@ from typing import Any
 from bot.models import IN_FLIGHT, REFUNDED, Job, JobStatus, MediaKind, Probe
 from bot.quotas import Quotas, TooManyActive, price
 from storage import JobRepository
-from storage.db import Database, Transaction
+from storage.db import Database, Transaction, now
 from storage.ledger import LedgerRepository
 
 log = logging.getLogger(__name__)
@@ -140,12 +140,13 @@ class JobStates:
             job = await self._repo.first_waiting(tx, provider)
             if job is None:
                 return None
+            started = now()
             if not await self._repo.transition(
-                job.id, [JobStatus.WAITING], JobStatus.SUBMITTING, tx=tx
+                job.id, [JobStatus.WAITING], JobStatus.SUBMITTING, tx=tx, started_at=started
             ):
                 return None
         log.info("Job %d left the line for %s", job.id, provider)
-        return job.model_copy(update={"status": JobStatus.SUBMITTING})
+        return job.model_copy(update={"status": JobStatus.SUBMITTING, "started_at": started})
 
     async def _lock_provider(self, tx: Transaction, provider: str) -> None:
         """Hold the provider's line until ``tx`` ends, so that two instances never both
