@@ -60,7 +60,7 @@ class Screens:
         if draft.step is Step.MEDIA:
             return t.t(locale, "prompt.media"), None
         if draft.step is Step.VOICE:
-            return t.t(locale, "prompt.voice", limit=int(self._max_voice_seconds)), None
+            return await self._voice_prompt(draft), None
         if draft.step is Step.RATIO:
             return t.t(locale, "prompt.ratio"), keyboards.ratios(draft)
         if draft.step is Step.PROVIDER:
@@ -79,6 +79,21 @@ class Screens:
             shorter = short is not None and quota_text.offers_shorter(short, _price(draft))
             return self._summary(draft, allowances), keyboards.confirm(t, draft, shorter=shorter)
         return t.t(locale, "error.still_checking"), None
+
+    async def _voice_prompt(self, draft: Draft) -> str:
+        """Ask for the voice, with the longest that fits: the bot's limit, or what is left
+        of the user's quota when that is less (and then which quota, so /quota makes
+        sense of it)."""
+        t, locale = self._t, draft.locale
+        longest = int(self._max_voice_seconds)
+        allowances = await self._quotas.allowances(draft.user_id, draft.chat_id, draft.chat_type)
+        tightest = allowances[0] if allowances else None
+        if tightest is None or tightest.left >= longest:
+            return t.t(locale, "prompt.voice", limit=longest)
+        text = t.t(locale, "prompt.voice", limit=tightest.left)
+        note = "voice_none_left" if tightest.left == 0 else "voice_quota"
+        limit = quota_text.label(t, locale, tightest)
+        return f"{text}\n{t.t(locale, f'price.{note}', left=tightest.left, limit=limit)}"
 
     async def prompt(self, draft: Draft) -> None:
         """Send the prompt for the draft's step as a new message."""

@@ -118,3 +118,16 @@ async def test_group_chatter_does_not_use_up_a_banned_members_refusal(
         await said(fake, group["id"], "", mark)
         texts = [c.params.get("text") for c in fake.calls[mark:] if c.method == "sendMessage"]
         assert len(texts) == 1
+
+
+async def test_the_voice_prompt_asks_for_what_fits(harness: Harness, media: Media) -> None:
+    fake = harness.fake
+    async with harness.bot(USER_DAILY_QUOTA_SECONDS="20"):
+        mark = fake.mark()
+        fake.send_command(ANN, "/new")
+        fake.send_photo(ANN, media.photo.read_bytes(), width=640, height=480)
+        prompt = await said(fake, ANN.id, "Now the voice", mark)
+    assert str(prompt.params["text"]).splitlines() == [
+        "Now the voice: send a voice message or an audio file (up to 20 seconds).",
+        "You have 20 s left (your daily quota): a longer voice would not fit.",
+    ]
