@@ -81,13 +81,20 @@ def stats_text(
         name = provider_label(t, locale, provider)
         lines.append(t.t(locale, "botadmin.stats_provider", provider=name, states=listed))
     delivered = sum(c.jobs for c in states if c.status == "delivered")
-    ended = sum(
-        c.jobs for c in states if c.status in ("delivered", "failed", "canceled", "expired")
-    )
+    # A user's cancel says nothing about the providers: not counted either way.
+    ended = sum(c.jobs for c in states if c.status in ("delivered", "failed", "expired"))
+    canceled = sum(c.jobs for c in states if c.status == "canceled")
     if ended:
         rate = f"{delivered / ended:.0%}"
         lines.append(
-            t.t(locale, "botadmin.stats_success", rate=rate, delivered=delivered, ended=ended)
+            t.t(
+                locale,
+                "botadmin.stats_success",
+                rate=rate,
+                delivered=delivered,
+                ended=ended,
+                canceled=canceled,
+            )
         )
     else:
         lines.append(t.t(locale, "botadmin.stats_success_none"))

@@ -122,12 +122,23 @@ async def grant(
         raise WrongArguments
     seconds = parse.seconds(rest[0], minimum=1)
     today = await context.admin_tools.grant(who.user_id, seconds, by=admin_id)
+    if today is None:
+        return context.t.t(
+            locale,
+            "botadmin.granted_unlimited",
+            seconds=seconds,
+            who=describe(context, locale, who),
+        )
+    # Used and limit too when something is used: a grant to someone far over their limit
+    # can leave 0 s, which alone would read as if the grant did nothing.
     return context.t.t(
         locale,
-        "botadmin.granted",
+        "botadmin.granted_used" if today.used > 0 else "botadmin.granted",
         seconds=seconds,
         who=describe(context, locale, who),
-        left=_limit_text(context, locale, None if today is None else today.left),
+        left=today.left,
+        used=today.used,
+        limit=today.limit,
     )
 
 

@@ -286,13 +286,20 @@ async def test_grant_adds_to_today_and_shows_whats_left(
     )
     allowances = await admin_bot.services.quotas.allowances(ANN.id, ANN.id, "private")
     assert [a.left for a in allowances] == [155]
+    # Far over a new, lower limit: the grant is not lost, and the answer says why 0 s is left.
+    await admin_bot.services.quotas.grant(ANN.id, -35 - 43, by=0)  # stands for 78 s used
+    await ask(fake, ADMIN, "setquota", f"{ANN.id} 30")
+    assert await ask(fake, ADMIN, "grant", f"{ANN.id} 10") == (
+        f"Granted 10 s to Ann (id {ANN.id}) for today. Left today: 0 s "
+        "(33 s used today after grants, against a daily limit of 30 s)."
+    )
 
 
 async def test_grant_to_an_admin_without_a_limit_says_so(
     fake: FakeTelegram, admin_bot: Running
 ) -> None:
     assert await ask(fake, ADMIN, "grant", f"{ADMIN.id} 10") == (
-        f"Granted 10 s to Ada (id {ADMIN.id}) for today. Left today: no limit."
+        f"Granted 10 s to Ada (id {ADMIN.id}) for today (no daily limit applies to them)."
     )
 
 

@@ -188,7 +188,7 @@ async def test_stats(fake: FakeTelegram, seeded: Running) -> None:
             "Stats for 2026-05 (UTC):",
             "Magic Hour: delivered 2",
             "Preview (lips do not move): delivered 2, failed 1, starting 1",
-            "Success rate: 80% (4 delivered of 5 ended)",
+            "Success rate: 80% (4 delivered of 5 that ended; 0 canceled by users, not counted)",
             # 30, 100, 400 and 1000 s: the median between the middle two, p90 the slowest.
             "Turnaround of 4 delivered video(s): median 4 min 10 s, p90 16 min 40 s",
             "Spent today: 14 s, 91 credits. This month: 27 s, 136.5 credits.",
