@@ -55,6 +55,9 @@ async def help_command(update: Update, context: BotContext) -> None:
     )
     if _in_group(message):
         text += "\n\n" + t.t(locale, "hint.groups")
+        text += "\n\n" + t.t(locale, "help.group_admins")
+    if user.id in context.admins and not _in_group(message):
+        text += "\n\n" + t.t(locale, "help.admins")
     await message.reply_text(text)
 
 

@@ -388,3 +388,12 @@ async def test_reports_asked_in_a_group_go_to_the_admin_privately(
     fake.send_command(ADMIN, "usage", chat=group)
     note = await fake.wait_for("sendMessage", to_chat(group["id"]), since=mark)
     assert "Open a chat with @" in str(note[0].params["text"])
+
+
+async def test_help_tells_admins_their_commands_and_nobody_else(
+    fake: FakeTelegram, admin_bot: Running
+) -> None:
+    assert "/setquota <user>" in await ask(fake, ADMIN, "help")
+    assert "/setquota" not in await ask(fake, ANN, "help")
+    group = fake.group()
+    assert "/groupquota <seconds>" in await ask(fake, ANN, "help", chat=group)
