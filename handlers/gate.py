@@ -88,13 +88,7 @@ async def _refuse_banned(update: Update, context: BotContext, user_id: int) -> N
     text = None
     if await context.moderation.take_ban_notice(user_id):
         text = context.t.t(locale_of(update, context), "gate.banned")
-    try:
-        if query is not None:
-            await query.answer(text, show_alert=text is not None)
-        elif text is not None and message is not None:
-            await message.reply_text(text)
-    except TelegramError as exc:
-        log.info("Could not tell banned user %d: %s", user_id, exc)
+    await _tell(update, text)
 
 
 async def _switched_off(update: Update, context: BotContext, chat_id: int) -> None:
@@ -164,6 +158,14 @@ async def may_start(update: Update, context: BotContext) -> bool:
         if refusal.tell
         else None
     )
+    await _tell(update, text)
+    return False
+
+
+async def _tell(update: Update, text: str | None) -> None:
+    """Say ``text`` to whoever sent the update: as an alert on a button press (a press is
+    always answered, with no text when ``text`` is None, so the spinner stops), else as a
+    reply; best effort."""
     query, message = update.callback_query, update.effective_message
     try:
         if query is not None:
@@ -171,5 +173,4 @@ async def may_start(update: Update, context: BotContext) -> bool:
         elif text is not None and message is not None:
             await message.reply_text(text)
     except TelegramError as exc:
-        log.info("Could not tell user %d to slow down: %s", user.id, exc)
-    return False
+        log.info("Could not answer update %d: %s", update.update_id, exc)

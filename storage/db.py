@@ -75,6 +75,8 @@ class Database:
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._conn = connection
         self._tx_lock = asyncio.Lock()
+        #: Single statements run as a Transaction's do, in autocommit (each its own).
+        self._statements = Transaction(connection)
 
     @classmethod
     async def open(cls, path: Path) -> Database:
@@ -134,25 +136,19 @@ class Database:
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run one statement; returns the number of rows it changed."""
-        async with self._tx_lock:
-            cursor = await self._conn.execute(sql, tuple(params))
-            return cursor.rowcount
+        async with self._tx_lock:  # never inside another task's transaction
+            return await self._statements.execute(sql, params)
 
     async def insert(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run one INSERT; returns the new row id."""
         async with self._tx_lock:
-            cursor = await self._conn.execute(sql, tuple(params))
-            assert cursor.lastrowid is not None
-            return cursor.lastrowid
+            return await self._statements.insert(sql, params)
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self._conn.execute(sql, tuple(params)) as cursor:
-            return await cursor.fetchone()
+        return await self._statements.fetchone(sql, params)
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self._conn.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+        return await self._statements.fetchall(sql, params)
 
     async def scalar(self, sql: str, params: Iterable[Any] = ()) -> object:
-        row = await self.fetchone(sql, params)
-        return None if row is None else row[0]
+        return await self._statements.scalar(sql, params)
