@@ -122,9 +122,8 @@ async def test_in_private_it_says_to_use_it_in_a_group(fake: FakeTelegram, bot: 
     assert not fake.sent(method="getChatMember")
 
 
-async def test_admin_checks_are_cached_for_a_few_minutes(
-    fake: FakeTelegram, bot: Running, group: dict
-) -> None:
+async def clocked_admin_checks(bot: Running) -> list[float]:
+    """The bot's group-admin checks on a clock the test moves: ``now[0] += seconds``."""
     now = [0.0]
     services = bot.services
     services.groups = Groups(
@@ -133,6 +132,13 @@ async def test_admin_checks_are_cached_for_a_few_minutes(
         services.settings.admin_ids,
     )
     await services.groups.load()
+    return now
+
+
+async def test_admin_checks_are_cached_for_a_few_minutes(
+    fake: FakeTelegram, bot: Running, group: dict
+) -> None:
+    now = await clocked_admin_checks(bot)
     for args in ("off", "on", ""):
         await _bot(fake, OWNER, group, args)
     assert "Only this group's admins" in await _bot(fake, MEMBER, group, "off")
@@ -199,14 +205,7 @@ async def test_when_off_a_caption_is_no_command_and_cancel_still_works(
 
 async def test_a_no_is_trusted_only_briefly(fake: FakeTelegram, bot: Running, group: dict) -> None:
     """A member promoted to admin gets their rights within half a minute, not five."""
-    now = [0.0]
-    services = bot.services
-    services.groups = Groups(
-        ChatRepository(services.db),
-        ChatAdmins(bot.application.bot, clock=lambda: now[0]),
-        services.settings.admin_ids,
-    )
-    await services.groups.load()
+    now = await clocked_admin_checks(bot)
     assert "Only this group's admins" in await _bot(fake, MEMBER, group, "off")
     fake.chat_admins[group["id"]] |= {MEMBER.id}
     now[0] += 10

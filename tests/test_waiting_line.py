@@ -55,6 +55,15 @@ async def order(fake: FakeTelegram, media: Media, user: User, expect: str) -> di
     return (await said(fake, user.id, expect, mark)).result
 
 
+async def three_in_line(fake: FakeTelegram, media: Media) -> tuple[dict, dict]:
+    """Ann's video is made, Bob's waits at place 1 and Cat's at place 2; returns Bob's and
+    Cat's status messages."""
+    await order(fake, media, ANN, "Video #1")
+    bob = await order(fake, media, BOB, "place 1")
+    cat = await order(fake, media, CAT, "place 2")
+    return bob, cat
+
+
 def text_of(fake: FakeTelegram, message: dict) -> str:
     return str(fake.message(message["chat"]["id"], message["message_id"])["text"])
 
@@ -105,9 +114,7 @@ async def test_cancel_in_line_refunds_and_moves_the_others_up(
     fake = harness.fake
     async with harness.bot(**ONE_AT_A_TIME) as bot:
         hold_renders(monkeypatch, bot)
-        await order(fake, media, ANN, "Video #1")
-        bob = await order(fake, media, BOB, "place 1")
-        cat = await order(fake, media, CAT, "place 2")
+        bob, cat = await three_in_line(fake, media)
         before = await seconds_left(bot, BOB)
         mark = fake.mark()
         fake.press(BOB, bob, button(fake, bob, "Cancel"))
@@ -126,9 +133,7 @@ async def test_the_line_survives_a_restart(
     fake = harness.fake
     async with harness.bot(**ONE_AT_A_TIME) as bot:
         hold_renders(monkeypatch, bot)
-        await order(fake, media, ANN, "Video #1")
-        bob = await order(fake, media, BOB, "place 1")
-        cat = await order(fake, media, CAT, "place 2")
+        bob, cat = await three_in_line(fake, media)
     # The restarted bot renders at once: Ann's job resumes, then Bob's and Cat's, in order.
     mark = fake.mark()
     async with harness.bot(**ONE_AT_A_TIME) as bot:
