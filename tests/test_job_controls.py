@@ -294,7 +294,8 @@ async def test_progress_without_a_percentage_shows_the_time_taken(
         job = await rendering_at_magic_hour(fake, bot, media)
         earlier = (now() - timedelta(seconds=42)).isoformat()
         await bot.services.db.execute(
-            "UPDATE jobs SET created_at = ? WHERE id = ?", (earlier, job.id)
+            "UPDATE jobs SET created_at = ?, started_at = ? WHERE id = ?",
+            (earlier, earlier, job.id),
         )
         # The poller's next look at the job moves the time on.
         shown = await edited(fake, ANN.id, "rendering… 0:4", fake.mark())
