@@ -42,10 +42,6 @@ class JobStates:
         """Call ``callback(provider)`` after a job leaves the provider's hands or the line."""
         self._on_freed = callback
 
-    @property
-    def max_in_flight(self) -> int:
-        return self._max_in_flight
-
     async def create(
         self,
         *,
