@@ -77,13 +77,16 @@ _SET_LIMIT = """
 
 class LedgerRepository:
     async def lock(self, ex: Executor, scope: Scope | str, owner_id: int) -> None:
-        """Serialize reserves for one owner until the transaction ends: an UPDATE of the
-        owner's limits row holds its row lock (PostgreSQL) or the write lock (SQLite), so two
+        """Serialize reserves for one owner until the transaction ends: writing the owner's
+        limits row holds its row lock (PostgreSQL) or the write lock (SQLite), so two
         reserves never both read the usage before either writes."""
-        await ex.execute(_SET_LIMIT, (scope, owner_id, now().isoformat()))
+        # One upsert (both SQLite and PostgreSQL): the row is made if missing, and locked.
         await ex.execute(
-            "UPDATE quota_limits SET version = version + 1 WHERE scope = ? AND owner_id = ?",
-            (scope, owner_id),
+            """
+            INSERT INTO quota_limits (scope, owner_id, updated_at) VALUES (?, ?, ?)
+            ON CONFLICT (scope, owner_id) DO UPDATE SET version = quota_limits.version + 1
+            """,
+            (scope, owner_id, now().isoformat()),
         )
 
     async def limits(self, ex: Executor, scope: Scope, owner_id: int) -> Limits:
