@@ -205,8 +205,10 @@ class DraftService:
         return await self._repo.delete(draft.chat_id, draft.user_id)
 
     async def restore(self, draft: Draft) -> None:
-        """Put a claimed draft back (the job could not be made): nothing the user sent is lost."""
-        await self._repo.save(draft)
+        """Put a claimed draft back (the job could not be made): nothing the user sent is
+        lost. A conversation begun meanwhile (/new while [Generate] was being refused) is
+        newer and stays."""
+        await self._repo.save_if_absent(draft)
 
     async def cancel(self, draft: Draft) -> bool:
         """End a conversation and any check it has running. Returns whether there was one."""

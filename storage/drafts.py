@@ -44,6 +44,26 @@ class DraftRepository:
         )
         return draft
 
+    async def save_if_absent(self, draft: Draft) -> bool:
+        """Insert ``draft`` unless the (chat, user) already has one (a newer conversation is
+        never overwritten). Returns whether it was saved."""
+        draft = draft.model_copy(update={"updated_at": now()})
+        assert draft.updated_at is not None
+        changed = await self._db.execute(
+            """
+            INSERT INTO drafts (chat_id, user_id, step, data, updated_at) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (chat_id, user_id) DO NOTHING
+            """,
+            (
+                draft.chat_id,
+                draft.user_id,
+                draft.step,
+                draft.model_dump_json(),
+                draft.updated_at.isoformat(),
+            ),
+        )
+        return changed > 0
+
     async def replace(self, expected: Draft, draft: Draft) -> Draft | None:
         """Save ``draft`` only if the stored one is still ``expected`` as it was read (same
         conversation, step and last save): two tasks changing one draft never undo each

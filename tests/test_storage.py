@@ -179,3 +179,15 @@ async def test_users_are_written_only_when_something_changed(db: Database) -> No
     clock[0] += 601
     await users.seen(1, **{**facts, "language_code": "pt-br"})
     assert await stamp() > changed  # refreshed after REFRESH_SECONDS
+
+
+async def test_a_restored_draft_never_overwrites_a_newer_one(db: Database) -> None:
+    drafts = DraftRepository(db)
+    old = Draft(chat_id=1, user_id=2, token="old", step=Step.CONFIRM)
+    assert await drafts.save_if_absent(old)
+    await drafts.delete(1, 2)  # claimed by [Generate]
+    await drafts.save(Draft(chat_id=1, user_id=2, token="new"))  # /new meanwhile
+    assert not await drafts.save_if_absent(old)  # the refused order comes back too late
+    kept = await drafts.get(1, 2)
+    assert kept is not None
+    assert kept.token == "new"
