@@ -15,10 +15,6 @@ from storage.pool_usage import MemberUse, members_used
 
 #: /groupusage lists at most this many members (the ones who used the most).
 MEMBERS_SHOWN = 20
-#: Telegram gives no user the id 0: asked for them, :meth:`Quotas.allowances` answers a
-#: group's own limits (the pool, and a member's share with nothing used) and nothing else of
-#: use. Never a bot admin, who would skip the group's limits.
-_NOBODY = 0
 
 
 @dataclass(frozen=True)
@@ -53,10 +49,9 @@ class QuotaDesk:
         """A group's daily pool and each member's share (None: the default / no share)."""
         await self._quotas.set_group_limits(chat_id, daily, member_daily)
 
-    async def group_today(self, chat_id: int, chat_type: str) -> GroupDay:
-        limits = await self._quotas.allowances(_NOBODY, chat_id, chat_type)
-        pool = [a for a in limits if a.scope == "group"]
-        share = next((a.limit for a in limits if a.scope == "member"), None)
+    async def group_today(self, chat_id: int) -> GroupDay:
+        pool = await self._quotas.group_allowances(chat_id)
+        share = await self._quotas.group_share(chat_id)
         day = day_key(self.now())
         members = await members_used(self._db, chat_id, day=day, limit=MEMBERS_SHOWN)
         used = await self._ledger.used(self._db, Scope.GROUP, chat_id, day=day)

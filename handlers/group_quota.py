@@ -59,7 +59,7 @@ async def group_usage(update: Update, context: BotContext) -> None:
         return
     message, locale = checked
     t = context.t
-    today = await context.quotas.group_today(message.chat.id, message.chat.type)
+    today = await context.quotas.group_today(message.chat.id)
     now = context.quotas.now()
     lines = [t.t(locale, "groupquota.header")]
     for allowance in today.pool:

@@ -89,7 +89,7 @@ async def test_groupquota_refuses_what_is_not_a_plain_number(
 ) -> None:
     async with harness.bot(GROUP_DAILY_QUOTA_SECONDS="0") as bot:
         answer = await command(harness.fake, OWNER, group, f"/groupquota {args}".strip())
-        pool = await bot.services.quota_desk.group_today(group["id"], "supergroup")
+        pool = await bot.services.quota_desk.group_today(group["id"])
     assert answer.startswith(USAGE)
     assert pool.pool == []
 

@@ -108,37 +108,65 @@ class Quotas:
         first, as of ``at`` (default: now)."""
         ex = ex or self._db
         at = at or self.clock()
-        day, month = day_key(at), month_key(at)
-        found: list[Allowance] = []
-
-        async def add(scope: str, period: Period, limit: int | None, used: int) -> None:
-            if limit is not None:
-                found.append(Allowance(scope, period, limit, used, resets_at(period, at)))
-
         mine = await self._ledger.limits(ex, Scope.USER, user_id)
         admin = user_id in self._admins
-        user_day = _limit(mine.daily, None if admin else self._defaults.user_daily)
-        user_month = _limit(mine.monthly, None if admin else self._defaults.user_monthly)
-        if user_day is not None:
-            used = await self._ledger.used(ex, Scope.USER, user_id, day=day)
-            await add("user", Period.DAY, user_day, used)
-        if user_month is not None:
-            used = await self._ledger.used(ex, Scope.USER, user_id, month=month)
-            await add("user", Period.MONTH, user_month, used)
+        found = [
+            await self._allowance(ex, "user", period, limit, at, user_id)
+            for period, limit in (
+                (Period.DAY, _limit(mine.daily, None if admin else self._defaults.user_daily)),
+                (
+                    Period.MONTH,
+                    _limit(mine.monthly, None if admin else self._defaults.user_monthly),
+                ),
+            )
+            if limit is not None
+        ]
         if chat_type in GROUP_CHATS and not admin:
-            pool = await self._ledger.limits(ex, Scope.GROUP, chat_id)
-            group_day = _limit(pool.daily, self._defaults.group_daily)
-            group_month = _limit(pool.monthly, self._defaults.group_monthly)
-            if group_day is not None:
-                used = await self._ledger.used(ex, Scope.GROUP, chat_id, day=day)
-                await add("group", Period.DAY, group_day, used)
-            if group_month is not None:
-                used = await self._ledger.used(ex, Scope.GROUP, chat_id, month=month)
-                await add("group", Period.MONTH, group_month, used)
-            if pool.member_daily is not None:
-                used = await self._ledger.used(ex, Scope.GROUP, chat_id, day=day, user_id=user_id)
-                await add("member", Period.DAY, pool.member_daily, used)
+            found += await self.group_allowances(chat_id, ex, at=at, member=user_id)
         return sorted(found, key=lambda allowance: allowance.left)
+
+    async def group_allowances(
+        self,
+        chat_id: int,
+        ex: Executor | None = None,
+        *,
+        at: datetime | None = None,
+        member: int | None = None,
+    ) -> list[Allowance]:
+        """A group's pool (daily, monthly) and, with ``member``, that member's daily share."""
+        ex = ex or self._db
+        at = at or self.clock()
+        pool = await self._ledger.limits(ex, Scope.GROUP, chat_id)
+        found = []
+        for period, limit in (
+            (Period.DAY, _limit(pool.daily, self._defaults.group_daily)),
+            (Period.MONTH, _limit(pool.monthly, self._defaults.group_monthly)),
+        ):
+            if limit is not None:
+                found.append(await self._allowance(ex, "group", period, limit, at, chat_id))
+        if member is not None and pool.member_daily is not None:
+            used = await self._ledger.used(
+                ex, Scope.GROUP, chat_id, day=day_key(at), user_id=member
+            )
+            found.append(
+                Allowance("member", Period.DAY, pool.member_daily, used, resets_at(Period.DAY, at))
+            )
+        return found
+
+    async def group_share(self, chat_id: int) -> int | None:
+        """What one member may use of a group's pool a day (None: no share set)."""
+        return (await self._ledger.limits(self._db, Scope.GROUP, chat_id)).member_daily
+
+    async def _allowance(
+        self, ex: Executor, scope: str, period: Period, limit: int, at: datetime, owner: int
+    ) -> Allowance:
+        """``owner``'s ``scope`` allowance for the ``period`` holding ``at``."""
+        ledger_scope = Scope.USER if scope == "user" else Scope.GROUP
+        if period is Period.DAY:
+            used = await self._ledger.used(ex, ledger_scope, owner, day=day_key(at))
+        else:
+            used = await self._ledger.used(ex, ledger_scope, owner, month=month_key(at))
+        return Allowance(scope, period, limit, used, resets_at(period, at))
 
     async def lock(self, tx: Transaction, user_id: int, chat_id: int, chat_type: str) -> None:
         """Hold the user's (and the group's) allowance until ``tx`` ends; always in the same
