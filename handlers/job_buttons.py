@@ -75,9 +75,12 @@ async def _retry(query: CallbackQuery, context: BotContext, job: Job) -> None:
     try:
         await context.jobs.create(draft, reply_to=query.message.message_id, claim=claim)
     except (QuotaExceeded, TooManyActive) as refused:
-        # The failure message keeps its buttons; the order waits at its summary.
         draft = draft.model_copy(update={"reply_to": query.message.message_id})
-        await refuse_retry(context, draft, refused)
+        if await refuse_retry(context, draft, refused):
+            # The order waits at its summary now: one [Generate] for it, not two (a second
+            # [Try again] as well would make, and charge, the same video twice).
+            with contextlib.suppress(TelegramError):
+                await query.edit_message_reply_markup(None)
         return
     with contextlib.suppress(TelegramError):  # a leftover button only gets an alert
         await query.edit_message_reply_markup(None)

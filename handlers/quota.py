@@ -56,11 +56,15 @@ async def refuse_generate(
 
 async def refuse_retry(
     context: BotContext, draft: Draft, refused: QuotaExceeded | TooManyActive
-) -> None:
+) -> bool:
     """[Try again] made no job: the same order becomes the user's conversation, at its
     summary under the reason, so [Generate] (after the reset) or [Shorter voice] finish it.
     A conversation the user has going in this chat is never replaced: then only the reason
-    is said, and the failure message keeps its [Try again] for later."""
+    is said, and the failure message keeps its [Try again] for later.
+
+    Returns:
+        Whether the order became the conversation (its summary is now the way forward).
+    """
     text = quota_text.refusal(context.t, draft.locale, refused, context.quotas.now())
     if await context.drafts.get(draft.chat_id, draft.user_id) is not None:
         await context.bot.send_message(
@@ -72,9 +76,10 @@ async def refuse_retry(
                 else None
             ),
         )
-        return
+        return False
     adopted = await context.drafts.adopt(draft)
     await Screens.of(context).explain(adopted, text)
+    return True
 
 
 async def shorter_voice(

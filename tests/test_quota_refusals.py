@@ -15,7 +15,7 @@ from bot.app import Running
 from bot.models import JobStatus, Order, Step
 from bot.providers.base import ProgressCallback
 from tests import media as make
-from tests.conftest import Harness, Media
+from tests.conftest import Harness, Media, to_chat
 from tests.fakes.telegram import Call, FakeTelegram, User
 from tests.flows import button, latest_job_reaching, said, to_confirm
 from tests.test_job_controls import fail_renders
@@ -184,6 +184,9 @@ async def test_try_again_out_of_quota_offers_the_order_at_its_summary(
         mark = fake.mark()
         fake.press(ANN, failure.result, button(fake, failure.result, "Try again"))
         offer = await said(fake, ANN.id, "Not enough seconds left", mark)
+        await fake.wait_for("editMessageReplyMarkup", to_chat(ANN.id), since=mark)
+    # One way to make it from now on: the summary's [Generate], not also [Try again].
+    assert fake.buttons(fake.messages[(ANN.id, failure.result["message_id"])]) == []
     text = str(offer.params["text"])
     assert f"it needs {PRICE} s, and your daily quota has 2 s left" in text
     assert "Ready to make your video" in text
