@@ -23,6 +23,9 @@
         ProviderOutOfCredits      the account cannot pay -> provider unavailable, admins told
       WebhookRejected             a webhook failed verification (signature, timestamp, token)
       UnsafeURL                   an output URL is not https or points at a private address
+      SpeechError                 typed text could not be spoken (nothing to say, engine failed)
+        SpeechUnavailable         the speech engine's library or data is missing
+        SpeechTooLong             the speech is longer than the caller's max_seconds
 """
 
 from __future__ import annotations
@@ -133,6 +136,27 @@ class WebhookRejected(BotError):
 
 class UnsafeURL(BotError):
     """A URL the bot was asked to fetch is not https or resolves to a private address."""
+
+
+class SpeechError(BotError):
+    """Typed text could not be spoken: empty, nothing speakable, or the engine failed. The
+    detail is for logs; callers show their own message (error.text_unspeakable)."""
+
+
+class SpeechUnavailable(SpeechError):
+    """The speech engine cannot run here: its library or voice data is missing or broken."""
+
+
+class SpeechTooLong(SpeechError):
+    """The speech lasts ``seconds``, over ``limit``. ``seconds`` is a lower bound when
+    ``at_least``: the engine stopped measuring at its own hard limit."""
+
+    def __init__(self, seconds: float, limit: float, *, at_least: bool = False) -> None:
+        more = " or more" if at_least else ""
+        super().__init__(f"the speech lasts {seconds:.1f} s{more}, over the limit of {limit:g} s")
+        self.seconds = seconds
+        self.limit = limit
+        self.at_least = at_least
 
 
 class DeliveryError(BotError):
