@@ -44,6 +44,10 @@ class DeliveryClaim(StrEnum):
     OFFERED = "offered"
 
 
+#: Of a voice's length, what is forgiven before a limit or a price rounds it up: containers
+#: pad a few hundredths (a 3 s voice note probes as 3.02 s), which must not count as a second.
+PADDING_SECONDS = 0.25
+
 #: States a job never leaves.
 TERMINAL = frozenset(
     {JobStatus.DELIVERED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.EXPIRED}
@@ -158,6 +162,8 @@ class Draft(BaseModel):
     media: InputFile | None = None
     voice_kind: VoiceKind | None = None
     voice: InputFile | None = None
+    #: The typed text the voice is spoken from (``voice.source`` is then "text").
+    voice_text: str | None = None
     ratio: AspectRatio | None = None
     provider: str | None = None
     #: Providers not to offer: the one that just failed these inputs ([Other provider]).

@@ -7,11 +7,12 @@ differently; the order is cheapest check first.
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 from bot.errors import CorruptMedia, MediaTooLong, SilentAudio, UnsupportedMedia
 from bot.media.probe import check_decodes, max_volume_db, probe
-from bot.models import MediaKind, Probe
+from bot.models import PADDING_SECONDS, MediaKind, Probe
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +91,10 @@ async def inspect_voice(path: Path, *, max_seconds: float) -> Probe:
         raise CorruptMedia(f"{path.name}: unknown duration")
     if duration < MIN_VOICE_SECONDS:
         raise SilentAudio(f"{path.name}: only {duration:.2f} s")
-    if duration > max_seconds:
-        raise MediaTooLong(limit=int(max_seconds), duration=round(duration))
+    # Container padding (a few hundredths) is forgiven here as in the price: a 3 s voice
+    # note probing as 3.02 s is not "3 seconds long; the limit is 3 seconds".
+    if duration - PADDING_SECONDS > max_seconds:
+        raise MediaTooLong(limit=int(max_seconds), duration=math.ceil(duration))
     # Decodes everything, so a damaged voice fails here too (CorruptMedia).
     loudest = await max_volume_db(path, timeout=VOLUME_TIMEOUT)
     if loudest <= SILENT_MAX_DB:

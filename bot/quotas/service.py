@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.models import Job
+from bot.models import PADDING_SECONDS, Job
 from bot.quotas.periods import Period, day_key, month_key, resets_at
 from storage.db import Database, Executor, Transaction, now
 from storage.ledger import Entry, JobShare, LedgerRepository, Limits, Movement, Scope
@@ -22,9 +22,6 @@ from storage.ledger import Entry, JobShare, LedgerRepository, Limits, Movement, 
 GROUP_CHATS = frozenset({"group", "supergroup"})
 
 
-#: Of a voice's length, what is forgiven before rounding up: containers pad a few
-#: hundredths (a 3 s voice note probes as 3.02 s), which must not cost a whole second.
-PADDING_SECONDS = 0.25
 
 
 def price(duration: float | None) -> int:
