@@ -107,6 +107,8 @@ class Settings(StorageSettings):
 
     #: Longest voice accepted, in seconds.
     max_voice_seconds: float = Field(60, gt=0)
+    #: Longest typed text accepted, in characters.
+    max_text_chars: int = Field(1500, ge=1)
     #: Users' inputs and results are deleted this many hours after their job ends.
     media_retention_hours: float = Field(24, gt=0)
     #: First wait before retrying a provider call that failed transiently (doubles each try).

@@ -135,7 +135,30 @@ class DraftService:
         if duration is not None and duration > limit:
             # Telegram tells the length up front: no need to download a 10-minute file.
             raise MediaTooLong(limit=int(limit), duration=duration)
-        update = {"step": Step.VOICE_CHECK, "voice": file, "voice_kind": VoiceKind.AUDIO}
+        update = {
+            "step": Step.VOICE_CHECK,
+            "voice": file,
+            "voice_kind": VoiceKind.AUDIO,
+            "voice_text": None,
+        }
+        return await self._start_check(await self._said(draft, Step.VOICE, update))
+
+    async def accept_text(self, draft: Draft, text: str) -> Draft | None:
+        """Take typed text as the voice: it is spoken in the background (by the built-in
+        voice, so its length, price and quota are known before CONFIRM) and then checked as
+        a recording. None if the conversation ended meanwhile.
+
+        Raises:
+            MediaError: longer than MAX_TEXT_CHARS.
+        """
+        self._media.check_text(text)
+        update = {
+            "step": Step.VOICE_CHECK,
+            # Spoken, it is audio like any recording (what every provider takes today).
+            "voice": InputFile(file_id="", source="text"),
+            "voice_kind": VoiceKind.AUDIO,
+            "voice_text": text,
+        }
         return await self._start_check(await self._said(draft, Step.VOICE, update))
 
     async def offer_face(self, draft: Draft, file: InputFile, kind: MediaKind) -> Draft | None:
@@ -193,6 +216,7 @@ class DraftService:
                     "step": Step.VOICE,
                     "voice": None,
                     "voice_kind": None,
+                    "voice_text": None,
                     "token": secrets.token_urlsafe(6),
                 }
             )
@@ -261,6 +285,9 @@ class DraftService:
             assert draft.media_kind is not None
             ingest = partial(self._media.ingest_face, draft.media, draft.media_kind)
             result = await self._ingest(draft, ingest)
+        elif draft.voice_text is not None:
+            speak = partial(self._media.ingest_text, draft.voice_text, draft.locale)
+            result = await self._ingest(draft, speak)
         else:
             assert draft.voice is not None
             result = await self._ingest(draft, partial(self._media.ingest_voice, draft.voice))
@@ -269,7 +296,8 @@ class DraftService:
             if current.step is not draft.step:
                 return None  # moved on meanwhile
             if isinstance(result, tuple):
-                return current.model_copy(update={"step": refused_step, field: None})
+                cleared = {field: None, **({"voice_text": None} if field == "voice" else {})}
+                return current.model_copy(update={"step": refused_step, **cleared})
             moved = current.model_copy(update={"step": next_step, field: result})
             return self._single_choice(self._keep_chosen(moved))
 

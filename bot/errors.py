@@ -81,6 +81,25 @@ class DownloadFailed(MediaError):
     key = "error.download_failed"
 
 
+class TextTooLong(MediaError):
+    """Typed text over MAX_TEXT_CHARS (params: ``limit``, ``length``)."""
+
+    key = "error.text_too_long"
+
+
+class TextTooLongSpoken(MediaError):
+    """Typed text that takes longer than MAX_VOICE_SECONDS to say (``limit``, ``duration``)."""
+
+    key = "error.text_too_long_spoken"
+
+
+class TextUnspeakable(MediaError):
+    """Typed text that gives no speech (only emoji or symbols, say), or a speech engine that
+    failed."""
+
+    key = "error.text_unspeakable"
+
+
 class RenderError(BotError):
     """ffmpeg failed while producing an output; the detail is for logs, not users."""
 

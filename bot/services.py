@@ -33,6 +33,7 @@ from bot.providers import Provider, build_providers
 from bot.quota_desk import QuotaDesk
 from bot.quotas import QuotaDefaults, Quotas
 from bot.signing import Signer
+from bot.speech import LocalSpeech
 from bot.tasks import BackgroundTasks, Busy
 from bot.telegram.chat_admins import ChatAdmins
 from bot.user_jobs import UserJobs
@@ -92,6 +93,8 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
         ) as http:
             providers = build_providers(settings, http)
             tasks = BackgroundTasks()
+            # Typed text is spoken here, offline (eSpeak NG), on a worker thread of its own.
+            speech = LocalSpeech()
             users = UserRepository(db)
             repo = JobRepository(db)
             quotas_defaults = QuotaDefaults(
@@ -152,6 +155,8 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                 inputs=settings.data_dir / "inputs",
                 download_limit=settings.download_limit,
                 max_voice_seconds=settings.max_voice_seconds,
+                speaker=speech,
+                max_text_chars=settings.max_text_chars,
             )
             poller = Poller(
                 repo=repo,
@@ -205,5 +210,6 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
             finally:
                 await board.close()  # pending progress edits: resumed jobs edit again
                 await tasks.close()
+                await speech.close()
     finally:
         await db.close()

@@ -127,7 +127,10 @@ async def _route(context: BotContext, draft: Draft, incoming: Incoming) -> None:
         except MediaError as exc:
             await screens.refuse(draft, exc.key, **exc.params)
     elif incoming.kind is Kind.TEXT:
-        await screens.refuse(draft, "error.text_unavailable")
+        try:
+            await context.drafts.accept_text(draft, incoming.text)
+        except MediaError as exc:
+            await screens.refuse(draft, exc.key, **exc.params)
     else:
         await screens.refuse(draft, "error.need_voice")
 

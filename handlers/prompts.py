@@ -139,6 +139,8 @@ class Screens:
         assert draft.provider
         seconds = _price(draft)
         notes = []
+        if draft.voice.source == "text":
+            notes.append(t.t(locale, "note.spoken"))
         if self._catalog.is_preview(draft.provider):
             notes.append(t.t(locale, "note.preview"))
         if draft.user_id in self._admins and draft.chat_type == ChatType.PRIVATE:

@@ -96,13 +96,13 @@ async def test_silent_voice(fake: FakeTelegram, bot: Running, media: Media) -> N
     assert draft.media.probe is not None
 
 
-async def test_typed_text_is_not_available_yet(
+async def test_six_thousand_characters_of_text_are_refused(
     fake: FakeTelegram, bot: Running, media: Media
 ) -> None:
     await at_voice_step(fake, media, ANN)
     mark = fake.mark()
     fake.send_text(ANN, "Hello there! " * 460)  # about 6,000 characters
-    reply = await said(fake, ANN.id, "I can't turn typed text into a voice yet", mark)
+    reply = await said(fake, ANN.id, "That text has 5980 characters; the limit is 1500", mark)
     assert "Now the voice" in reply.params["text"]
 
 

@@ -128,6 +128,7 @@ async def test_the_voice_prompt_asks_for_what_fits(harness: Harness, media: Medi
         fake.send_photo(ANN, media.photo.read_bytes(), width=640, height=480)
         prompt = await said(fake, ANN.id, "Now the voice", mark)
     assert str(prompt.params["text"]).splitlines() == [
-        "Now the voice: send a voice message or an audio file (up to 20 seconds).",
+        "Now the voice: send a voice message or an audio file (up to 20 seconds), or type "
+        "the text to say.",
         "You have 20 s left (your daily quota): a longer voice would not fit.",
     ]

@@ -5,11 +5,21 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 from telegram import Bot
 
-from bot.errors import FileTooBig
+from bot.errors import (
+    FileTooBig,
+    MediaError,
+    MediaTooLong,
+    SpeechError,
+    SpeechTooLong,
+    TextTooLong,
+    TextTooLongSpoken,
+    TextUnspeakable,
+)
 from bot.media import inspect
 from bot.models import InputFile, MediaKind
 from bot.telegram import files as telegram_files
@@ -29,6 +39,14 @@ _EXTENSIONS = {
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 
 
+class Speaker(Protocol):
+    """Turns text into speech (bot.speech.LocalSpeech)."""
+
+    async def speak(
+        self, text: str, language: str, out: Path, *, max_seconds: float | None = None
+    ) -> float: ...
+
+
 class MediaService:
     def __init__(
         self,
@@ -38,12 +56,56 @@ class MediaService:
         inputs: Path,
         download_limit: int,
         max_voice_seconds: float,
+        speaker: Speaker,
+        max_text_chars: int,
     ) -> None:
         self._bot = bot
         self._http = http
         self._inputs = inputs
+        self._speaker = speaker
         self.download_limit = download_limit
         self.max_voice_seconds = max_voice_seconds
+        self.max_text_chars = max_text_chars
+
+    def check_text(self, text: str) -> None:
+        """Refuse, before speaking it, a typed text over the limit.
+
+        Raises:
+            TextTooLong: more than MAX_TEXT_CHARS characters.
+        """
+        if len(text) > self.max_text_chars:
+            raise TextTooLong(limit=self.max_text_chars, length=len(text))
+
+    async def ingest_text(self, text: str, locale: str) -> InputFile:
+        """Speak a typed text with the built-in voice, and check the speech as a recording.
+
+        Raises:
+            MediaError: too long (as text, or once spoken), or nothing to say.
+        """
+        self.check_text(text)
+        digest = hashlib.sha256(f"{locale}\0{text}".encode()).hexdigest()[:32]
+        path = self._inputs / f"text-{digest}.wav"
+        if path.exists():
+            path.touch()  # the same words again: used again, spared by the retention sweep
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            part = path.with_suffix(".part")
+            try:
+                await self._speaker.speak(text, locale, part, max_seconds=self.max_voice_seconds)
+            except SpeechTooLong as exc:
+                part.unlink(missing_ok=True)
+                raise TextTooLongSpoken(limit=int(exc.limit), duration=round(exc.seconds)) from exc
+            except SpeechError as exc:
+                part.unlink(missing_ok=True)
+                raise TextUnspeakable(str(exc)) from exc
+            part.replace(path)
+        try:
+            probe = await inspect.inspect_voice(path, max_seconds=self.max_voice_seconds)
+        except MediaTooLong as exc:
+            raise TextTooLongSpoken(str(exc), **exc.params) from exc
+        except MediaError as exc:  # silent: symbols or emoji only
+            raise TextUnspeakable(str(exc)) from exc
+        return InputFile(file_id="", source="text", path=str(path), probe=probe)
 
     def check_size(self, file: InputFile) -> None:
         """Refuse, before any download, a file Telegram will not hand over.
