@@ -91,6 +91,7 @@ class DraftService:
         chat_type: str,
         locale: str,
         reply_to: int | None,
+        language: str | None = None,
         face: InputFile | None = None,
         face_kind: MediaKind | None = None,
     ) -> Draft:
@@ -107,6 +108,7 @@ class DraftService:
             media_kind=face_kind,
             reply_to=reply_to,
             locale=locale,
+            language=language,
         )
         return await self._repo.save(draft)
 
@@ -259,7 +261,12 @@ class DraftService:
         face swap that landed after the handler read ``draft`` is kept. ``draft`` (the
         handler's copy) brings the message's ``reply_to`` and locale; ``step``: the step the
         stored draft must still be at (None: any). None if the conversation ended meanwhile."""
-        update = {"reply_to": draft.reply_to, "locale": draft.locale, **update}
+        update = {
+            "reply_to": draft.reply_to,
+            "locale": draft.locale,
+            "language": draft.language,
+            **update,
+        }
 
         def apply(current: Draft) -> Draft | None:
             if step is not None and current.step is not step:
@@ -286,7 +293,9 @@ class DraftService:
             ingest = partial(self._media.ingest_face, draft.media, draft.media_kind)
             result = await self._ingest(draft, ingest)
         elif draft.voice_text is not None:
-            speak = partial(self._media.ingest_text, draft.voice_text, draft.locale)
+            speak = partial(
+                self._media.ingest_text, draft.voice_text, draft.language or draft.locale
+            )
             result = await self._ingest(draft, speak)
         else:
             assert draft.voice is not None

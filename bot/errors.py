@@ -93,6 +93,12 @@ class TextTooLongSpoken(MediaError):
     key = "error.text_too_long_spoken"
 
 
+class SpeechBroken(MediaError):
+    """The built-in voice cannot run here (its library or data): not the user's fault."""
+
+    key = "error.check_failed"
+
+
 class TextUnspeakable(MediaError):
     """Typed text that gives no speech (only emoji or symbols, say), or a speech engine that
     failed."""

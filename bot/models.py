@@ -174,6 +174,9 @@ class Draft(BaseModel):
     #: The user's latest message in this conversation; in groups prompts reply to it.
     reply_to: int | None = None
     locale: str = "en"
+    #: The user's Telegram language as sent (``de``, ``pt-br``...): what typed text is spoken
+    #: in, even where the bot's own words fall back to English.
+    language: str | None = None
     updated_at: datetime | None = None
 
 

@@ -67,6 +67,7 @@ async def begin(
         user_id=user.id,
         chat_type=chat.type,
         locale=context.t.negotiate(user.language_code),
+        language=user.language_code,
         reply_to=message.message_id if message is not None and message.from_user == user else None,
         face=face,
         face_kind=face_kind,
@@ -104,7 +105,11 @@ async def on_message(update: Update, context: BotContext) -> None:
     ):
         return  # group chatter that is not an answer to one of our prompts
     draft = draft.model_copy(
-        update={"reply_to": message.message_id, "locale": context.t.negotiate(user.language_code)}
+        update={
+            "reply_to": message.message_id,
+            "locale": context.t.negotiate(user.language_code),
+            "language": user.language_code,
+        }
     )
     await _route(context, draft, incoming)
 

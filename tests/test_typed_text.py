@@ -4,6 +4,7 @@ clear message when too long as text or as speech."""
 
 from __future__ import annotations
 
+import hashlib
 import wave
 from pathlib import Path
 
@@ -104,3 +105,23 @@ async def test_the_same_text_twice_is_spoken_once(
             await said(fake, ANN.id, "Pick the shape", mark)
         inputs = bot.services.settings.data_dir / "inputs"
     assert len(list(inputs.glob("text-*.wav"))) == 1
+
+
+async def test_text_is_spoken_in_the_users_telegram_language(
+    harness: Harness, media: Media
+) -> None:
+    """The bot answers a German speaker in English (no German texts yet), but reads their
+    German text with the German voice."""
+    hans = User(613, "Hans", language_code="de")
+    fake = harness.fake
+    async with harness.bot() as bot:
+        await at_voice_step(fake, media, hans)
+        mark = fake.mark()
+        fake.send_text(hans, "Guten Tag, wie geht es Ihnen?")
+        await said(fake, hans.id, "Pick the shape", mark)
+        draft = await bot.services.drafts.get(hans.id, hans.id)
+    assert draft is not None
+    assert (draft.locale, draft.language) == ("en", "de")
+    assert draft.voice is not None
+    digest = hashlib.sha256(b"de\0Guten Tag, wie geht es Ihnen?").hexdigest()[:32]
+    assert Path(str(draft.voice.path)).name == f"text-{digest}.wav"

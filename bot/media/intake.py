@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import math
 import re
+import secrets
 from pathlib import Path
 from typing import Protocol
 
@@ -11,11 +14,14 @@ import httpx
 from telegram import Bot
 
 from bot.errors import (
+    CorruptMedia,
     FileTooBig,
     MediaError,
     MediaTooLong,
+    SpeechBroken,
     SpeechError,
     SpeechTooLong,
+    SpeechUnavailable,
     TextTooLong,
     TextTooLongSpoken,
     TextUnspeakable,
@@ -23,6 +29,8 @@ from bot.errors import (
 from bot.media import inspect
 from bot.models import InputFile, MediaKind
 from bot.telegram import files as telegram_files
+
+log = logging.getLogger(__name__)
 
 #: File extensions by what Telegram delivered, so files on disk are recognisable when
 #: debugging. Anything else (audio, documents) is ".bin": a declared MIME type or file name
@@ -76,33 +84,58 @@ class MediaService:
         if len(text) > self.max_text_chars:
             raise TextTooLong(limit=self.max_text_chars, length=len(text))
 
-    async def ingest_text(self, text: str, locale: str) -> InputFile:
-        """Speak a typed text with the built-in voice, and check the speech as a recording.
+    async def ingest_text(self, text: str, language: str) -> InputFile:
+        """Speak a typed text with the built-in voice in ``language`` (the user's Telegram
+        language), and check the speech as a recording. The same words in the same language
+        are spoken once and kept like any input file.
 
         Raises:
             MediaError: too long (as text, or once spoken), or nothing to say.
         """
         self.check_text(text)
-        digest = hashlib.sha256(f"{locale}\0{text}".encode()).hexdigest()[:32]
+        digest = hashlib.sha256(f"{language}\0{text}".encode()).hexdigest()[:32]
         path = self._inputs / f"text-{digest}.wav"
         if path.exists():
             path.touch()  # the same words again: used again, spared by the retention sweep
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            part = path.with_suffix(".part")
             try:
-                await self._speaker.speak(text, locale, part, max_seconds=self.max_voice_seconds)
-            except SpeechTooLong as exc:
-                part.unlink(missing_ok=True)
-                raise TextTooLongSpoken(limit=int(exc.limit), duration=round(exc.seconds)) from exc
-            except SpeechError as exc:
-                part.unlink(missing_ok=True)
-                raise TextUnspeakable(str(exc)) from exc
-            part.replace(path)
+                return await self._checked_speech(path)
+            except CorruptMedia:
+                # A cached file left broken (a crash mid-write): speak it again, once.
+                log.warning("Speaking %s again: the cached file is unreadable", path.name)
+                path.unlink(missing_ok=True)
+        await self._speak(text, language, path)
+        return await self._checked_speech(path)
+
+    async def _speak(self, text: str, language: str, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # A name of its own: two users sending the same words at once never share (and
+        # truncate) one temporary file; the first finished wins, the other is dropped.
+        part = path.with_name(f"{path.name}.{secrets.token_hex(6)}.part")
+        try:
+            await self._speaker.speak(text, language, part, max_seconds=self.max_voice_seconds)
+        except SpeechTooLong as exc:
+            part.unlink(missing_ok=True)
+            raise TextTooLongSpoken(
+                limit=int(exc.limit),
+                duration=f"{math.ceil(exc.seconds)}{'+' if exc.at_least else ''}",
+            ) from exc
+        except SpeechUnavailable as exc:
+            # The operator's problem, not the user's words: said as a failed check.
+            part.unlink(missing_ok=True)
+            log.warning("The built-in voice cannot speak: %s", exc)
+            raise SpeechBroken(str(exc)) from exc
+        except SpeechError as exc:
+            part.unlink(missing_ok=True)
+            raise TextUnspeakable(str(exc)) from exc
+        _move_into_place(part, path)
+
+    async def _checked_speech(self, path: Path) -> InputFile:
         try:
             probe = await inspect.inspect_voice(path, max_seconds=self.max_voice_seconds)
         except MediaTooLong as exc:
             raise TextTooLongSpoken(str(exc), **exc.params) from exc
+        except CorruptMedia:
+            raise
         except MediaError as exc:  # silent: symbols or emoji only
             raise TextUnspeakable(str(exc)) from exc
         return InputFile(file_id="", source="text", path=str(path), probe=probe)
@@ -158,3 +191,12 @@ def local_name(file: InputFile) -> str:
     if _UNSAFE_NAME_CHARS.search(name) or not name:
         name = hashlib.sha256(name.encode()).hexdigest()[:32]
     return name + _EXTENSIONS.get(file.source, ".bin")
+
+
+def _move_into_place(part: Path, dest: Path) -> None:
+    """Rename finished speech to ``dest``; a copy that got there first is kept (the same
+    words, and it may already be in use)."""
+    if dest.exists():
+        part.unlink(missing_ok=True)
+    else:
+        part.replace(dest)
