@@ -22,8 +22,6 @@ from storage.ledger import Entry, JobShare, LedgerRepository, Limits, Movement, 
 GROUP_CHATS = frozenset({"group", "supergroup"})
 
 
-
-
 def price(duration: float | None) -> int:
     """Seconds of quota a voice of ``duration`` seconds costs: whole seconds, at least 1."""
     return max(1, math.ceil((duration or 0) - PADDING_SECONDS))
