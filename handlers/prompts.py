@@ -23,6 +23,11 @@ from handlers import keyboards, quota_text
 log = logging.getLogger(__name__)
 
 
+#: Above this share of the longest voice, what is left of a quota goes without a word of
+#: explanation on the voice prompt (it would be repeated under every re-prompt).
+QUIET_SHARE = 0.8
+
+
 class Screens:
     """Renders drafts for one bot; also how background checks reach the user."""
 
@@ -91,6 +96,8 @@ class Screens:
         if tightest is None or tightest.left >= longest:
             return t.t(locale, "prompt.voice", limit=longest)
         text = t.t(locale, "prompt.voice", limit=tightest.left)
+        if tightest.left > longest * QUIET_SHARE:
+            return text  # a little under the usual limit: the number says it, no more words
         note = "voice_none_left" if tightest.left == 0 else "voice_quota"
         limit = quota_text.label(t, locale, tightest)
         return f"{text}\n{t.t(locale, f'price.{note}', left=tightest.left, limit=limit)}"
