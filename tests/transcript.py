@@ -29,6 +29,8 @@ from tests.transcript_recorder import Transcript
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 LANGUAGE_CODES = {"en": "en", "pt_BR": "pt-br"}
+#: What the built-in voice is asked to say, in each transcript's language.
+SPOKEN = {"en": "Hello! This is what she says.", "pt-br": "Olá! É isso que ela diz."}
 PLAYLIST = b"#EXTM3U\n#EXTINF:3,\nvoice.ogg\n#EXT-X-ENDLIST\n"
 
 
@@ -69,6 +71,16 @@ async def private_chat(t: Transcript, media: Media, mh: FakeMagicHour) -> None:
     await t.press(chat, "go:")
     await t.settle(2.0)
 
+    t.scenario("typed text instead of a recording, spoken by the built-in voice")
+    await t.act("/new", lambda: fake.send_command(user, "/new"))
+    await t.act("a photo", photo())
+    said_text = SPOKEN[t.user.language_code or "en"]
+    await t.act(f"typed text: {said_text!r}", lambda: fake.send_text(user, said_text))
+    await t.press(chat, "r:", ":1:1")
+    await t.press(chat, "p:", ":preview")
+    await t.press(chat, "go:")
+    await t.settle(2.0)
+
     t.scenario("bad input at each step")
     await t.act("/new", lambda: fake.send_command(user, "/new"))
     await t.act("a sticker", lambda: fake.send_sticker(user))
@@ -83,7 +95,9 @@ async def private_chat(t: Transcript, media: Media, mh: FakeMagicHour) -> None:
         ),
     )
     await t.act("a photo", photo())
-    await t.act("typed text", lambda: fake.send_text(user, "Hello, this is what she says"))
+    await t.act(
+        "2,000 characters of typed text", lambda: fake.send_text(user, "Hello there! " * 160)
+    )
     await t.act("a sticker", lambda: fake.send_sticker(user))
     await t.act("a silent voice message", voice(media.silent_voice))
     await t.act(
