@@ -99,6 +99,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
                 services.media.max_voice_seconds,
                 services.quota_desk,
                 settings.admin_ids,
+                services.conversation,
             )
         )
         server = make_server(create_web_app(application, services), settings)

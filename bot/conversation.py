@@ -225,6 +225,14 @@ class DraftService:
 
         return await self._repo.update(draft, back)
 
+    async def remember_prompt(self, draft: Draft, message_id: int) -> None:
+        """The prompt just sent in a group for ``draft``'s conversation (see Draft.prompt_id)."""
+
+        def remember(current: Draft) -> Draft:
+            return current.model_copy(update={"prompt_id": message_id})
+
+        await self._repo.update(draft, remember)
+
     async def claim(self, draft: Draft) -> bool:
         """[Generate]: end the conversation so it makes one job; False if a double tap
         already claimed it."""

@@ -173,6 +173,9 @@ class Draft(BaseModel):
     offered_media_kind: MediaKind | None = None
     #: The user's latest message in this conversation; in groups prompts reply to it.
     reply_to: int | None = None
+    #: In groups, the conversation's latest prompt: typed text is an answer only when it
+    #: replies to this (a reply to any other message of the bot is group chatter).
+    prompt_id: int | None = None
     locale: str = "en"
     #: The user's Telegram language as sent (``de``, ``pt-br``...): what typed text is spoken
     #: in, even where the bot's own words fall back to English.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
@@ -104,6 +104,8 @@ async def on_message(update: Update, context: BotContext) -> None:
         and not replies_to(message, context.bot)
     ):
         return  # group chatter that is not an answer to one of our prompts
+    if not is_private and incoming.kind is Kind.TEXT and not _answers_prompt(message, draft):
+        return  # a reply to another message of ours ("nice video!"): never a voice to say
     draft = draft.model_copy(
         update={
             "reply_to": message.message_id,
@@ -112,6 +114,15 @@ async def on_message(update: Update, context: BotContext) -> None:
         }
     )
     await _route(context, draft, incoming)
+
+
+def _answers_prompt(message: Message, draft: Draft) -> bool:
+    """Whether a group message replies to the conversation's latest prompt (drafts from
+    before prompts were remembered: any reply to the bot, as then)."""
+    if draft.prompt_id is None:
+        return True
+    replied = message.reply_to_message
+    return replied is not None and replied.message_id == draft.prompt_id
 
 
 async def _route(context: BotContext, draft: Draft, incoming: Incoming) -> None:

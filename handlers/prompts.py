@@ -14,6 +14,7 @@ from telegram.error import TelegramError
 
 from bot.catalog import Catalog
 from bot.context import BotContext
+from bot.conversation import DraftService
 from bot.i18n import Translator
 from bot.models import Draft, Step
 from bot.quota_desk import QuotaDesk
@@ -39,6 +40,7 @@ class Screens:
         max_voice_seconds: float,
         quotas: QuotaDesk,
         admins: frozenset[int],
+        drafts: DraftService,
     ) -> None:
         self._bot = bot
         self._t = translator
@@ -46,6 +48,7 @@ class Screens:
         self._max_voice_seconds = max_voice_seconds
         self._quotas = quotas
         self._admins = admins
+        self._drafts = drafts
 
     @classmethod
     def of(cls, context: BotContext) -> Screens:
@@ -56,6 +59,7 @@ class Screens:
             context.drafts.max_voice_seconds,
             context.quotas,
             context.admins,
+            context.drafts,
         )
 
     async def render(self, draft: Draft) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -181,9 +185,11 @@ class Screens:
                 reply_markup = keyboards.force_reply(placeholder)
             if draft.reply_to is not None:
                 reply = ReplyParameters(draft.reply_to, allow_sending_without_reply=True)
-        await self._bot.send_message(
+        sent = await self._bot.send_message(
             draft.chat_id, text, reply_markup=reply_markup, reply_parameters=reply
         )
+        if draft.chat_type != ChatType.PRIVATE:
+            await self._drafts.remember_prompt(draft, sent.message_id)
 
 
 def _price(draft: Draft) -> int:

@@ -4,11 +4,13 @@ clear message when too long as text or as speech."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import wave
 from pathlib import Path
 
-from bot.models import JobStatus, Step
+from bot.app import Running
+from bot.models import Draft, JobStatus, Step
 from tests.conftest import Harness, Media
 from tests.fakes.telegram import User
 from tests.flows import at_voice_step, button, latest_job_reaching, said
@@ -125,3 +127,37 @@ async def test_text_is_spoken_in_the_users_telegram_language(
     assert draft.voice is not None
     digest = hashlib.sha256(b"de\0Guten Tag, wie geht es Ihnen?").hexdigest()[:32]
     assert Path(str(draft.voice.path)).name == f"text-{digest}.wav"
+
+
+async def test_in_a_group_only_a_reply_to_the_voice_prompt_is_said(
+    harness: Harness, media: Media
+) -> None:
+    """A reply to another message of the bot ("nice video!") is group chatter, not the
+    text of this user's video."""
+    fake = harness.fake
+    group = fake.group()
+    async with harness.bot() as bot:
+        mark = fake.mark()
+        fake.send_command(ANN, "/new", chat=group)
+        media_prompt = (await said(fake, group["id"], "Send a photo", mark)).result
+        mark = fake.mark()
+        fake.send_photo(ANN, media.photo.read_bytes(), chat=group, reply_to=media_prompt)
+        voice_prompt = (await said(fake, group["id"], "Now the voice", mark)).result
+        async with asyncio.timeout(5):  # the prompt is remembered right after it is sent
+            while (await _draft(bot, group["id"])).prompt_id != voice_prompt["message_id"]:
+                await asyncio.sleep(0.02)
+        fake.send_text(ANN, "nice!", chat=group, reply_to=media_prompt)
+        mark = fake.mark()
+        fake.send_text(ANN, HELLO, chat=group, reply_to=voice_prompt)
+        await said(fake, group["id"], "Pick the shape", mark)
+        draft = await bot.services.drafts.get(group["id"], ANN.id)
+    assert draft is not None
+    assert draft.voice_text == HELLO
+    texts = [c.params.get("text") for c in fake.calls[mark:] if c.method == "sendMessage"]
+    assert len(texts) == 1
+
+
+async def _draft(bot: Running, chat_id: int) -> Draft:
+    draft = await bot.services.drafts.get(chat_id, ANN.id)
+    assert draft is not None
+    return draft
