@@ -6,6 +6,7 @@ earlier conversation, or someone else's in a group, is recognised and answered.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.untrusted import ascii_int
@@ -40,6 +41,13 @@ RESEND_PATTERN = rf"^{RESEND}:"
 GET_VIDEO_PATTERN = rf"^{GET_VIDEO}:"
 USE_FACE_PATTERN = rf"^{USE_FACE}:"
 JOB_CONTROL_PATTERN = rf"^({STOP}|{RETRY}|{OTHER_PROVIDER}|{RESTART}):"
+#: /voice's buttons: ``vc:<user id>:<voice id>``, or ``-`` for the language's own voice.
+VOICE = "vc"
+VOICE_PATTERN = rf"^{VOICE}:"
+#: What a voice id may hold (eSpeak's voice files: ``gmw/en-GB-x-rp``).
+_VOICE_ID = re.compile(r"[A-Za-z0-9/_-]{1,40}")
+#: The language's own voice (no choice remembered).
+DEFAULT_VOICE = "-"
 
 
 @dataclass(frozen=True)
@@ -73,3 +81,19 @@ def job_id_of(data: str) -> int | None:
     """The job id of an ``action:<id>`` payload; None when it is not a sane id."""
     _, sep, job_id = data.partition(":")
     return ascii_int(job_id) if sep else None
+
+
+def voice_choice(user_id: int, voice_id: str) -> str:
+    return f"{VOICE}:{user_id}:{voice_id}"
+
+
+def parse_voice_choice(data: str) -> tuple[int, str] | None:
+    """(user id, voice id or DEFAULT_VOICE) of a /voice button; None when malformed."""
+    parts = data.split(":", 2)
+    if len(parts) != 3 or parts[0] != VOICE:
+        return None
+    user_id = ascii_int(parts[1])
+    voice_id = parts[2]
+    if user_id is None or not (voice_id == DEFAULT_VOICE or _VOICE_ID.fullmatch(voice_id)):
+        return None
+    return user_id, voice_id

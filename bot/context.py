@@ -21,6 +21,7 @@ from bot.moderation import Moderation
 from bot.quota_desk import QuotaDesk
 from bot.services import Services
 from bot.user_jobs import UserJobs
+from bot.voices import Voices
 from storage import UserRepository
 
 SERVICES_KEY = "services"
@@ -72,6 +73,10 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     def quotas(self) -> QuotaDesk:
         """What users and group admins see of quotas (allowances, a group's pool)."""
         return self._services.quota_desk
+
+    @property
+    def voices(self) -> Voices:
+        return self._services.voices
 
     @property
     def _services(self) -> Services:

@@ -28,6 +28,7 @@ from bot.errors import MediaError, MediaTooLong
 from bot.media.intake import MediaService
 from bot.models import AspectRatio, Draft, InputFile, MediaKind, Step, VoiceKind
 from bot.tasks import BackgroundTasks
+from bot.voices import Voices
 from storage import DraftRepository
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,10 @@ class DraftService:
         catalog: Catalog,
         tasks: BackgroundTasks,
         bot: Bot,
+        voices: Voices,
     ) -> None:
         self._repo = repo
+        self._voices = voices
         self._media = media
         self._catalog = catalog
         self._tasks = tasks
@@ -302,7 +305,10 @@ class DraftService:
             result = await self._ingest(draft, ingest)
         elif draft.voice_text is not None:
             speak = partial(
-                self._media.ingest_text, draft.voice_text, draft.language or draft.locale
+                self._media.ingest_text,
+                draft.voice_text,
+                draft.language or draft.locale,
+                await self._voices.chosen_id(draft.user_id),
             )
             result = await self._ingest(draft, speak)
         else:

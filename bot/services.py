@@ -37,6 +37,7 @@ from bot.speech import LocalSpeech
 from bot.tasks import BackgroundTasks, Busy
 from bot.telegram.chat_admins import ChatAdmins
 from bot.user_jobs import UserJobs
+from bot.voices import Voices
 from storage import Database, DraftRepository, JobRepository, UserRepository
 from storage.chats import ChatRepository
 from storage.health import HealthRepository
@@ -69,6 +70,7 @@ class Services:
     user_jobs: UserJobs
     quotas: Quotas
     states: JobStates
+    voices: Voices
     moderation: Moderation
     groups: Groups
     cooldown: Cooldown
@@ -167,6 +169,7 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                 busy=busy,
             )
             drafts = DraftRepository(db)
+            voices = Voices(speech, users, settings.data_dir / "samples")
             controls = JobControls(repo=repo, states=states, jobs=jobs, status=status)
             catalog = Catalog(providers, health, jobs)
             moderation = Moderation(users)
@@ -190,11 +193,12 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                     translator=translator,
                     tasks=tasks,
                     signer=signer,
-                    conversation=DraftService(drafts, media, catalog, tasks, bot),
+                    conversation=DraftService(drafts, media, catalog, tasks, bot, voices),
                     catalog=catalog,
                     user_jobs=UserJobs(jobs, controls, results),
                     quotas=quotas,
                     states=states,
+                    voices=voices,
                     moderation=moderation,
                     groups=groups,
                     cooldown=Cooldown(),

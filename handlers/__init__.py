@@ -19,6 +19,7 @@ from handlers import (
     job_buttons,
     migration,
     quota,
+    voice,
 )
 from handlers.admin_filter import AdminOnly
 from handlers.errors import on_error
@@ -47,6 +48,7 @@ def register(application: BotApplication) -> None:
         CommandHandler("cancel", commands.cancel, filters=_USER_MESSAGES),
         CommandHandler("jobs", commands.jobs, filters=_USER_MESSAGES),
         CommandHandler("quota", quota.quota, filters=_USER_MESSAGES),
+        CommandHandler("voice", voice.voice, filters=_USER_MESSAGES),
         # Bot admins only: anyone else's falls through to unknown_command (the same answer).
         *(
             CommandHandler(name, callback, filters=_USER_MESSAGES & admin_only)
@@ -69,6 +71,7 @@ def register(application: BotApplication) -> None:
         CallbackQueryHandler(commands.resend, pattern=cd.RESEND_PATTERN),
         CallbackQueryHandler(delivery.get_video, pattern=cd.GET_VIDEO_PATTERN),
         CallbackQueryHandler(job_buttons.on_job_button, pattern=cd.JOB_CONTROL_PATTERN),
+        CallbackQueryHandler(voice.on_button, pattern=cd.VOICE_PATTERN),
         # Last: any other payload still gets an answer.
         CallbackQueryHandler(commands.unknown_button),
     ]

@@ -21,7 +21,7 @@ from handlers.gate import GROUP_ADMIN_COMMANDS
 log = logging.getLogger(__name__)
 
 #: Commands shown to everyone, in menu order.
-COMMANDS = ("new", "jobs", "quota", "cancel", "help")
+COMMANDS = ("new", "jobs", "quota", "voice", "cancel", "help")
 #: Added to the menu of the bot's admins, in their private chats only (group admins get
 #: GROUP_ADMIN_COMMANDS added in every group they administer).
 ADMIN_COMMANDS = tuple(admin.HANDLERS)

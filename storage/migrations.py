@@ -84,7 +84,8 @@ MIGRATIONS: list[str] = [
     """,
     # 4: quotas (design §6): an append-only ledger of seconds, per-user and per-group limits
     # (their row is also the lock a reserve takes), bans, a group's on/off switch, the price
-    # a job reserved, failure reasons as codes with parameters, and when a job left the line.
+    # a job reserved, failure reasons as codes with parameters, when a job left the line, and
+    # the built-in voice a user chose for typed text.
     """
     CREATE TABLE ledger (
         id         INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -116,6 +117,7 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE users ADD COLUMN banned_at TEXT;
     ALTER TABLE users ADD COLUMN ban_notified INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN voice_id TEXT;
     ALTER TABLE chats ADD COLUMN bot_enabled INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE jobs ADD COLUMN seconds INTEGER;
     ALTER TABLE jobs ADD COLUMN reason TEXT;

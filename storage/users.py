@@ -151,3 +151,19 @@ class UserRepository:
             (name.lower(),),
         )
         return None if value is None else int(str(value))
+
+    async def voice_of(self, user_id: int) -> str | None:
+        """The built-in voice the user chose for typed text (None: their language's own)."""
+        value = await self._db.scalar("SELECT voice_id FROM users WHERE id = ?", (user_id,))
+        return value if isinstance(value, str) else None
+
+    async def set_voice(self, user_id: int, voice_id: str | None) -> None:
+        await self._db.execute(
+            """
+            INSERT INTO users (id, first_name, voice_id, created_at, updated_at)
+            VALUES (?, '', ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET voice_id = excluded.voice_id,
+                updated_at = excluded.updated_at
+            """,
+            (user_id, voice_id, now().isoformat(), now().isoformat()),
+        )

@@ -92,7 +92,7 @@ async def test_sigterm_stops_the_bot_cleanly(harness, tmp_path: Path) -> None:
     proc = await start_bot(tmp_path, env)
     await harness.fake.wait_for("getUpdates", timeout=30)
     menu = [c["command"] for c in harness.fake.commands_for()]
-    assert menu == ["new", "jobs", "quota", "cancel", "help"]
+    assert menu == ["new", "jobs", "quota", "voice", "cancel", "help"]
     proc.send_signal(signal.SIGTERM)
     _, stderr = await asyncio.wait_for(proc.communicate(), timeout=30)
     assert proc.returncode == 0, stderr.decode()

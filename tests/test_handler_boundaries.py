@@ -36,4 +36,5 @@ def test_the_context_offers_only_narrow_services() -> None:
         "cooldown",
         "admin_tools",
         "quotas",
+        "voices",
     }

@@ -51,7 +51,13 @@ class Speaker(Protocol):
     """Turns text into speech (bot.speech.LocalSpeech)."""
 
     async def speak(
-        self, text: str, language: str, out: Path, *, max_seconds: float | None = None
+        self,
+        text: str,
+        language: str,
+        out: Path,
+        *,
+        voice_id: str | None = None,
+        max_seconds: float | None = None,
     ) -> float: ...
 
 
@@ -84,7 +90,9 @@ class MediaService:
         if len(text) > self.max_text_chars:
             raise TextTooLong(limit=self.max_text_chars, length=len(text))
 
-    async def ingest_text(self, text: str, language: str) -> InputFile:
+    async def ingest_text(
+        self, text: str, language: str, voice_id: str | None = None
+    ) -> InputFile:
         """Speak a typed text with the built-in voice in ``language`` (the user's Telegram
         language), and check the speech as a recording. The same words in the same language
         are spoken once and kept like any input file.
@@ -93,7 +101,8 @@ class MediaService:
             MediaError: too long (as text, or once spoken), or nothing to say.
         """
         self.check_text(text)
-        digest = hashlib.sha256(f"{language}\0{text}".encode()).hexdigest()[:32]
+        key = f"{language}\0{text}" if voice_id is None else f"{language}\0{voice_id}\0{text}"
+        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
         path = self._inputs / f"text-{digest}.wav"
         if path.exists():
             path.touch()  # the same words again: used again, spared by the retention sweep
@@ -103,16 +112,18 @@ class MediaService:
                 # A cached file left broken (a crash mid-write): speak it again, once.
                 log.warning("Speaking %s again: the cached file is unreadable", path.name)
                 path.unlink(missing_ok=True)
-        await self._speak(text, language, path)
+        await self._speak(text, language, voice_id, path)
         return await self._checked_speech(path)
 
-    async def _speak(self, text: str, language: str, path: Path) -> None:
+    async def _speak(self, text: str, language: str, voice_id: str | None, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         # A name of its own: two users sending the same words at once never share (and
         # truncate) one temporary file; the first finished wins, the other is dropped.
         part = path.with_name(f"{path.name}.{secrets.token_hex(6)}.part")
         try:
-            await self._speaker.speak(text, language, part, max_seconds=self.max_voice_seconds)
+            await self._speaker.speak(
+                text, language, part, voice_id=voice_id, max_seconds=self.max_voice_seconds
+            )
         except SpeechTooLong as exc:
             part.unlink(missing_ok=True)
             raise TextTooLongSpoken(
