@@ -26,17 +26,31 @@ class SlowSpeaker:
         self.calls = 0
 
     async def speak(
-        self, text: str, language: str, out: Path, *, max_seconds: float | None = None
+        self,
+        text: str,
+        language: str,
+        out: Path,
+        *,
+        voice_id: str | None = None,
+        max_seconds: float | None = None,
     ) -> float:
         self.calls += 1
-        seconds = await self.speech.speak(text, language, out, max_seconds=max_seconds)
+        seconds = await self.speech.speak(
+            text, language, out, voice_id=voice_id, max_seconds=max_seconds
+        )
         await asyncio.sleep(0.05)
         return seconds
 
 
 class BrokenSpeaker:
     async def speak(
-        self, text: str, language: str, out: Path, *, max_seconds: float | None = None
+        self,
+        text: str,
+        language: str,
+        out: Path,
+        *,
+        voice_id: str | None = None,
+        max_seconds: float | None = None,
     ) -> float:
         raise SpeechUnavailable("libespeak-ng.so: cannot open shared object file")
 
