@@ -100,6 +100,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
                 services.quota_desk,
                 settings.admin_ids,
                 services.conversation,
+                services.voices,
             )
         )
         server = make_server(create_web_app(application, services), settings)

@@ -44,6 +44,9 @@ JOB_CONTROL_PATTERN = rf"^({STOP}|{RETRY}|{OTHER_PROVIDER}|{RESTART}):"
 #: /voice's buttons: ``vc:<user id>:<voice id>``, or ``-`` for the language's own voice.
 VOICE = "vc"
 VOICE_PATTERN = rf"^{VOICE}:"
+#: [Voice: NAME] under the VOICE prompt: opens /voice's choices (``vm:<user id>``).
+VOICE_MENU = "vm"
+VOICE_MENU_PATTERN = rf"^{VOICE_MENU}:"
 #: What a voice id may hold (eSpeak's voice files: ``gmw/en-GB-x-rp``).
 _VOICE_ID = re.compile(r"[A-Za-z0-9/_-]{1,40}")
 #: The language's own voice (no choice remembered).
@@ -97,3 +100,7 @@ def parse_voice_choice(data: str) -> tuple[int, str] | None:
     if user_id is None or not (voice_id == DEFAULT_VOICE or _VOICE_ID.fullmatch(voice_id)):
         return None
     return user_id, voice_id
+
+
+def voice_menu(user_id: int) -> str:
+    return f"{VOICE_MENU}:{user_id}"

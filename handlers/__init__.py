@@ -72,6 +72,7 @@ def register(application: BotApplication) -> None:
         CallbackQueryHandler(delivery.get_video, pattern=cd.GET_VIDEO_PATTERN),
         CallbackQueryHandler(job_buttons.on_job_button, pattern=cd.JOB_CONTROL_PATTERN),
         CallbackQueryHandler(voice.on_button, pattern=cd.VOICE_PATTERN),
+        CallbackQueryHandler(voice.on_menu_button, pattern=cd.VOICE_MENU_PATTERN),
         # Last: any other payload still gets an answer.
         CallbackQueryHandler(commands.unknown_button),
     ]

@@ -8,10 +8,18 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Bot, CallbackQuery, ForceReply, InlineKeyboardMarkup, ReplyParameters
+from telegram import (
+    Bot,
+    CallbackQuery,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    ReplyParameters,
+)
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
+from bot import callback_data as cd
 from bot.catalog import Catalog
 from bot.context import BotContext
 from bot.conversation import DraftService
@@ -19,6 +27,7 @@ from bot.i18n import Translator
 from bot.models import Draft, Step
 from bot.quota_desk import QuotaDesk
 from bot.quotas import Allowance, price
+from bot.voices import Voices
 from handlers import keyboards, quota_text
 
 log = logging.getLogger(__name__)
@@ -41,6 +50,7 @@ class Screens:
         quotas: QuotaDesk,
         admins: frozenset[int],
         drafts: DraftService,
+        voices: Voices,
     ) -> None:
         self._bot = bot
         self._t = translator
@@ -49,6 +59,7 @@ class Screens:
         self._quotas = quotas
         self._admins = admins
         self._drafts = drafts
+        self._voices = voices
 
     @classmethod
     def of(cls, context: BotContext) -> Screens:
@@ -60,6 +71,7 @@ class Screens:
             context.quotas,
             context.admins,
             context.drafts,
+            context.voices,
         )
 
     async def render(self, draft: Draft) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -69,7 +81,7 @@ class Screens:
         if draft.step is Step.MEDIA:
             return t.t(locale, "prompt.media"), None
         if draft.step is Step.VOICE:
-            return await self._voice_prompt(draft), None
+            return await self._voice_prompt(draft), await self._voice_button(draft)
         if draft.step is Step.RATIO:
             return t.t(locale, "prompt.ratio"), keyboards.ratios(draft)
         if draft.step is Step.PROVIDER:
@@ -105,6 +117,16 @@ class Screens:
         note = "voice_none_left" if tightest.left == 0 else "voice_quota"
         limit = quota_text.label(t, locale, tightest)
         return f"{text}\n{t.t(locale, f'price.{note}', left=tightest.left, limit=limit)}"
+
+    async def _voice_button(self, draft: Draft) -> InlineKeyboardMarkup | None:
+        """[Voice: NAME] under the VOICE prompt, for whoever types their text: it opens
+        /voice. Private chats only: a group's prompt must force a reply instead."""
+        if draft.chat_type != ChatType.PRIVATE:
+            return None
+        current = await self._voices.current(draft.user_id, draft.language or draft.locale)
+        label = self._t.t(draft.locale, "voice.button", name=current.name)
+        data = cd.voice_menu(draft.user_id)
+        return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)]])
 
     async def prompt(self, draft: Draft) -> None:
         """Send the prompt for the draft's step as a new message."""

@@ -12,6 +12,7 @@ from telegram.error import TelegramError
 from bot import callback_data as cd
 from bot.context import BotContext
 from bot.speech import VoiceInfo
+from bot.untrusted import ascii_int
 from handlers.buttons import locale_of, not_yours, pressed, stale
 
 log = logging.getLogger(__name__)
@@ -22,24 +23,48 @@ async def voice(update: Update, context: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
     assert message is not None
     assert user is not None
+    await _offer(update, context, message.chat_id, user.id, user.language_code)
+
+
+async def on_menu_button(update: Update, context: BotContext) -> None:
+    """[Voice: NAME] under the VOICE prompt: /voice's choices, for its owner."""
+    query, data = pressed(update)
+    user = update.effective_user
+    assert user is not None
+    owner = ascii_int(data.partition(":")[2])
+    if owner is None or query.message is None:
+        await stale(update, context)
+        return
+    if owner != user.id:
+        await not_yours(update, context)
+        return
+    await query.answer()
+    await _offer(update, context, query.message.chat.id, user.id, user.language_code)
+
+
+async def _offer(
+    update: Update, context: BotContext, chat_id: int, user_id: int, language_code: str | None
+) -> None:
+    """Send the choices: a button per voice of the user's language (the current one
+    ticked), and the language's usual voice."""
     locale = locale_of(update, context)
-    language = user.language_code or locale
+    language = language_code or locale
     choices = await context.voices.choices(language) or await context.voices.choices("en")
-    current = await context.voices.current(user.id, language)
+    current = await context.voices.current(user_id, language)
     rows = [
         [
             InlineKeyboardButton(
-                _label(v, current), callback_data=cd.voice_choice(user.id, v.voice_id)
+                _label(v, current), callback_data=cd.voice_choice(user_id, v.voice_id)
             )
         ]
         for v in choices
     ]
     default = context.t.t(locale, "voice.default")
     rows.append(
-        [InlineKeyboardButton(default, callback_data=cd.voice_choice(user.id, cd.DEFAULT_VOICE))]
+        [InlineKeyboardButton(default, callback_data=cd.voice_choice(user_id, cd.DEFAULT_VOICE))]
     )
     text = context.t.t(locale, "voice.ask", name=current.name)
-    await message.reply_text(text, reply_markup=InlineKeyboardMarkup(rows))
+    await context.bot.send_message(chat_id, text, reply_markup=InlineKeyboardMarkup(rows))
 
 
 async def on_button(update: Update, context: BotContext) -> None:

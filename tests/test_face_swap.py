@@ -97,7 +97,8 @@ async def test_too_big_a_face_is_refused_without_an_offer(
         ANN, media.video.read_bytes(), duration=20, width=640, height=360, file_size=30_000_000
     )
     refusal = await said(fake, ANN.id, "too big", mark)
-    assert not fake.buttons(refusal.result)
+    # The VOICE step's own [Voice: ...] only: no [Use this face instead].
+    assert [label for label, _ in fake.buttons(refusal.result)] == ["Voice: English (America)"]
 
 
 async def test_stale_and_foreign_offers_are_recognised(

@@ -66,3 +66,24 @@ async def test_someone_elses_or_a_forged_voice_button_changes_nothing(harness: H
         assert all(a.params.get("show_alert") for a in answers)
         assert await bot.services.voices.chosen_id(ANN.id) is None
         assert await bot.services.voices.chosen_id(BOB.id) is None
+
+
+async def test_the_voice_prompt_offers_the_voice_button_in_private(
+    harness: Harness, media: Media
+) -> None:
+    fake = harness.fake
+    async with harness.bot():
+        mark = fake.mark()
+        fake.send_command(ANN, "/new")
+        fake.send_photo(ANN, media.photo.read_bytes(), width=640, height=480)
+        prompt = await said(fake, ANN.id, "Now the voice", mark)
+        assert [label for label, _ in fake.buttons(prompt.result)] == ["Voice: English (America)"]
+        data = button(fake, prompt.result, "Voice:")
+        mark = fake.mark()
+        fake.press(BOB, prompt.result, data)
+        refused = (await fake.wait_for("answerCallbackQuery", since=mark))[0]
+        assert refused.params.get("show_alert")
+        mark = fake.mark()
+        fake.press(ANN, prompt.result, data)
+        menu = await said(fake, ANN.id, "Which voice reads the text you type?", mark)
+        assert "English (Scotland)" in [label for label, _ in fake.buttons(menu.result)]
