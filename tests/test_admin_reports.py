@@ -253,3 +253,21 @@ def test_turnarounds_skip_broken_and_backwards_stamps() -> None:
 )
 def test_credits_have_no_trailing_zeros(value: float, shown: str) -> None:
     assert admin_reports.credits(value) == shown
+
+
+async def test_users_cancels_are_left_out_of_the_success_rate(
+    harness: Harness, fake: FakeTelegram
+) -> None:
+    """A cancel says nothing about a provider: 1 delivered and 1 failed is 50%, however
+    many videos their users stopped."""
+    async with harness.bot(ADMIN_IDS=str(ADMIN.id)) as bot:
+        bot.services.quotas.clock = lambda: NOW
+        await job(bot, ANN, "preview", 2, ends=JobStatus.DELIVERED, video_seconds=2.0, took=30)
+        await job(bot, ANN, "preview", 2, ends=JobStatus.FAILED)
+        await job(bot, BOB, "preview", 2, ends=JobStatus.CANCELED)
+        await job(bot, BOB, "preview", 2, ends=JobStatus.CANCELED)
+        stats = await ask(fake, ADMIN, "stats")
+    assert (
+        "Success rate: 50% (1 delivered of 2 that ended; 2 canceled by users, not counted)"
+        in stats
+    )
