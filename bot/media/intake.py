@@ -27,6 +27,7 @@ from bot.errors import (
     TextUnspeakable,
 )
 from bot.media import inspect
+from bot.media.ffmpeg import removing_on_error
 from bot.models import InputFile, MediaKind
 from bot.telegram import files as telegram_files
 
@@ -121,24 +122,22 @@ class MediaService:
         # truncate) one temporary file; the first finished wins, the other is dropped.
         part = path.with_name(f"{path.name}.{secrets.token_hex(6)}.part")
         try:
-            await self._speaker.speak(
-                text, language, part, voice_id=voice_id, max_seconds=self.max_voice_seconds
-            )
+            with removing_on_error(part):  # any failure or a cancel: no half-written file
+                await self._speaker.speak(
+                    text, language, part, voice_id=voice_id, max_seconds=self.max_voice_seconds
+                )
         except SpeechTooLong as exc:
-            part.unlink(missing_ok=True)
             raise TextTooLongSpoken(
                 limit=int(exc.limit),
                 duration=f"{math.ceil(exc.seconds)}{'+' if exc.at_least else ''}",
             ) from exc
         except SpeechUnavailable as exc:
             # The operator's problem, not the user's words: said as a failed check.
-            part.unlink(missing_ok=True)
             log.warning("The built-in voice cannot speak: %s", exc)
             raise SpeechBroken(str(exc)) from exc
         except SpeechError as exc:
-            part.unlink(missing_ok=True)
             raise TextUnspeakable(str(exc)) from exc
-        _move_into_place(part, path)
+        telegram_files.move_into_place(part, path)
 
     async def _checked_speech(self, path: Path) -> InputFile:
         try:
@@ -202,12 +201,3 @@ def local_name(file: InputFile) -> str:
     if _UNSAFE_NAME_CHARS.search(name) or not name:
         name = hashlib.sha256(name.encode()).hexdigest()[:32]
     return name + _EXTENSIONS.get(file.source, ".bin")
-
-
-def _move_into_place(part: Path, dest: Path) -> None:
-    """Rename finished speech to ``dest``; a copy that got there first is kept (the same
-    words, and it may already be in use)."""
-    if dest.exists():
-        part.unlink(missing_ok=True)
-    else:
-        part.replace(dest)

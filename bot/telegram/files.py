@@ -69,13 +69,13 @@ async def download(
             raise DownloadFailed(type(exc).__name__) from None
     else:
         await _stream_to(http, tg_file.file_path, partial, limit=limit)
-    _move_into_place(partial, dest)
+    move_into_place(partial, dest)
     return dest
 
 
-def _move_into_place(partial: Path, dest: Path) -> None:
-    """Rename a finished download to ``dest``; a copy that got there first is kept (it is
-    the same file, and it may already be in use)."""
+def move_into_place(partial: Path, dest: Path) -> None:
+    """Rename a finished file (a download, spoken text) to ``dest``; a copy that got there
+    first is kept (it is the same file, and it may already be in use)."""
     if dest.exists():
         partial.unlink(missing_ok=True)
     else:
