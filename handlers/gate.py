@@ -17,6 +17,7 @@ from telegram.ext import ApplicationHandlerStop
 from bot import callback_data as cd
 from bot.context import BotContext
 from handlers.buttons import locale_of
+from handlers.incoming import replies_to
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ async def _refuse_banned(update: Update, context: BotContext, user_id: int) -> N
         message is not None
         and message.chat.type in _GROUPS
         and _command_of(message, context) is None
-        and not _replies_to_us(message, context)
+        and not replies_to(message, context.bot)
     ):
         return  # group chatter: the refusal waits for something addressed to the bot
     text = None
@@ -115,15 +116,6 @@ async def _switched_off(update: Update, context: BotContext, chat_id: int) -> No
     except TelegramError as exc:
         log.info("Could not say the bot is off in chat %d: %s", chat_id, exc)
     raise ApplicationHandlerStop
-
-
-def _replies_to_us(message: Message, context: BotContext) -> bool:
-    replied = message.reply_to_message
-    return (
-        replied is not None
-        and replied.from_user is not None
-        and (replied.from_user.id == context.bot.id)
-    )
 
 
 def _off_text(update: Update, context: BotContext) -> str:
