@@ -104,3 +104,9 @@ def parse_voice_choice(data: str) -> tuple[int, str] | None:
 
 def voice_menu(user_id: int) -> str:
     return f"{VOICE_MENU}:{user_id}"
+
+
+def parse_voice_menu(data: str) -> int | None:
+    """The owner's user id of a [Voice: NAME] button; None when malformed."""
+    action, sep, user_id = data.partition(":")
+    return ascii_int(user_id) if action == VOICE_MENU and sep else None

@@ -12,7 +12,6 @@ from telegram.error import TelegramError
 from bot import callback_data as cd
 from bot.context import BotContext
 from bot.speech import VoiceInfo
-from bot.untrusted import ascii_int
 from handlers.buttons import locale_of, not_yours, pressed, stale
 
 log = logging.getLogger(__name__)
@@ -31,7 +30,7 @@ async def on_menu_button(update: Update, context: BotContext) -> None:
     query, data = pressed(update)
     user = update.effective_user
     assert user is not None
-    owner = ascii_int(data.partition(":")[2])
+    owner = cd.parse_voice_menu(data)
     if owner is None or query.message is None:
         await stale(update, context)
         return

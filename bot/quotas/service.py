@@ -87,9 +87,6 @@ class Quotas:
         #: What time it is (tests set another clock to cross a midnight).
         self.clock = clock
 
-    def today(self) -> str:
-        return day_key(self.clock())
-
     async def allowances(
         self,
         user_id: int,
