@@ -16,8 +16,7 @@ from tests import media as make
 from tests.conftest import Harness, Media
 from tests.fakes.telegram import User
 from tests.flows import at_voice_step, button, edited, said, to_confirm, to_ratio
-from tests.test_job_controls import fail_renders
-from tests.test_quota_refusals import MORNING, press_generate
+from tests.test_quota_refusals import failed_video, press_generate
 
 ANN = User(511, "Ann", language_code="en")
 ADMIN = User(512, "Ada", language_code="en")
@@ -39,11 +38,7 @@ async def test_a_refused_try_again_keeps_the_conversation_going(
 ) -> None:
     fake = harness.fake
     async with harness.bot(USER_DAILY_QUOTA_SECONDS="5") as bot:
-        bot.services.quotas.clock = lambda: MORNING
-        fail_renders(monkeypatch, bot)
-        mark = fake.mark()
-        await press_generate(fake, ANN, await to_confirm(fake, media, ANN))
-        failure = await said(fake, ANN.id, "did not work out", mark)
+        failure = await failed_video(fake, bot, media, monkeypatch, ANN)
         await to_ratio(fake, media, ANN)  # a new conversation, at the RATIO step
         going = await bot.services.drafts.get(ANN.id, ANN.id)
         await bot.services.quotas.grant(ANN.id, -5, by=0)  # nothing left

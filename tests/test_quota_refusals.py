@@ -36,6 +36,22 @@ async def press_generate(fake: FakeTelegram, user: User, summary: Call) -> Call:
     return await said(fake, user.id, " ", mark)
 
 
+async def failed_video(
+    fake: FakeTelegram,
+    bot: Running,
+    media: Media,
+    monkeypatch: pytest.MonkeyPatch,
+    user: User = ANN,
+) -> Call:
+    """``user``'s video fails (the render does), on a morning; returns the failure message
+    with [Try again] [Other provider] [New]."""
+    bot.services.quotas.clock = lambda: MORNING
+    fail_renders(monkeypatch, bot)
+    mark = fake.mark()
+    await press_generate(fake, user, await to_confirm(fake, media, user))
+    return await said(fake, user.id, "did not work out", mark)
+
+
 def _label(user: User, english: str) -> str:
     portuguese = {"Generate": "Gerar", "Shorter voice": "Voz mais curta"}
     return portuguese[english] if user.language_code == "pt-br" else english
@@ -175,11 +191,7 @@ async def test_try_again_out_of_quota_offers_the_order_at_its_summary(
 ) -> None:
     fake = harness.fake
     async with harness.bot(USER_DAILY_QUOTA_SECONDS="5") as bot:
-        bot.services.quotas.clock = lambda: MORNING
-        fail_renders(monkeypatch, bot)
-        mark = fake.mark()
-        await press_generate(fake, ANN, await to_confirm(fake, media, ANN))
-        failure = await said(fake, ANN.id, "did not work out", mark)
+        failure = await failed_video(fake, bot, media, monkeypatch)
         await bot.services.quotas.grant(ANN.id, -3, by=0)  # 3 s used elsewhere: 2 s left
         mark = fake.mark()
         fake.press(ANN, failure.result, button(fake, failure.result, "Try again"))
