@@ -11,20 +11,17 @@ never undo each other.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Protocol
 
 from telegram import Bot
-from telegram.constants import ChatAction
-from telegram.error import TelegramError
 
 from bot import callback_data as cd
 from bot.catalog import Catalog
-from bot.errors import MediaError, MediaTooLong
+from bot.errors import MediaTooLong
+from bot.input_checks import checked_input
 from bot.media.intake import MediaService
 from bot.models import AspectRatio, Draft, InputFile, MediaKind, Step, VoiceKind
 from bot.tasks import BackgroundTasks
@@ -39,8 +36,6 @@ CHECKS = {
     Step.MEDIA_CHECK: (Step.MEDIA, Step.VOICE),
     Step.VOICE_CHECK: (Step.VOICE, Step.RATIO),
 }
-#: A refusal: a locale key and its parameters.
-Refusal = tuple[str, dict[str, object]]
 
 
 class Presenter(Protocol):
@@ -302,7 +297,7 @@ class DraftService:
             assert draft.media is not None
             assert draft.media_kind is not None
             ingest = partial(self._media.ingest_face, draft.media, draft.media_kind)
-            result = await self._ingest(draft, ingest)
+            result = await checked_input(self._bot, draft, ingest)
         elif draft.voice_text is not None:
             speak = partial(
                 self._media.ingest_text,
@@ -310,10 +305,12 @@ class DraftService:
                 draft.language or draft.locale,
                 await self._voices.chosen_id(draft.user_id),
             )
-            result = await self._ingest(draft, speak)
+            result = await checked_input(self._bot, draft, speak)
         else:
             assert draft.voice is not None
-            result = await self._ingest(draft, partial(self._media.ingest_voice, draft.voice))
+            result = await checked_input(
+                self._bot, draft, partial(self._media.ingest_voice, draft.voice)
+            )
 
         def settle(current: Draft) -> Draft | None:
             if current.step is not draft.step:
@@ -338,7 +335,9 @@ class DraftService:
         offered, kind = draft.offered_media, draft.offered_media_kind
         assert offered is not None
         assert kind is not None
-        face = await self._ingest(draft, partial(self._media.ingest_face, offered, kind))
+        face = await checked_input(
+            self._bot, draft, partial(self._media.ingest_face, offered, kind)
+        )
 
         def swap_in(current: Draft) -> Draft:
             # A face sent while this one was checked is the one offered now: it stays.
@@ -359,22 +358,6 @@ class DraftService:
             await self._presenter_().refuse(current, key, **params)
         elif current.step not in CHECKS:  # a running check prompts when done
             await self._presenter_().swapped(current)
-
-    async def _ingest(
-        self, draft: Draft, ingest: Callable[[], Awaitable[InputFile]]
-    ) -> InputFile | Refusal:
-        """The checked file, or why it is refused."""
-        with contextlib.suppress(TelegramError):  # only a courtesy
-            await self._bot.send_chat_action(draft.chat_id, ChatAction.TYPING)
-        try:
-            return await ingest()
-        except MediaError as exc:
-            log.info("Refused a file in chat %d: %s", draft.chat_id, exc)
-            return exc.key, exc.params
-        except Exception:
-            # A bug or a full disk must not leave the draft "still checking" until a restart.
-            log.exception("Checking a file in chat %d failed", draft.chat_id)
-            return "error.check_failed", {}
 
     def _single_choice(self, draft: Draft) -> Draft:
         """The draft past PROVIDER when exactly one provider can do this."""
