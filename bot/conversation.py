@@ -13,19 +13,15 @@ from __future__ import annotations
 
 import logging
 import secrets
-from functools import partial
 from typing import Protocol
-
-from telegram import Bot
 
 from bot import callback_data as cd
 from bot.catalog import Catalog
 from bot.errors import MediaTooLong
-from bot.input_checks import checked_input
+from bot.input_checks import InputChecks
 from bot.media.intake import MediaService
 from bot.models import AspectRatio, Draft, InputFile, MediaKind, Step, VoiceKind
 from bot.tasks import BackgroundTasks
-from bot.voices import Voices
 from storage import DraftRepository
 
 log = logging.getLogger(__name__)
@@ -55,15 +51,13 @@ class DraftService:
         media: MediaService,
         catalog: Catalog,
         tasks: BackgroundTasks,
-        bot: Bot,
-        voices: Voices,
+        checks: InputChecks,
     ) -> None:
         self._repo = repo
-        self._voices = voices
+        self._checks = checks
         self._media = media
         self._catalog = catalog
         self._tasks = tasks
-        self._bot = bot
         self._presenter: Presenter | None = None
 
     def attach(self, presenter: Presenter) -> None:
@@ -294,23 +288,9 @@ class DraftService:
         refused_step, next_step = CHECKS[draft.step]
         field = "media" if draft.step is Step.MEDIA_CHECK else "voice"
         if draft.step is Step.MEDIA_CHECK:
-            assert draft.media is not None
-            assert draft.media_kind is not None
-            ingest = partial(self._media.ingest_face, draft.media, draft.media_kind)
-            result = await checked_input(self._bot, draft, ingest)
-        elif draft.voice_text is not None:
-            speak = partial(
-                self._media.ingest_text,
-                draft.voice_text,
-                draft.language or draft.locale,
-                await self._voices.chosen_id(draft.user_id),
-            )
-            result = await checked_input(self._bot, draft, speak)
+            result = await self._checks.face(draft)
         else:
-            assert draft.voice is not None
-            result = await checked_input(
-                self._bot, draft, partial(self._media.ingest_voice, draft.voice)
-            )
+            result = await self._checks.voice(draft)
 
         def settle(current: Draft) -> Draft | None:
             if current.step is not draft.step:
@@ -335,9 +315,7 @@ class DraftService:
         offered, kind = draft.offered_media, draft.offered_media_kind
         assert offered is not None
         assert kind is not None
-        face = await checked_input(
-            self._bot, draft, partial(self._media.ingest_face, offered, kind)
-        )
+        face = await self._checks.offered_face(draft)
 
         def swap_in(current: Draft) -> Draft:
             # A face sent while this one was checked is the one offered now: it stays.

@@ -7,13 +7,16 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from telegram import Bot
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
 from bot.errors import MediaError
+from bot.media.intake import MediaService
 from bot.models import Draft, InputFile
+from bot.voices import Voices
 
 log = logging.getLogger(__name__)
 
@@ -36,3 +39,38 @@ async def checked_input(
         # A bug or a full disk must not leave the draft "still checking" until a restart.
         log.exception("Checking a file in chat %d failed", draft.chat_id)
         return "error.check_failed", {}
+
+
+class InputChecks:
+    """What a draft's check downloads, speaks and probes: its face, the face it was offered,
+    its voice (a recording, or typed text in the user's language and chosen voice)."""
+
+    def __init__(self, media: MediaService, voices: Voices, bot: Bot) -> None:
+        self._media = media
+        self._voices = voices
+        self._bot = bot
+
+    async def face(self, draft: Draft) -> InputFile | Refusal:
+        assert draft.media is not None
+        assert draft.media_kind is not None
+        ingest = partial(self._media.ingest_face, draft.media, draft.media_kind)
+        return await checked_input(self._bot, draft, ingest)
+
+    async def offered_face(self, draft: Draft) -> InputFile | Refusal:
+        assert draft.offered_media is not None
+        assert draft.offered_media_kind is not None
+        ingest = partial(self._media.ingest_face, draft.offered_media, draft.offered_media_kind)
+        return await checked_input(self._bot, draft, ingest)
+
+    async def voice(self, draft: Draft) -> InputFile | Refusal:
+        if draft.voice_text is not None:
+            ingest = partial(
+                self._media.ingest_text,
+                draft.voice_text,
+                draft.language or draft.locale,
+                await self._voices.chosen_id(draft.user_id),
+            )
+        else:
+            assert draft.voice is not None
+            ingest = partial(self._media.ingest_voice, draft.voice)
+        return await checked_input(self._bot, draft, ingest)

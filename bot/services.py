@@ -22,6 +22,7 @@ from bot.delivery.status import StatusMessages
 from bot.groups import Groups
 from bot.health import ProviderHealth
 from bot.i18n import Translator
+from bot.input_checks import InputChecks
 from bot.jobs.controls import JobControls
 from bot.jobs.poller import Poller, PollPolicy
 from bot.jobs.service import JobService
@@ -193,7 +194,9 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                     translator=translator,
                     tasks=tasks,
                     signer=signer,
-                    conversation=DraftService(drafts, media, catalog, tasks, bot, voices),
+                    conversation=DraftService(
+                        drafts, media, catalog, tasks, InputChecks(media, voices, bot)
+                    ),
                     catalog=catalog,
                     user_jobs=UserJobs(jobs, controls, results),
                     quotas=quotas,
