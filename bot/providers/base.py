@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -89,6 +89,9 @@ class RemoteProvider(Provider):
     poll_factor: ClassVar[float] = 1.0
     #: Longest a job may take before it is given up (seconds).
     deadline_seconds: ClassVar[float] = 3600.0
+    #: How many job ids one :meth:`fetch_many` request may carry; 1 means the API has no
+    #: batched read, and the poller reads jobs one by one with :meth:`fetch`.
+    batch_size: ClassVar[int] = 1
     #: The provider's status words (lowercase) and what each means. Anything else raises.
     statuses: ClassVar[Mapping[str, JobStatus]]
 
@@ -164,6 +167,28 @@ class RemoteProvider(Provider):
     @abstractmethod
     async def fetch(self, provider_job_id: str) -> RemoteJob:
         """Read the job's current state from the provider (the source of truth)."""
+
+    async def fetch_many(self, provider_job_ids: Sequence[str]) -> dict[str, RemoteJob]:
+        """Read up to ``batch_size`` jobs in one request, keyed by provider job id.
+
+        A job missing from the answer is only absent from the dict, never an error: the
+        list may lag behind a job just made, may not know every kind of job, or may hold an
+        item this provider cannot read. The caller then reads that job with :meth:`fetch`.
+
+        This default is not batched (one :meth:`fetch` per id, in turn), so callers use
+        this method only when ``batch_size > 1``; a vendor with a list endpoint overrides it.
+
+        Raises:
+            ProviderError: the whole read failed (429, 5xx, auth...): nothing was learnt
+                about any of the jobs.
+        """
+        found: dict[str, RemoteJob] = {}
+        for provider_job_id in provider_job_ids:
+            try:
+                found[provider_job_id] = await self.fetch(provider_job_id)
+            except (ProviderRejected, UnknownStatus):
+                continue  # about this job only: the caller's own fetch() will say why
+        return found
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, now: float) -> None:
         """Check a signed webhook before anything in it is read.
