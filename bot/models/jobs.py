@@ -1,4 +1,4 @@
-"""Domain types shared by every layer: no I/O, no Telegram, no SQL."""
+"""Job types: a job's row, its states, and news about it from its provider."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
+
+from bot.models.media import AspectRatio, MediaKind, Probe, VoiceKind
 
 
 class JobStatus(StrEnum):
@@ -44,10 +46,6 @@ class DeliveryClaim(StrEnum):
     OFFERED = "offered"
 
 
-#: Of a voice's length, what is forgiven before a limit or a price rounds it up: containers
-#: pad a few hundredths (a 3 s voice note probes as 3.02 s), which must not count as a second.
-PADDING_SECONDS = 0.25
-
 #: States a job never leaves.
 TERMINAL = frozenset(
     {JobStatus.DELIVERED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.EXPIRED}
@@ -69,118 +67,6 @@ class Reason(BaseModel):
 
     code: str
     params: dict[str, str | int | float] = {}
-
-
-class MediaKind(StrEnum):
-    """What the MEDIA step received."""
-
-    PHOTO = "photo"
-    VIDEO = "video"
-
-
-class VoiceKind(StrEnum):
-    """What the VOICE step received."""
-
-    AUDIO = "audio"
-    TEXT = "text"
-
-
-class AspectRatio(StrEnum):
-    """The output shapes a user can pick; the values are also the button labels."""
-
-    PORTRAIT = "9:16"
-    SQUARE = "1:1"
-    LANDSCAPE = "16:9"
-
-    @property
-    def size(self) -> tuple[int, int]:
-        """Width and height of the rendered output."""
-        return _SIZES[self]
-
-
-_SIZES = {
-    AspectRatio.PORTRAIT: (720, 1280),
-    AspectRatio.SQUARE: (720, 720),
-    AspectRatio.LANDSCAPE: (1280, 720),
-}
-
-
-class Step(StrEnum):
-    """Conversation steps, persisted with the draft so a restart resumes at the same place.
-
-    The ``*_CHECK`` steps mean a file was accepted and is being downloaded and probed in the
-    background; the conversation moves on when that finishes.
-    """
-
-    MEDIA = "media"
-    MEDIA_CHECK = "media_check"
-    VOICE = "voice"
-    VOICE_CHECK = "voice_check"
-    RATIO = "ratio"
-    PROVIDER = "provider"
-    CONFIRM = "confirm"
-
-
-class Probe(BaseModel):
-    """What ffmpeg found in a file."""
-
-    model_config = ConfigDict(frozen=True)
-
-    duration: float | None
-    width: int | None = None
-    height: int | None = None
-    has_video: bool = False
-    has_audio: bool = False
-    #: True for still images (single frame, image codec).
-    is_image: bool = False
-
-
-class InputFile(BaseModel):
-    """One file the user sent, as remembered in the draft."""
-
-    file_id: str
-    file_unique_id: str = ""
-    #: What the user sent it as: photo, video, video_note, voice, audio, document.
-    source: str
-    file_size: int | None = None
-    mime_type: str | None = None
-    #: Set once downloaded and probed.
-    path: str | None = None
-    probe: Probe | None = None
-
-
-class Draft(BaseModel):
-    """A conversation in progress for one (chat, user)."""
-
-    chat_id: int
-    user_id: int
-    #: Random per conversation; buttons carry it so old ones are recognised.
-    token: str
-    chat_type: str = "private"
-    step: Step = Step.MEDIA
-    media_kind: MediaKind | None = None
-    media: InputFile | None = None
-    voice_kind: VoiceKind | None = None
-    voice: InputFile | None = None
-    #: The typed text the voice is spoken from (``voice.source`` is then "text").
-    voice_text: str | None = None
-    ratio: AspectRatio | None = None
-    provider: str | None = None
-    #: Providers not to offer: the one that just failed these inputs ([Other provider]).
-    avoid: list[str] = []
-    #: A face sent after the MEDIA step, waiting for [Use this face instead].
-    offered_media: InputFile | None = None
-    offered_media_kind: MediaKind | None = None
-    #: The user's latest message in this conversation; in groups prompts reply to it.
-    reply_to: int | None = None
-    #: In groups, the conversation's latest prompt: typed text is an answer only when it
-    #: replies to this (a reply to any other message of the bot is group chatter).
-    prompt_id: int | None = None
-    locale: str = "en"
-    #: The user's Telegram language as sent (``de``, ``pt-br``...): what typed text is spoken
-    #: in, even where the bot's own words fall back to English.
-    language: str | None = None
-    updated_at: datetime | None = None
 
 
 class Order(BaseModel):
