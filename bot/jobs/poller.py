@@ -4,6 +4,12 @@ will, without PUBLIC_URL), and gives up on jobs past their deadline.
 Restart-safe by construction: the schedule lives in the jobs table (``next_poll_at``), not
 in memory. Work is done in rounds: every due job is asked at once (a bounded number in
 flight), then the new schedule is written in one transaction.
+
+Where a provider can read many jobs in one request (``batch_size > 1``), its due jobs are
+read ``batch_size`` at a time with ``fetch_many``; each answer then takes the same path as a
+single read's. A failed list backs off every job it carried, as a failed read backs off its
+one job; a job the list leaves out is read alone (the list may lag, or hold an item the
+vendor module cannot read).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -82,33 +88,41 @@ class Poller:
         self._policy = policy
         self._busy = busy
         self._idle = policy.base_seconds
+        #: Providers whose list reads went wrong already (refused, or naming none of the
+        #: jobs asked for): said once, not every round.
+        self._list_trouble: set[str] = set()
 
     async def poll_once(self, at: datetime | None = None) -> int:
         """Poll every job that is due. Returns how many were looked at."""
         at = at or now()
         due = await self._repo.due_for_poll(at, BATCH)
         limit = asyncio.Semaphore(CONCURRENCY)
-
-        async def one(job: Job) -> Schedule | None:
-            async with limit:
-                await self._busy.quiet(YIELD_SECONDS)
-                try:
-                    return await self._poll(job, at)
-                except Exception as exc:
-                    # One job's trouble (a bug, a database hiccup) never costs the others
-                    # their new poll times: it is looked at again later, like a failed poll.
-                    failures = job.poll_failures + 1
-                    wait = backoff(self._policy.base_seconds, failures, None)
-                    log.error(
-                        "Job %d: polling it failed (%s); next in %.0fs",
-                        job.id,
-                        type(exc).__name__,
-                        wait,
-                    )
-                    return (job.id, at + timedelta(seconds=wait), failures)
-
-        schedule = await asyncio.gather(*(one(job) for job in due))
-        await self._repo.reschedule([entry for entry in schedule if entry is not None])
+        alone: list[Job] = []
+        listed: dict[str, list[Job]] = {}
+        for job in due:
+            provider = self._providers.get(job.provider)
+            if (
+                isinstance(provider, RemoteProvider)
+                and provider.batch_size > 1
+                and job.provider_job_id is not None
+                and not expired(job, at)
+            ):
+                listed.setdefault(job.provider, []).append(job)
+            else:
+                # Read alone, as always: no batched reads, or nothing to ask (an expired job
+                # is given up, one not yet submitted waits for its deadline).
+                alone.append(job)
+        work = [self._one(limit, job, at) for job in alone]
+        for name, jobs in listed.items():
+            provider = self._providers[name]
+            assert isinstance(provider, RemoteProvider)
+            size = provider.batch_size
+            work += [
+                self._chunk(limit, provider, jobs[start : start + size], at)
+                for start in range(0, len(jobs), size)
+            ]
+        entries = [entry for part in await asyncio.gather(*work) for entry in part]
+        await self._repo.reschedule([entry for entry in entries if entry is not None])
         return len(due)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -129,6 +143,77 @@ class Poller:
             return self._idle
         return max(0.0, min(self._idle, (upcoming - now()).total_seconds()))
 
+    async def _one(
+        self, limit: asyncio.Semaphore, job: Job, at: datetime
+    ) -> list[Schedule | None]:
+        """Poll ``job`` alone, holding one of the round's request slots."""
+        async with limit:
+            await self._busy.quiet(YIELD_SECONDS)
+            return [await self._guarded(job, at, self._poll(job, at))]
+
+    async def _chunk(
+        self, limit: asyncio.Semaphore, provider: RemoteProvider, jobs: Sequence[Job], at: datetime
+    ) -> list[Schedule | None]:
+        """Read ``jobs`` (due, not expired, each with a provider job id) in one request, then
+        settle each; returns their new schedules."""
+        found: dict[str, RemoteJob] = {}
+        async with limit:
+            await self._busy.quiet(YIELD_SECONDS)
+            try:
+                found = await provider.fetch_many([job.provider_job_id or "" for job in jobs])
+            except ProviderRejected as exc:
+                # A "no" to the whole list (a filter the API does not take, one id it
+                # refuses) says nothing about any one job: each is read alone below, where
+                # a "not found" loses only that job.
+                self._list_failed(provider, f"it refused a list of {len(jobs)} jobs: {exc}")
+            except ProviderError as exc:
+                await self._health.failed(exc)
+                log.info("Polling %d %s jobs failed (%s)", len(jobs), provider.name, exc)
+                return [self._retry(job, provider, exc, at) for job in jobs]
+            except Exception as exc:  # a bug in the vendor module: as for one job's trouble
+                log.error("Polling %d %s jobs failed (%s)", len(jobs), provider.name, exc)
+                return [_trouble(job, at, self._policy.base_seconds) for job in jobs]
+            else:
+                await self._health.succeeded(provider.name)
+                if not found:
+                    self._list_failed(provider, f"a list of {len(jobs)} jobs named none of them")
+        schedule: list[Schedule | None] = []
+        unread: list[Job] = []
+        for job in jobs:
+            remote = found.get(job.provider_job_id or "")
+            if remote is None or remote.provider_job_id != job.provider_job_id:
+                unread.append(job)
+            else:
+                schedule.append(
+                    await self._guarded(job, at, self._news(job, provider, remote, at))
+                )
+        for part in await asyncio.gather(*(self._one(limit, job, at) for job in unread)):
+            schedule += part
+        return schedule
+
+    def _list_failed(self, provider: RemoteProvider, what: str) -> None:
+        """Warn (once per provider) that its list reads do not work: every job is then read
+        alone, which costs one request per job, as without batched reads."""
+        if provider.name not in self._list_trouble:
+            self._list_trouble.add(provider.name)
+            log.warning("%s: %s; reading those jobs one by one", provider.name, what)
+
+    async def _guarded(
+        self, job: Job, at: datetime, work: Awaitable[Schedule | None]
+    ) -> Schedule | None:
+        """``work``'s schedule for ``job``; if it raises, ``job`` is looked at again later."""
+        try:
+            return await work
+        except Exception as exc:
+            # One job's trouble (a bug, a database hiccup) never costs the others their new
+            # poll times: it is looked at again later, like a failed poll.
+            entry = _trouble(job, at, self._policy.base_seconds)
+            wait = (entry[1] - at).total_seconds()
+            log.error(
+                "Job %d: polling it failed (%s); next in %.0fs", job.id, type(exc).__name__, wait
+            )
+            return entry
+
     async def _poll(self, job: Job, at: datetime) -> Schedule | None:
         """Ask about one job; returns its new schedule (None when it has ended)."""
         if expired(job, at):
@@ -143,7 +228,6 @@ class Poller:
         if not isinstance(provider, RemoteProvider) or job.provider_job_id is None:
             # Nothing to ask (mid-submit, or a local job): look again at the deadline.
             return (job.id, job.deadline_at or at + timedelta(hours=1), job.poll_failures)
-        interval = self._policy.interval(provider)
         try:
             remote = await provider.fetch(job.provider_job_id)
         except ProviderRejected as exc:
@@ -153,14 +237,29 @@ class Poller:
             return None
         except ProviderError as exc:
             await self._health.failed(exc)
-            failures = job.poll_failures + 1
-            hint = exc.retry_after if isinstance(exc, ProviderUnavailable) else None
-            wait = backoff(interval, failures, hint)
+            entry = self._retry(job, provider, exc, at)
+            wait = (entry[1] - at).total_seconds()
             log.info("Job %d: poll failed (%s); next in %.1fs", job.id, exc, wait)
-            return (job.id, at + timedelta(seconds=wait), failures)
+            return entry
         await self._health.succeeded(provider.name)
+        return await self._news(job, provider, remote, at)
+
+    async def _news(
+        self, job: Job, provider: RemoteProvider, remote: RemoteJob, at: datetime
+    ) -> Schedule:
+        """Settle what the provider said of ``job``; it is next asked after one interval."""
         await self._jobs.settle(self._jobs.event(job, remote), job)
-        return (job.id, at + timedelta(seconds=interval), 0)
+        return (job.id, at + timedelta(seconds=self._policy.interval(provider)), 0)
+
+    def _retry(
+        self, job: Job, provider: RemoteProvider, exc: ProviderError, at: datetime
+    ) -> Schedule:
+        """``job``'s next poll after a read of it failed: later, the more failures in a row,
+        and not before the provider's Retry-After."""
+        failures = job.poll_failures + 1
+        hint = exc.retry_after if isinstance(exc, ProviderUnavailable) else None
+        wait = backoff(self._policy.interval(provider), failures, hint)
+        return (job.id, at + timedelta(seconds=wait), failures)
 
 
 def backoff(interval: float, failures: int, retry_after: float | None) -> float:
@@ -171,6 +270,12 @@ def backoff(interval: float, failures: int, retry_after: float | None) -> float:
     if retry_after is not None:
         wait = max(wait, MAX_BACKOFF_SECONDS if math.isnan(retry_after) else retry_after)
     return min(MAX_BACKOFF_SECONDS, wait)
+
+
+def _trouble(job: Job, at: datetime, base_seconds: float) -> Schedule:
+    """``job``'s next poll after polling it raised something unexpected."""
+    failures = job.poll_failures + 1
+    return (job.id, at + timedelta(seconds=backoff(base_seconds, failures, None)), failures)
 
 
 def _failed(provider_job_id: str, exc: ProviderError) -> RemoteJob:
