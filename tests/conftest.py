@@ -15,6 +15,8 @@ import pytest
 from bot.app import Running, running
 from bot.config import Settings, load_settings
 from tests import media as make
+from tests.fakes.creatify import FakeCreatify
+from tests.fakes.creatify import running as serve_creatify
 from tests.fakes.telegram import Call, FakeTelegram
 from tests.fakes.telegram import running as serve_fake
 
@@ -119,6 +121,16 @@ async def bot(harness: Harness) -> AsyncIterator[Running]:
 @pytest.fixture
 def fake(harness: Harness) -> FakeTelegram:
     return harness.fake
+
+
+@pytest.fixture
+async def creatify() -> AsyncIterator[FakeCreatify]:
+    """The fake Creatify API (tests/fakes/creatify.py) on a free port, with quick jobs;
+    ``creatify.base_url`` is its address, ``creatify.api_id``/``api_key`` its credentials."""
+    fake_api = FakeCreatify()
+    fake_api.pending_seconds, fake_api.queue_seconds, fake_api.render_seconds = 0.0, 0.02, 0.1
+    async with serve_creatify(fake_api):
+        yield fake_api
 
 
 def to_chat(chat_id: int, contains: str | None = None) -> Callable[[Call], bool]:
