@@ -84,6 +84,8 @@ class Settings(StorageSettings):
     creatify_api_id: Secret = None
     creatify_api_key: Secret = None
     creatify_api_url: str = "https://api.creatify.ai"
+    #: How Creatify's ``aspect_ratio`` is spelt: ``x`` (9x16, current docs) or ``colon`` (9:16).
+    creatify_ratio_format: Literal["x", "colon"] = "x"
     magichour_api_key: Secret = None
     magichour_webhook_secret: Secret = None
     magichour_api_url: str = "https://api.magichour.ai"
@@ -120,6 +122,11 @@ class Settings(StorageSettings):
         if isinstance(value, str):
             return frozenset(int(part) for part in _split(value))
         return value
+
+    @field_validator("creatify_ratio_format", mode="before")
+    @classmethod
+    def _lower_ratio_format(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("providers", mode="before")
     @classmethod
