@@ -47,6 +47,19 @@ VOICE_PATTERN = rf"^{VOICE}:"
 #: [Voice: NAME] under the VOICE prompt: opens /voice's choices (``vm:<user id>``).
 VOICE_MENU = "vm"
 VOICE_MENU_PATTERN = rf"^{VOICE_MENU}:"
+#: The avatar picker's buttons, conversation buttons (see ``step``) so that someone else's
+#: or an old conversation's are recognised: a page (value ``<filter letter><page>``), an
+#: avatar shown and [Use NAME] (value: the avatar's ref), [Back] to the MEDIA prompt, and
+#: [Back] from an avatar's still (no value).
+AVATARS = "av"
+AVATAR_SHOW = "avs"
+AVATAR_USE = "avu"
+AVATAR_BACK = "avb"
+AVATAR_CLOSE = "avx"
+AVATAR_PATTERN = rf"^({AVATARS}|{AVATAR_SHOW}|{AVATAR_USE}|{AVATAR_BACK}|{AVATAR_CLOSE}):"
+_AVATAR_PAGE = re.compile(r"([a-z])([0-9]{1,4})")
+#: bot.avatars.ref_of: 8 bytes in URL-safe base64.
+_AVATAR_REF = re.compile(r"[A-Za-z0-9_-]{11}")
 #: What a voice id may hold (eSpeak's voice files: ``gmw/en-GB-x-rp``).
 _VOICE_ID = re.compile(r"[A-Za-z0-9/_-]{1,40}")
 #: The language's own voice (no choice remembered).
@@ -110,3 +123,17 @@ def parse_voice_menu(data: str) -> int | None:
     """The owner's user id of a [Voice: NAME] button; None when malformed."""
     action, sep, user_id = data.partition(":")
     return ascii_int(user_id) if action == VOICE_MENU and sep else None
+
+
+def avatar_page(user_id: int, token: str, filter_letter: str, page: int) -> str:
+    return step(AVATARS, user_id, token, f"{filter_letter}{page}")
+
+
+def parse_avatar_page(value: str) -> tuple[str, int] | None:
+    """(filter letter, page) of a picker page button's value; None when malformed."""
+    match = _AVATAR_PAGE.fullmatch(value)
+    return (match[1], int(match[2])) if match else None
+
+
+def is_avatar_ref(value: str) -> bool:
+    return _AVATAR_REF.fullmatch(value) is not None

@@ -12,6 +12,7 @@ from typing import Any
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.admin_tools import AdminTools
+from bot.avatars import Avatars
 from bot.catalog import Catalog
 from bot.conversation import DraftService
 from bot.cooldown import Cooldown
@@ -77,6 +78,11 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     @property
     def voices(self) -> Voices:
         return self._services.voices
+
+    @property
+    def avatars(self) -> Avatars:
+        """Providers' ready-made avatars (the picker) and their stills."""
+        return self._services.avatars
 
     @property
     def _services(self) -> Services:

@@ -11,6 +11,7 @@ import httpx
 from telegram import Bot
 
 from bot.admin_tools import AdminTools
+from bot.avatars import AvatarCatalog, AvatarPreviews, Avatars, Loader
 from bot.catalog import Catalog
 from bot.config import Settings
 from bot.conversation import DraftService
@@ -78,6 +79,18 @@ class Services:
     admin_tools: AdminTools
     #: What users and group admins see of quotas (/quota, prices, /groupquota).
     quota_desk: QuotaDesk
+    #: Providers' ready-made avatars, kept fresh in the background (the picker).
+    avatars: Avatars
+
+
+def avatar_sources(providers: dict[str, Provider]) -> dict[str, Loader]:
+    """What lists each provider's ready-made avatars, for those that have them."""
+    sources: dict[str, Loader] = {}
+    for name, provider in providers.items():
+        load = getattr(provider, "avatars", None)
+        if callable(load):
+            sources[name] = load
+    return sources
 
 
 @asynccontextmanager
@@ -177,6 +190,13 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
             await moderation.load()
             groups = Groups(ChatRepository(db), ChatAdmins(bot), settings.admin_ids)
             await groups.load()
+            avatars = Avatars(
+                AvatarCatalog(avatar_sources(providers), settings.data_dir / "avatars"),
+                AvatarPreviews(
+                    http, settings.data_dir / "avatars", allow_private=settings.allow_private_urls
+                ),
+            )
+            await avatars.catalog.start()
             try:
                 yield Services(
                     settings=settings,
@@ -213,8 +233,10 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                         admins=settings.admin_ids,
                     ),
                     quota_desk=QuotaDesk(db, quotas, LedgerRepository()),
+                    avatars=avatars,
                 )
             finally:
+                await avatars.catalog.close()
                 await board.close()  # pending progress edits: resumed jobs edit again
                 await tasks.close()
                 await speech.close()

@@ -9,6 +9,7 @@ from bot import callback_data as cd
 from bot.context import BotApplication, admin_ids
 from handlers import (
     admin,
+    avatars,
     commands,
     conversation,
     delivery,
@@ -73,6 +74,7 @@ def register(application: BotApplication) -> None:
         CallbackQueryHandler(job_buttons.on_job_button, pattern=cd.JOB_CONTROL_PATTERN),
         CallbackQueryHandler(voice.on_button, pattern=cd.VOICE_PATTERN),
         CallbackQueryHandler(voice.on_menu_button, pattern=cd.VOICE_MENU_PATTERN),
+        CallbackQueryHandler(avatars.on_button, pattern=cd.AVATAR_PATTERN),
         # Last: any other payload still gets an answer.
         CallbackQueryHandler(commands.unknown_button),
     ]

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import callback_data as cd
+from bot.avatars import Filter
 from bot.i18n import Translator
 from bot.models import AspectRatio, Draft
 
@@ -58,6 +59,14 @@ def confirm(t: Translator, draft: Draft, *, shorter: bool = False) -> InlineKeyb
     if shorter:
         rows.append([shorter_voice(t, draft)])
     return InlineKeyboardMarkup(rows)
+
+
+def avatars(t: Translator, draft: Draft) -> InlineKeyboardMarkup:
+    """[Avatars] under the MEDIA prompt: opens the ready-made avatars' picker in place."""
+    data = cd.avatar_page(draft.user_id, draft.token, Filter.ALL.value, 0)
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t.t(draft.locale, "avatars.open"), callback_data=data)]]
+    )
 
 
 def shorter_voice(t: Translator, draft: Draft) -> InlineKeyboardButton:

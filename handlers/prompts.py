@@ -20,6 +20,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from bot import callback_data as cd
+from bot.avatars import Avatars
 from bot.catalog import Catalog
 from bot.context import BotContext
 from bot.conversation import DraftService
@@ -51,6 +52,7 @@ class Screens:
         admins: frozenset[int],
         drafts: DraftService,
         voices: Voices,
+        avatars: Avatars | None = None,
     ) -> None:
         self._bot = bot
         self._t = translator
@@ -60,6 +62,7 @@ class Screens:
         self._admins = admins
         self._drafts = drafts
         self._voices = voices
+        self._avatars = avatars
 
     @classmethod
     def of(cls, context: BotContext) -> Screens:
@@ -72,6 +75,7 @@ class Screens:
             context.admins,
             context.drafts,
             context.voices,
+            context.avatars,
         )
 
     async def render(self, draft: Draft) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -79,7 +83,7 @@ class Screens:
         CONFIRM steps read what the user has left, for the price)."""
         t, locale = self._t, draft.locale
         if draft.step is Step.MEDIA:
-            return t.t(locale, "prompt.media"), None
+            return t.t(locale, "prompt.media"), self._media_buttons(draft)
         if draft.step is Step.VOICE:
             return await self._voice_prompt(draft), await self._voice_button(draft)
         if draft.step is Step.RATIO:
@@ -117,6 +121,16 @@ class Screens:
         note = "voice_none_left" if tightest.left == 0 else "voice_quota"
         limit = quota_text.label(t, locale, tightest)
         return f"{text}\n{t.t(locale, f'price.{note}', left=tightest.left, limit=limit)}"
+
+    def _media_buttons(self, draft: Draft) -> InlineKeyboardMarkup | None:
+        """[Avatars] under the MEDIA prompt when a provider has ready-made avatars. Private
+        chats only, as [Voice: NAME]: a group's prompt must force a reply instead."""
+        avatars = self._avatars
+        if avatars is None or not avatars.catalog.available:
+            return None
+        if draft.chat_type != ChatType.PRIVATE:
+            return None
+        return keyboards.avatars(self._t, draft)
 
     async def _voice_button(self, draft: Draft) -> InlineKeyboardMarkup | None:
         """[Voice: NAME] under the VOICE prompt, for whoever types their text: it opens

@@ -37,4 +37,5 @@ def test_the_context_offers_only_narrow_services() -> None:
         "admin_tools",
         "quotas",
         "voices",
+        "avatars",
     }

@@ -42,8 +42,10 @@ async def download_output(
     *,
     allow_private: bool,
     resolve: Resolver | None = None,
+    limit: int = MAX_OUTPUT_BYTES,
 ) -> Path:
-    """Stream ``url`` to ``dest`` (via a ``.part`` file, renamed when complete).
+    """Stream ``url`` to ``dest`` (via a ``.part`` file, renamed when complete), at most
+    ``limit`` bytes (an avatar's still needs far less than a result).
 
     Raises:
         UnsafeURL: not https, or a host resolving to a private, loopback or link-local address
@@ -55,7 +57,9 @@ async def download_output(
     try:
         # The slot first: DOWNLOAD_TIMEOUT is for downloading, not for waiting in line.
         async with limits.DOWNLOADS.slot(), asyncio.timeout(DOWNLOAD_TIMEOUT):
-            await _fetch(http, url, partial, allow_private=allow_private, resolve=resolve)
+            await _fetch(
+                http, url, partial, allow_private=allow_private, resolve=resolve, limit=limit
+            )
     except TimeoutError:
         partial.unlink(missing_ok=True)
         raise OutputFetchError("download timed out") from None
@@ -73,6 +77,7 @@ async def _fetch(
     *,
     allow_private: bool,
     resolve: Resolver | None,
+    limit: int,
 ) -> None:
     for _ in range(MAX_REDIRECTS + 1):
         pinned = await check_url(url, allow_private=allow_private, resolve=resolve)
@@ -86,9 +91,9 @@ async def _fetch(
                         f"result download answered {response.status_code}", response.status_code
                     )
                 declared = ascii_int(response.headers.get("content-length", "")) or 0
-                if declared > MAX_OUTPUT_BYTES:
+                if declared > limit:
                     raise OutputFetchError(f"result is {declared} bytes")
-                if await save_body(response, out, limit=MAX_OUTPUT_BYTES) == 0:
+                if await save_body(response, out, limit=limit) == 0:
                     raise OutputFetchError("result is empty")
                 return
         except BodyTooLarge:
