@@ -19,6 +19,8 @@ from bot.errors import ConfigError
 KNOWN_PROVIDERS = ("creatify", "magichour", "lipsync_studio", "sync", "preview")
 
 Secret = SecretStr | None
+#: Voices MAGICHOUR_VOICES may name (each is a button on /voice).
+MAX_MAGICHOUR_VOICES = 20
 _S = TypeVar("_S", bound="StorageSettings")
 
 
@@ -89,6 +91,9 @@ class Settings(StorageSettings):
     magichour_api_key: Secret = None
     magichour_webhook_secret: Secret = None
     magichour_api_url: str = "https://api.magichour.ai"
+    #: Magic Hour voice generator presets offered for typed text (names as its SDK spells
+    #: them, comma-separated, e.g. ``Morgan Freeman``); empty: its voices are off.
+    magichour_voices: Annotated[tuple[str, ...], NoDecode] = ()
     lipsync_studio_api_key: Secret = None
     lipsync_studio_api_url: str = "https://lipsync.studio"
     sync_api_key: Secret = None
@@ -127,6 +132,23 @@ class Settings(StorageSettings):
     @classmethod
     def _lower_ratio_format(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("magichour_voices", mode="before")
+    @classmethod
+    def _split_voice_names(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(dict.fromkeys(_split(value)))
+        return value
+
+    @field_validator("magichour_voices")
+    @classmethod
+    def _voice_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(value) > MAX_MAGICHOUR_VOICES:
+            raise ValueError(f"name at most {MAX_MAGICHOUR_VOICES} voices")
+        for name in value:
+            if len(name) > 64 or not name.isprintable():
+                raise ValueError(f"{name[:64]!r} is not a voice name")
+        return value
 
     @field_validator("providers", mode="before")
     @classmethod

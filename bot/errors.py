@@ -26,6 +26,8 @@
       SpeechError                 typed text could not be spoken (nothing to say, engine failed)
         SpeechUnavailable         the speech engine's library or data is missing
         SpeechTooLong             the speech is longer than the caller's max_seconds
+        SpeechServiceFailed       a provider's voice (Creatify, Magic Hour) could not speak it
+        SpeechTextTooLong         more characters than a provider's voice takes
 """
 
 from __future__ import annotations
@@ -106,6 +108,19 @@ class TextUnspeakable(MediaError):
     key = "error.text_unspeakable"
 
 
+class VoiceServiceFailed(MediaError):
+    """A provider's voice could not speak the text (its service failed): ``service``."""
+
+    key = "error.voice_service_failed"
+
+
+class TextTooLongForVoice(MediaError):
+    """More characters than the chosen provider voice takes (``limit``, ``length``,
+    ``service``)."""
+
+    key = "error.text_too_long_for_voice"
+
+
 class RenderError(BotError):
     """ffmpeg failed while producing an output; the detail is for logs, not users."""
 
@@ -182,6 +197,25 @@ class SpeechTooLong(SpeechError):
         self.seconds = seconds
         self.limit = limit
         self.at_least = at_least
+
+
+class SpeechServiceFailed(SpeechError):
+    """A provider's voice failed (its API refused, failed the job, timed out, or gave audio we
+    cannot read). ``service`` is its name as users know it ("Creatify")."""
+
+    def __init__(self, service: str, detail: str) -> None:
+        super().__init__(f"{service}: {detail}")
+        self.service = service
+
+
+class SpeechTextTooLong(SpeechError):
+    """The text has ``length`` characters, over the ``limit`` of ``service``'s voice."""
+
+    def __init__(self, service: str, limit: int, length: int) -> None:
+        super().__init__(f"{service} speaks at most {limit} characters, not {length}")
+        self.service = service
+        self.limit = limit
+        self.length = length
 
 
 class DeliveryError(BotError):

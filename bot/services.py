@@ -36,6 +36,7 @@ from bot.quota_desk import QuotaDesk
 from bot.quotas import QuotaDefaults, Quotas
 from bot.signing import Signer
 from bot.speech import LocalSpeech
+from bot.speech.router import Speech, provider_engines
 from bot.tasks import BackgroundTasks, Busy
 from bot.telegram.chat_admins import ChatAdmins
 from bot.user_jobs import UserJobs
@@ -109,8 +110,9 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
         ) as http:
             providers = build_providers(settings, http)
             tasks = BackgroundTasks()
-            # Typed text is spoken here, offline (eSpeak NG), on a worker thread of its own.
-            speech = LocalSpeech()
+            # Typed text is spoken here: offline (eSpeak NG, on a worker thread of its own),
+            # or by the voice of a provider that is on (Creatify, Magic Hour), by voice id.
+            speech = Speech(LocalSpeech(), provider_engines(settings, providers))
             users = UserRepository(db)
             repo = JobRepository(db)
             quotas_defaults = QuotaDefaults(

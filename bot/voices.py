@@ -1,53 +1,96 @@
-"""Which built-in voice reads a user's typed text (/voice): the voices of their language
-(accents: American, British, Scottish English...), the one they chose (remembered per
-user), and a short sample of each."""
+"""Which voice reads a user's typed text (/voice): the voices of their language (the built-in
+accents, American, British, Scottish English..., then the enabled providers' voices), the one
+they chose (remembered per user), and a short sample of each.
+
+A choice whose provider was turned off since is kept (it comes back with the provider), but
+meanwhile the language's own voice reads the text, and /voice says so.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
+import re
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import RenderError, SpeechError
 from bot.media.ffmpeg import input_args, run_ffmpeg
-from bot.speech import LocalSpeech, VoiceInfo
+from bot.speech import VoiceInfo
+from bot.speech.router import Speech
 from storage import UserRepository
 
 log = logging.getLogger(__name__)
 
-#: Buttons /voice offers at most (one language has a handful of accents).
-MAX_CHOICES = 8
-#: Voices that are writing systems, not ways of speaking.
-_NOT_ACCENTS = ("shavian",)
+#: Voice buttons on one page of /voice.
+PAGE_SIZE = 8
+#: A sample is a taste: a provider's preview longer than this is cut.
+SAMPLE_SECONDS = 20
+#: What a button may carry as a voice id as it is (callback data is 64 bytes, and ``:`` parts
+#: it): the built-in voices' ids. Any other is carried as its :func:`ref`.
+_PLAIN = re.compile(r"[A-Za-z0-9/_-]{1,40}")
+_REF_PREFIX = "id/"
+
+
+def ref(voice_id: str) -> str:
+    """What a /voice button carries for ``voice_id``: the id itself when it fits (built-in
+    voices, so buttons sent before provider voices existed still work), else ``id/`` and a
+    digest of it (``creatify:<uuid>`` is too long, and holds a ``:``). eSpeak's voice
+    families (``gmw``, ``roa``...) are never ``id``."""
+    if _PLAIN.fullmatch(voice_id) and not voice_id.startswith(_REF_PREFIX):
+        return voice_id
+    digest = hashlib.sha256(voice_id.encode()).digest()[:9]
+    return _REF_PREFIX + base64.urlsafe_b64encode(digest).decode()
+
+
+@dataclass(frozen=True)
+class Current:
+    """The voice reading a user's text now, and whether it is not the one they chose (its
+    provider is off, or it is no longer offered)."""
+
+    voice: VoiceInfo
+    replaced: bool
 
 
 class Voices:
-    def __init__(self, speech: LocalSpeech, users: UserRepository, samples: Path) -> None:
+    def __init__(self, speech: Speech, users: UserRepository, samples: Path) -> None:
         self._speech = speech
         self._users = users
         self._samples = samples
 
     async def choices(self, language: str) -> list[VoiceInfo]:
-        """The voices that speak ``language`` (``en``, ``pt-br``, ``de``...), by name."""
-        family = language.replace("_", "-").lower().split("-")[0]
-        return [
-            voice
-            for voice in await self._speech.voices()
-            if voice.language.split("-")[0] == family
-            and not any(word in voice.name.lower() for word in _NOT_ACCENTS)
-        ][:MAX_CHOICES]
+        """The voices for ``language`` (``en``, ``pt-br``, ``de``...), built-in first; the
+        English ones for a language without any."""
+        return await self._speech.voices(language) or await self._speech.voices("en")
 
     async def current(self, user_id: int, language: str) -> VoiceInfo:
         """The voice that reads this user's text now."""
-        return await self._speech.voice(language, await self._users.voice_of(user_id))
+        return (await self.status(user_id, language)).voice
+
+    async def status(self, user_id: int, language: str) -> Current:
+        stored = await self._users.voice_of(user_id)
+        voice = await self._speech.voice(language, stored)
+        replaced = stored is not None and not await self._speech.offers(stored)
+        return Current(voice, replaced)
 
     async def chosen_id(self, user_id: int) -> str | None:
-        return await self._users.voice_of(user_id)
+        """The voice id to speak this user's text with: their choice while its provider
+        offers it, else None (the language's own voice), so that a text spoken meanwhile by
+        the built-in voice is never kept under the provider voice's name."""
+        stored = await self._users.voice_of(user_id)
+        if stored is None or not await self._speech.offers(stored):
+            return None
+        return stored
 
-    async def choose(self, user_id: int, language: str, voice_id: str) -> VoiceInfo | None:
-        """Remember ``voice_id`` for the user; None (nothing changed) when it is not one of
-        :meth:`choices` (a forged or outdated button)."""
-        voice = next((v for v in await self.choices(language) if v.voice_id == voice_id), None)
+    async def choose(self, user_id: int, language: str, voice_ref: str) -> VoiceInfo | None:
+        """Remember the voice a button's ``voice_ref`` (see :func:`ref`) names; None (nothing
+        changed) when it is not one of :meth:`choices` (a forged or outdated button, another
+        language's or a provider's that is off)."""
+        voice = next(
+            (v for v in await self.choices(language) if ref(v.voice_id) == voice_ref), None
+        )
         if voice is not None:
             await self._users.set_voice(user_id, voice.voice_id)
         return voice
@@ -57,19 +100,28 @@ class Voices:
         await self._users.set_voice(user_id, None)
 
     async def sample(self, voice: VoiceInfo, text: str) -> Path | None:
-        """``text`` read by ``voice`` as an OGG Opus voice note (the caller deletes it);
-        None when it could not be made (a sample is a courtesy)."""
+        """A short sample of ``voice`` as an OGG Opus voice note (the caller deletes it):
+        ``text`` read by a built-in voice, a provider's own preview otherwise. None when
+        there is none free (a provider would charge for it) or it could not be made (a
+        sample is a courtesy)."""
         self._samples.mkdir(parents=True, exist_ok=True)
         stem = self._samples / f"sample-{secrets.token_hex(6)}"
-        wav, ogg = stem.with_suffix(".wav"), stem.with_suffix(".ogg")
+        source, ogg = stem.with_suffix(".source"), stem.with_suffix(".ogg")
         try:
-            await self._speech.speak(text, voice.language, wav, voice_id=voice.voice_id)
-            args = [*input_args(wav), "-c:a", "libopus", "-b:a", "32k", str(ogg)]
-            await run_ffmpeg(args, timeout=30)
+            if not await self._speech.sample(voice, text, source):
+                return None
+            # A provider's preview is its file, not ours: read only as a plain audio file.
+            args = [*input_args(source), "-vn", "-t", str(SAMPLE_SECONDS)]
+            await run_ffmpeg([*args, "-c:a", "libopus", "-b:a", "32k", str(ogg)], timeout=30)
         except (SpeechError, RenderError) as exc:
             log.warning("Could not make a sample of %s: %s", voice.voice_id, exc)
             ogg.unlink(missing_ok=True)
             return None
         finally:
-            wav.unlink(missing_ok=True)
+            source.unlink(missing_ok=True)
         return ogg
+
+    def has_free_sample(self, voice: VoiceInfo) -> bool:
+        """Whether choosing ``voice`` is answered with a sample (built-in voices are spoken
+        here; a provider's only when it hosts a preview)."""
+        return voice.engine not in self._speech.engines or voice.sample_url is not None

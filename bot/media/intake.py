@@ -20,11 +20,15 @@ from bot.errors import (
     MediaTooLong,
     SpeechBroken,
     SpeechError,
+    SpeechServiceFailed,
+    SpeechTextTooLong,
     SpeechTooLong,
     SpeechUnavailable,
     TextTooLong,
+    TextTooLongForVoice,
     TextTooLongSpoken,
     TextUnspeakable,
+    VoiceServiceFailed,
 )
 from bot.media import inspect
 from bot.media.ffmpeg import removing_on_error
@@ -49,7 +53,8 @@ _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 
 
 class Speaker(Protocol):
-    """Turns text into speech (bot.speech.LocalSpeech)."""
+    """Turns text into speech (bot.speech.router.Speech: the built-in engine or a
+    provider's, by voice id)."""
 
     async def speak(
         self,
@@ -94,9 +99,10 @@ class MediaService:
     async def ingest_text(
         self, text: str, language: str, voice_id: str | None = None
     ) -> InputFile:
-        """Speak a typed text with the built-in voice in ``language`` (the user's Telegram
-        language), and check the speech as a recording. The same words in the same language
-        are spoken once and kept like any input file.
+        """Speak a typed text in ``language`` (the user's Telegram language) with ``voice_id``
+        (a built-in voice, or a provider's), and check the speech as a recording. The same
+        words in the same language and voice are spoken once (a provider paid once) and kept
+        like any input file.
 
         Raises:
             MediaError: too long (as text, or once spoken), or nothing to say.
@@ -131,6 +137,14 @@ class MediaService:
                 limit=int(exc.limit),
                 duration=f"{math.ceil(exc.seconds)}{'+' if exc.at_least else ''}",
             ) from exc
+        except SpeechTextTooLong as exc:
+            raise TextTooLongForVoice(
+                str(exc), limit=exc.limit, length=exc.length, service=exc.service
+            ) from exc
+        except SpeechServiceFailed as exc:
+            # The provider's fault: the user may try again, or choose another voice.
+            log.warning("A provider's voice could not speak: %s", exc)
+            raise VoiceServiceFailed(str(exc), service=exc.service) from exc
         except SpeechUnavailable as exc:
             # The operator's problem, not the user's words: said as a failed check.
             log.warning("The built-in voice cannot speak: %s", exc)

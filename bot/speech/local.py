@@ -16,12 +16,12 @@ import unicodedata
 import wave
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
 
 from bot.errors import SpeechError, SpeechTooLong, SpeechUnavailable
+from bot.speech.engine import VoiceInfo
 from bot.speech.espeak import RATE_NORMAL, Espeak, EspeakVoice, check_data
 
 T = TypeVar("T")
@@ -39,18 +39,6 @@ HARD_LIMIT_SECONDS = 600.0
 #: replaced by a space, and lone surrogates (invalid UTF-16 halves) too: they cannot be
 #: encoded to UTF-8 at all.
 _UNSPEAKABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
-
-
-@dataclass(frozen=True, slots=True)
-class VoiceInfo:
-    """A voice the local engine offers."""
-
-    #: Stable id to remember a user's choice, e.g. ``roa/pt-BR`` (eSpeak's voice file).
-    voice_id: str
-    #: English name from the voice file, e.g. ``Portuguese (Brazil)``.
-    name: str
-    #: Main language tag, lower case, e.g. ``pt-br``.
-    language: str
 
 
 #: The one worker thread of the process, made on first use.

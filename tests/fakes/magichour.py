@@ -47,7 +47,8 @@ Knobs are plain attributes read when they matter: ``queue_seconds``, ``render_se
 ``next_outcomes`` / ``outcome`` / ``fail_next_jobs()`` (planned job failures),
 ``check_inputs``, ``require_url_extension``, ``require_content_length``, ``upload_url_ttl``,
 ``tier``, ``webhook_url``, ``webhook_mode`` (deliver|drop|duplicate|delay), ``webhook_delay``,
-``webhook_retry_delays``, ``record_calls``.
+``webhook_retry_delays``, ``record_calls``. The voice generator (``ai-voice-generator`` and
+``audio-projects``) is ``audio``, in tests/fakes/magichour_audio.py.
 
 Scale: a job is one small slotted record and one task that mostly sleeps; project objects are
 built on demand, so ~10,000 jobs in flight are fine (set ``record_calls = False`` for long
@@ -82,6 +83,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from tests.fakes.magichour_audio import AudioProjects
 from tests.fakes.telegram import serve_asgi
 
 Json = dict[str, Any]
@@ -288,6 +290,8 @@ class FakeMagicHour:
         self._dir: Path | None = None  # uploads; created on the first PUT
         self._names = itertools.count(1)
         self._seen_base = ""
+        #: The voice generator (tests/fakes/magichour_audio.py).
+        self.audio = AudioProjects(self)
         api: list[tuple[str, str, Handler]] = [
             ("POST", "/v1/files/upload-urls", self._upload_urls),
             ("POST", "/v1/lip-sync", self._lip_sync),
@@ -295,6 +299,8 @@ class FakeMagicHour:
             ("GET", "/v1/video-projects/{job_id}", self._get_project),
             ("DELETE", "/v1/video-projects/{job_id}", self._delete_project),
             ("GET", "/v1/account", self._account),
+            ("POST", "/v1/ai-voice-generator", self.audio.create),
+            ("GET", "/v1/audio-projects/{job_id}", self.audio.get),
         ]
         any_method = ["GET", "POST", "PUT", "PATCH", "DELETE"]
         self.app = Starlette(
@@ -302,6 +308,11 @@ class FakeMagicHour:
                 *(Route(p, self._endpoint(h, api=True), methods=[m]) for m, p, h in api),
                 Route("/v1/{rest:path}", self._endpoint(_not_found, api=True), methods=any_method),
                 Route("/_uploads/{path:path}", self._endpoint(self._put_upload), methods=["PUT"]),
+                Route(
+                    "/_audio/{job_id}.mp3",
+                    self._endpoint(self.audio.output),
+                    methods=["GET", "HEAD"],
+                ),
                 Route(
                     "/_outputs/{job_id}.mp4",
                     self._endpoint(self._get_output),
@@ -324,6 +335,7 @@ class FakeMagicHour:
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
+        self.audio.aclose()
 
     async def wait_for(
         self,
