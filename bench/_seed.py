@@ -25,13 +25,22 @@ from tests.fakes.magichour import running as running_magichour
 from tests.fakes.telegram import running as running_telegram
 
 #: The probe stored for the seeded face photo (the bot does not probe it again).
-PHOTO_PROBE = json.dumps(
-    {"duration": None, "width": 640, "height": 480, "has_video": True, "is_image": True}
-)
+PHOTO_PROBE = {"duration": None, "width": 640, "height": 480, "has_video": True, "is_image": True}
 
 
-def voice_probe(seconds: float) -> str:
-    return json.dumps({"duration": seconds, "has_audio": True})
+def order_data(face: Path, voice: Path, seconds: float) -> str:
+    """The stored order: ``face`` as a photo, ``voice`` as a recording of ``seconds``, 9:16."""
+    return json.dumps(
+        {
+            "face": {"kind": "photo", "path": str(face), "probe": PHOTO_PROBE},
+            "voice": {
+                "kind": "audio",
+                "path": str(voice),
+                "probe": {"duration": seconds, "has_audio": True},
+            },
+            "ratio": "9:16",
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -69,10 +78,10 @@ def insert_jobs(db: Path, jobs: Iterable[SeededJob], *, face: Path) -> None:
     conn = sqlite3.connect(db, timeout=5)
     conn.executemany(
         """
-        INSERT INTO jobs (chat_id, user_id, chat_type, locale, provider, status, media_kind,
-            media_path, media_probe, voice_path, voice_probe, ratio, provider_job_id,
-            submit_started_at, deadline_at, next_poll_at, created_at, updated_at)
-        VALUES (?, ?, 'private', 'en', ?, ?, 'photo', ?, ?, ?, ?, '9:16', ?, ?, ?, ?, ?, ?)
+        INSERT INTO jobs (chat_id, user_id, chat_type, locale, provider, status, order_data,
+            provider_job_id, submit_started_at, deadline_at, next_poll_at, created_at,
+            updated_at)
+        VALUES (?, ?, 'private', 'en', ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
         [
             (
@@ -80,10 +89,7 @@ def insert_jobs(db: Path, jobs: Iterable[SeededJob], *, face: Path) -> None:
                 job.chat_id,
                 job.provider,
                 job.status,
-                str(face),
-                PHOTO_PROBE,
-                str(job.voice),
-                voice_probe(job.voice_seconds),
+                order_data(face, job.voice, job.voice_seconds),
                 job.provider_job_id,
                 stamp(job.submit_started_at),
                 later,

@@ -50,8 +50,9 @@ from _common import (
     workdir,
 )
 
-from bot.models import JobStatus, MediaKind, Probe
+from bot.models import JobStatus, NewJob, Probe
 from storage import Database, JobRepository
+from tests.job_rows import photo_order
 from tests.media import MB, make_big_video
 
 VIDEO_BYTES = 45_000_000
@@ -111,17 +112,20 @@ async def insert_job(db_path: Path, video: Path, chat_id: int, status_message_id
         repo = JobRepository(db)
         face = Probe(duration=None, width=1280, height=720, has_video=True, is_image=True)
         job = await repo.create(
-            chat_id=chat_id,
-            user_id=chat_id,
-            chat_type="private",
-            locale="en",
-            provider="preview",
-            media_kind=MediaKind.PHOTO,
-            media_path=str(video),
-            media_probe=face,
-            voice_path=str(video),
-            voice_probe=Probe(duration=SECONDS, has_audio=True),
-            ratio="16:9",
+            NewJob(
+                chat_id=chat_id,
+                user_id=chat_id,
+                chat_type="private",
+                locale="en",
+                provider="preview",
+                order=photo_order(
+                    str(video),
+                    str(video),
+                    face_probe=face,
+                    voice_probe=Probe(duration=SECONDS, has_audio=True),
+                    ratio="16:9",
+                ),
+            ),
         )
         await repo.update(job.id, status_message_id=status_message_id)
         moved = await repo.transition(

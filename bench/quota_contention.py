@@ -47,10 +47,11 @@ from typing import Literal
 from _common import machine, percentile, verdict, workdir
 
 from bot.jobs.states import JobStates
-from bot.models import ACTIVE, JobStatus, MediaKind, Probe
+from bot.models import ACTIVE, JobStatus, NewJob, Probe
 from bot.quotas import QuotaDefaults, QuotaExceeded, Quotas, TooManyActive, price
 from storage import Database, JobRepository
 from storage.ledger import LedgerRepository, Scope
+from tests.job_rows import photo_order
 
 #: One fixed instant: all rows fall on one day, whenever the benchmark runs.
 CLOCK = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -159,17 +160,20 @@ def plan(scenario: Scenario, users: int, per_user: int, rng: random.Random) -> l
 async def submit(states: JobStates, s: Submit, start: float) -> None:
     try:
         job = await states.create(
-            chat_id=s.chat,
-            user_id=s.user,
-            chat_type=s.chat_type,
-            locale="en",
-            provider="magichour",
-            media_kind=MediaKind.PHOTO,
-            media_path="face.jpg",
-            media_probe=Probe(duration=None, is_image=True),
-            voice_path="voice.mp3",
-            voice_probe=Probe(duration=s.voice, has_audio=True),
-            ratio="9:16",
+            NewJob(
+                chat_id=s.chat,
+                user_id=s.user,
+                chat_type=s.chat_type,
+                locale="en",
+                provider="magichour",
+                order=photo_order(
+                    "face.jpg",
+                    "voice.mp3",
+                    face_probe=Probe(duration=None, is_image=True),
+                    voice_probe=Probe(duration=s.voice, has_audio=True),
+                    ratio="9:16",
+                ),
+            ),
         )
         s.job = job.id
     except QuotaExceeded as refused:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot.errors import ProviderAuthError, ProviderError, ProviderOutOfCredits
 from bot.health import ProviderHealth
 from bot.jobs.service import JobService
-from bot.models import Draft
+from bot.models import Draft, FaceKind
 from bot.providers import Provider, RemoteProvider
 
 
@@ -48,23 +48,33 @@ class Catalog:
         return self._providers[name].capabilities.is_preview
 
     def able(self, draft: Draft) -> list[str]:
-        """Enabled providers able to do this media with this voice, in menu order."""
-        if draft.media_kind is None or draft.voice_kind is None:
+        """Enabled providers able to make the draft's face with its voice (and, once chosen,
+        its ratio), in menu order; an avatar is made only by its own provider."""
+        face, voice = draft.face_kind, draft.voice_kind
+        if face is None or voice is None:
             return []
+        seconds = (draft.voice.probe.duration or 0.0) if draft.voice and draft.voice.probe else 0
         return [
             name
             for name, provider in self._providers.items()
-            if provider.capabilities.accepts(draft.media_kind, draft.voice_kind)
+            if provider.capabilities.accepts(face, voice, seconds)
+            and (draft.ratio is None or draft.ratio in provider.capabilities.ratios)
+            and (draft.avatar is None or draft.avatar.provider == name)
             and name not in draft.avoid
         ]
 
+    def native_text(self, name: str) -> bool:
+        """Whether ``name`` speaks typed text with its own voices (rather than getting the
+        built-in voice's recording)."""
+        return self._providers[name].capabilities.native_text
+
+    def has_avatars(self) -> bool:
+        """Whether a provider with ready-made avatars is on ([Avatars] at the MEDIA step)."""
+        return any(FaceKind.AVATAR in p.capabilities.faces for p in self._providers.values())
+
     def quote(self, draft: Draft, name: str) -> float:
         """What the draft's video costs at ``name``, in that provider's credits (0: free)."""
-        assert draft.media_kind
-        assert draft.media
-        assert draft.media.probe
-        seconds = (draft.voice.probe.duration or 0) if draft.voice and draft.voice.probe else 0
-        return self._providers[name].estimate_cost(draft.media_kind, draft.media.probe, seconds)
+        return self._providers[name].estimate_cost(draft.order())
 
     async def reports(self) -> list[ProviderReport]:
         """Each provider's health, balance (asked now, where the API tells) and open jobs;

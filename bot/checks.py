@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from bot.config import Settings
 from bot.errors import ProviderAuthError, ProviderError, ProviderRejected, ProviderUnavailable
 from bot.providers import RemoteProvider, build_providers
+from bot.providers import notes as provider_notes
 
 #: Values copied from examples and never replaced: the example token, "changeme", "your-key",
 #: "sk_XXXX_YYYY", "<token>"... A random key has no such words (nor a run of x's between
@@ -53,19 +54,7 @@ def notes(settings: Settings, providers: list[str]) -> list[str]:
     found = []
     if not settings.admin_ids:
         found.append("ADMIN_IDS is empty, so nobody gets admin commands.")
-    if "magichour" in providers and not settings.public_url:
-        found.append(
-            "Magic Hour without PUBLIC_URL: results are polled, and a video whose create "
-            "answer is lost (a timeout or a restart mid-submit) cannot be found again, since "
-            "Magic Hour cannot list jobs. Set PUBLIC_URL and a Magic Hour webhook to recover "
-            "those."
-        )
-    elif "magichour" in providers and settings.magichour_webhook_secret is None:
-        found.append(
-            "MAGICHOUR_WEBHOOK_SECRET is empty, so Magic Hour webhooks are refused and results "
-            "are only polled."
-        )
-    return found
+    return found + provider_notes(settings, providers)
 
 
 async def online(settings: Settings) -> list[Result]:

@@ -15,9 +15,6 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
 
-#: Every provider this build knows, in default menu order.
-KNOWN_PROVIDERS = ("creatify", "magichour", "lipsync_studio", "sync", "preview")
-
 Secret = SecretStr | None
 #: Voices MAGICHOUR_VOICES may name (each is a button on /voice).
 MAX_MAGICHOUR_VOICES = 20
@@ -155,14 +152,6 @@ class Settings(StorageSettings):
     def _split_names(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.lower() for part in _split(value))
-        return value
-
-    @field_validator("providers")
-    @classmethod
-    def _known_providers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [name for name in value if name not in KNOWN_PROVIDERS]
-        if unknown:
-            raise ValueError(f"unknown provider(s) {', '.join(unknown)}")
         return value
 
     @field_validator("telegram_api_url", "public_url")

@@ -20,7 +20,7 @@ from bot.catalog import Catalog
 from bot.errors import MediaTooLong
 from bot.input_checks import InputChecks
 from bot.media.intake import MediaService
-from bot.models import AspectRatio, Draft, InputFile, MediaKind, Step, VoiceKind
+from bot.models import AspectRatio, AvatarFace, Draft, InputFile, MediaKind, Step, VoiceKind
 from bot.tasks import BackgroundTasks
 from storage import DraftRepository
 
@@ -86,18 +86,20 @@ class DraftService:
         language: str | None = None,
         face: InputFile | None = None,
         face_kind: MediaKind | None = None,
+        avatar: AvatarFace | None = None,
     ) -> Draft:
         """A fresh draft for this (chat, user), replacing any other; starts at VOICE when the
-        face is already known ([Again])."""
+        face (a file or an avatar) is already known ([Again])."""
         self._tasks.cancel(_check_key(chat_id, user_id))
         draft = Draft(
             chat_id=chat_id,
             user_id=user_id,
             token=secrets.token_urlsafe(6),
             chat_type=chat_type,
-            step=Step.VOICE if face is not None else Step.MEDIA,
+            step=Step.VOICE if face is not None or avatar is not None else Step.MEDIA,
             media=face,
             media_kind=face_kind,
+            avatar=avatar,
             reply_to=reply_to,
             locale=locale,
             language=language,
@@ -114,6 +116,21 @@ class DraftService:
         self._media.check_size(file)
         update = {"step": Step.MEDIA_CHECK, "media": file, "media_kind": kind}
         return await self._start_check(await self._said(draft, Step.MEDIA, update))
+
+    async def choose_avatar(self, draft: Draft, avatar: AvatarFace) -> Draft | None:
+        """[Use NAME] in the avatar picker: the avatar is the face, and the conversation moves
+        on to the voice. None if the press is out of place (the conversation is past MEDIA,
+        or ended), judged on the stored draft."""
+        if avatar.provider not in self._catalog:
+            return None
+
+        def chosen(current: Draft) -> Draft | None:
+            if current.step is not Step.MEDIA:
+                return None
+            update = {"step": Step.VOICE, "avatar": avatar, "media": None, "media_kind": None}
+            return current.model_copy(update=update)
+
+        return await self._repo.update(draft, chosen)
 
     async def accept_voice(
         self, draft: Draft, file: InputFile, duration: int | None
@@ -137,10 +154,10 @@ class DraftService:
         }
         return await self._start_check(await self._said(draft, Step.VOICE, update))
 
-    async def accept_text(self, draft: Draft, text: str) -> Draft | None:
-        """Take typed text as the voice: it is spoken in the background (by the built-in
-        voice, so its length, price and quota are known before CONFIRM) and then checked as
-        a recording. None if the conversation ended meanwhile.
+    async def accept_text(self, draft: Draft, text: str, voice_id: str | None) -> Draft | None:
+        """Take typed text as the voice: it is spoken in the background (by ``voice_id``,
+        the user's chosen voice, so its length, price and quota are known before CONFIRM) and
+        then checked as a recording. None if the conversation ended meanwhile.
 
         Raises:
             MediaError: longer than MAX_TEXT_CHARS.
@@ -148,10 +165,10 @@ class DraftService:
         self._media.check_text(text)
         update = {
             "step": Step.VOICE_CHECK,
-            # Spoken, it is audio like any recording (what every provider takes today).
             "voice": InputFile(file_id="", source="text"),
-            "voice_kind": VoiceKind.AUDIO,
+            "voice_kind": VoiceKind.TEXT,
             "voice_text": text,
+            "voice_id": voice_id,
         }
         return await self._start_check(await self._said(draft, Step.VOICE, update))
 
@@ -211,6 +228,7 @@ class DraftService:
                     "voice": None,
                     "voice_kind": None,
                     "voice_text": None,
+                    "voice_id": None,
                     "token": secrets.token_urlsafe(6),
                 }
             )

@@ -16,7 +16,6 @@ from telegram.error import TelegramError
 from bot.errors import MediaError
 from bot.media.intake import MediaService
 from bot.models import Draft, InputFile
-from bot.voices import Voices
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +44,8 @@ class InputChecks:
     """What a draft's check downloads, speaks and probes: its face, the face it was offered,
     its voice (a recording, or typed text in the user's language and chosen voice)."""
 
-    def __init__(self, media: MediaService, voices: Voices, bot: Bot) -> None:
+    def __init__(self, media: MediaService, bot: Bot) -> None:
         self._media = media
-        self._voices = voices
         self._bot = bot
 
     async def face(self, draft: Draft) -> InputFile | Refusal:
@@ -64,12 +62,8 @@ class InputChecks:
 
     async def voice(self, draft: Draft) -> InputFile | Refusal:
         if draft.voice_text is not None:
-            ingest = partial(
-                self._media.ingest_text,
-                draft.voice_text,
-                draft.language or draft.locale,
-                await self._voices.chosen_id(draft.user_id),
-            )
+            language = draft.language or draft.locale
+            ingest = partial(self._media.ingest_text, draft.voice_text, language, draft.voice_id)
         else:
             assert draft.voice is not None
             ingest = partial(self._media.ingest_voice, draft.voice)

@@ -141,7 +141,13 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
             results = ResultDelivery(
                 repo=repo,
                 users=users,
-                sender=Delivery(bot, http, translator, upload_limit=settings.upload_limit),
+                sender=Delivery(
+                    bot,
+                    http,
+                    translator,
+                    upload_limit=settings.upload_limit,
+                    previews={n for n, p in providers.items() if p.capabilities.is_preview},
+                ),
                 status=status,
                 states=states,
                 providers=providers,
@@ -217,7 +223,7 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                     tasks=tasks,
                     signer=signer,
                     conversation=DraftService(
-                        drafts, media, catalog, tasks, InputChecks(media, voices, bot)
+                        drafts, media, catalog, tasks, InputChecks(media, bot)
                     ),
                     catalog=catalog,
                     user_jobs=UserJobs(jobs, controls, results),

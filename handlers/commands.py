@@ -9,7 +9,7 @@ from telegram.constants import ChatType
 from telegram.error import Forbidden
 
 from bot.context import BotContext
-from bot.models import DeliveryClaim, InputFile, Job, JobStatus
+from bot.models import AvatarFace, DeliveryClaim, InputFile, Job, JobStatus
 from handlers import keyboards
 from handlers.buttons import owned_job, pressed, stale
 from handlers.conversation import begin
@@ -176,9 +176,12 @@ async def again(update: Update, context: BotContext) -> None:
         return
     query, _ = pressed(update)
     await query.answer()
-    if Path(job.media_path).exists():
-        face = InputFile(file_id="", source="again", path=job.media_path, probe=job.media_probe)
-        draft = await begin(context, update, face=face, face_kind=job.media_kind)
+    face = job.order.face
+    if isinstance(face, AvatarFace):
+        draft = await begin(context, update, avatar=face)
+    elif Path(face.path).exists():
+        held = InputFile(file_id="", source="again", path=face.path, probe=face.probe)
+        draft = await begin(context, update, face=held, face_kind=face.media_kind)
     else:
         draft = await begin(context, update)
     await Screens.of(context).prompt(draft)

@@ -16,7 +16,7 @@ from bot import callback_data as cd
 from bot.context import BotContext
 from bot.conversation import CHECKS
 from bot.errors import MediaError
-from bot.models import Draft, InputFile, MediaKind, Step
+from bot.models import AvatarFace, Draft, InputFile, MediaKind, Step
 from bot.quotas import QuotaExceeded, TooManyActive
 from handlers import keyboards
 from handlers.buttons import alert, pressed, stale, step_press
@@ -57,6 +57,7 @@ async def begin(
     *,
     face: InputFile | None = None,
     face_kind: MediaKind | None = None,
+    avatar: AvatarFace | None = None,
 ) -> Draft:
     """A fresh draft for the update's (chat, user), replacing any other."""
     chat, user, message = update.effective_chat, update.effective_user, update.effective_message
@@ -71,6 +72,7 @@ async def begin(
         reply_to=message.message_id if message is not None and message.from_user == user else None,
         face=face,
         face_kind=face_kind,
+        avatar=avatar,
     )
 
 
@@ -144,7 +146,8 @@ async def _route(context: BotContext, draft: Draft, incoming: Incoming) -> None:
             await screens.refuse(draft, exc.key, **exc.params)
     elif incoming.kind is Kind.TEXT:
         try:
-            await context.drafts.accept_text(draft, incoming.text)
+            voice_id = await context.voices.chosen_id(draft.user_id)
+            await context.drafts.accept_text(draft, incoming.text, voice_id)
         except MediaError as exc:
             await screens.refuse(draft, exc.key, **exc.params)
     else:

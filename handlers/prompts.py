@@ -186,7 +186,10 @@ class Screens:
         assert draft.provider
         seconds = _price(draft)
         notes = []
-        if draft.voice.source == "text":
+        if draft.voice_text is not None and self._catalog.native_text(draft.provider):
+            provider = t.t(locale, f"provider.{draft.provider}")
+            notes.append(t.t(locale, "note.spoken_natively", provider=provider))
+        elif draft.voice_text is not None:
             notes.append(t.t(locale, "note.spoken"))
         if self._catalog.is_preview(draft.provider):
             notes.append(t.t(locale, "note.preview"))
@@ -203,7 +206,9 @@ class Screens:
         return t.t(
             locale,
             "prompt.confirm",
-            face=t.t(locale, f"face.{draft.media_kind}"),
+            face=t.t(
+                locale, f"face.{draft.face_kind}", name=draft.avatar.name if draft.avatar else ""
+            ),
             seconds=seconds,  # rounded as the price is: the two never disagree
             ratio=draft.ratio,
             provider=t.t(locale, f"provider.{draft.provider}"),

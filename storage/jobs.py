@@ -8,7 +8,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.models import TERMINAL, DeliveryClaim, Job, JobStatus, MediaKind, Probe, Reason
+from bot.models import TERMINAL, DeliveryClaim, Job, JobStatus, NewJob, Order, Reason
 from storage.db import Database, Executor, now
 
 _COLUMNS = (
@@ -35,18 +35,8 @@ class JobRepository:
 
     async def create(
         self,
+        new: NewJob,
         *,
-        chat_id: int,
-        user_id: int,
-        chat_type: str,
-        locale: str,
-        provider: str,
-        media_kind: MediaKind,
-        media_path: str,
-        media_probe: Probe,
-        voice_path: str,
-        voice_probe: Probe,
-        ratio: str,
         status: JobStatus = JobStatus.SUBMITTING,
         seconds: int | None = None,
         tx: Executor | None = None,
@@ -56,24 +46,18 @@ class JobRepository:
         stamp = now().isoformat()
         job_id = await ex.insert(
             """
-            INSERT INTO jobs (chat_id, user_id, chat_type, locale, provider, status, media_kind,
-                media_path, media_probe, voice_path, voice_probe, ratio, seconds, created_at,
-                updated_at, started_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO jobs (chat_id, user_id, chat_type, locale, provider, status, order_data,
+                seconds, created_at, updated_at, started_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             (
-                chat_id,
-                user_id,
-                chat_type,
-                locale,
-                provider,
+                new.chat_id,
+                new.user_id,
+                new.chat_type,
+                new.locale,
+                new.provider,
                 status,
-                media_kind,
-                media_path,
-                media_probe.model_dump_json(),
-                voice_path,
-                voice_probe.model_dump_json(),
-                ratio,
+                new.order.model_dump_json(),
                 seconds,
                 stamp,
                 stamp,
@@ -301,8 +285,7 @@ def _stored(value: Any) -> Any:
 
 def _to_job(row: aiosqlite.Row) -> Job:
     data = dict(row)
-    data["media_probe"] = Probe.model_validate_json(data["media_probe"])
-    data["voice_probe"] = Probe.model_validate_json(data["voice_probe"])
+    data["order"] = Order.model_validate_json(data.pop("order_data"))
     if data.get("reason"):
         data["reason"] = Reason.model_validate_json(data["reason"])
     return Job.model_validate(data)

@@ -28,7 +28,8 @@ class MediaReferences:
         for start in range(0, last, batch):
             rows = await self._db.fetchall(
                 """
-                SELECT media_path, voice_path, output_path FROM jobs
+                SELECT json_extract(order_data, '$.face.path'),
+                    json_extract(order_data, '$.voice.path'), output_path FROM jobs
                 WHERE id > ? AND id <= ? AND (finished_at IS NULL OR finished_at >= ?)
                 """,
                 (start, start + batch, ended_after.isoformat()),

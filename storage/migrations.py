@@ -125,4 +125,21 @@ MIGRATIONS: list[str] = [
     CREATE INDEX jobs_waiting ON jobs (provider, id) WHERE status = 'waiting';
     CREATE INDEX users_by_username ON users (lower(username));
     """,
+    # 5: the order as data (issue 8): a job's face (photo, video or a provider's avatar) and
+    # voice (recording or typed text) become one JSON document, so that new kinds need no
+    # columns. Existing jobs are carried over: their face was a file and their voice audio.
+    """
+    ALTER TABLE jobs ADD COLUMN order_data TEXT NOT NULL DEFAULT '{}';
+    UPDATE jobs SET order_data = json_object(
+        'face', json_object('kind', media_kind, 'path', media_path, 'probe', json(media_probe)),
+        'voice', json_object('kind', 'audio', 'path', voice_path, 'probe', json(voice_probe)),
+        'ratio', ratio
+    );
+    ALTER TABLE jobs DROP COLUMN media_kind;
+    ALTER TABLE jobs DROP COLUMN media_path;
+    ALTER TABLE jobs DROP COLUMN media_probe;
+    ALTER TABLE jobs DROP COLUMN voice_path;
+    ALTER TABLE jobs DROP COLUMN voice_probe;
+    ALTER TABLE jobs DROP COLUMN ratio;
+    """,
 ]

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import httpx
 
-from bot.models import AspectRatio, MediaKind, Order, Probe
+from bot.models import Order, Probe
 from bot.providers.base import Inputs
 from bot.providers.http import ProviderHTTP, RetryPolicy
+from tests.job_rows import photo_order as stored_order
 
 
 def answering_http(
@@ -31,14 +32,8 @@ def photo_order(folder: Path) -> tuple[Order, Inputs]:
     """Job 1: a photo and a voice in ``folder`` (the files need not exist), 9:16, with the
     public links a provider would fetch them from."""
     probe = Probe(duration=3.0, width=640, height=480, has_video=True)
-    order = Order(
-        job_id=1,
-        media_kind=MediaKind.PHOTO,
-        media_path=folder / "face.jpg",
-        media_probe=probe,
-        voice_path=folder / "voice.mp3",
-        voice_probe=probe,
-        ratio=AspectRatio.PORTRAIT,
+    order = stored_order(
+        str(folder / "face.jpg"), str(folder / "voice.mp3"), face_probe=probe, voice_probe=probe
     )
     inputs = Inputs(
         face=folder / "face.jpg",

@@ -12,11 +12,12 @@ import pytest
 
 from bot.app import Running
 from bot.i18n import Translator
-from bot.models import MediaKind, Probe
+from bot.models import NewJob, Probe
 from bot.quotas import Period, QuotaExceeded
 from handlers.menu import ADMIN_COMMANDS, COMMANDS
 from tests.conftest import Harness, to_chat
 from tests.fakes.telegram import FakeTelegram, User
+from tests.job_rows import photo_order
 
 ADMIN = User(1001, "Ada", username="ada_admin")
 ANN = User(2002, "Ann", username="Ann_User")
@@ -158,17 +159,22 @@ async def test_setquota_zero_refuses_the_users_next_job(
     voice = Probe(duration=3.0, has_video=False)
     with pytest.raises(QuotaExceeded) as refused:
         await admin_bot.services.states.create(
-            chat_id=BOB.id,
-            user_id=BOB.id,
-            chat_type="private",
-            locale="en",
-            provider="preview",
-            media_kind=MediaKind.PHOTO,
-            media_path="face.jpg",
-            media_probe=Probe(duration=None, width=64, height=64, has_video=True, is_image=True),
-            voice_path="voice.ogg",
-            voice_probe=voice,
-            ratio="9:16",
+            NewJob(
+                chat_id=BOB.id,
+                user_id=BOB.id,
+                chat_type="private",
+                locale="en",
+                provider="preview",
+                order=photo_order(
+                    "face.jpg",
+                    "voice.ogg",
+                    face_probe=Probe(
+                        duration=None, width=64, height=64, has_video=True, is_image=True
+                    ),
+                    voice_probe=voice,
+                    ratio="9:16",
+                ),
+            ),
         )
     assert refused.value.allowance.limit == 0
     assert refused.value.needed == 3

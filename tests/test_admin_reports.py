@@ -11,10 +11,11 @@ import pytest
 from bot import admin_reports
 from bot.app import Running
 from bot.i18n import Translator
-from bot.models import JobStatus, MediaKind, Probe
+from bot.models import JobStatus, NewJob, Probe
 from storage.usage import DayUsage
 from tests.conftest import Harness
 from tests.fakes.telegram import FakeTelegram, User
+from tests.job_rows import photo_order
 from tests.test_admin_commands import ADMIN, ANN, BOB, UNKNOWN, USAGE, ask, ask_in_group
 
 #: "Now" for the quotas (ledger days, grants, /stats' month): a Sunday in the middle of May.
@@ -41,17 +42,20 @@ async def job(
     then dated: created ``took`` seconds before it finished at ``day``."""
     services = bot.services
     made = await services.states.create(
-        chat_id=chat_id or user.id,
-        user_id=user.id,
-        chat_type="supergroup" if chat_id else "private",
-        locale="en",
-        provider=provider,
-        media_kind=MediaKind.PHOTO,
-        media_path="face.jpg",
-        media_probe=FACE,
-        voice_path="voice.ogg",
-        voice_probe=Probe(duration=voice_seconds),
-        ratio="9:16",
+        NewJob(
+            chat_id=chat_id or user.id,
+            user_id=user.id,
+            chat_type="supergroup" if chat_id else "private",
+            locale="en",
+            provider=provider,
+            order=photo_order(
+                "face.jpg",
+                "voice.ogg",
+                face_probe=FACE,
+                voice_probe=Probe(duration=voice_seconds),
+                ratio="9:16",
+            ),
+        ),
     )
     if ends is not None:
         moved = await services.states.move(

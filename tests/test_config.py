@@ -77,7 +77,12 @@ def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"PROVIDERS": "creatify"}, "PROVIDERS: creatify is not available in this version"),
+        ({"PROVIDERS": "sync"}, "PROVIDERS: sync is not available in this version"),
+        ({"PROVIDERS": "heygen"}, "PROVIDERS: heygen is not available in this version"),
+        (
+            {"PROVIDERS": "creatify", "CREATIFY_API_KEY": "k"},
+            "PROVIDERS: creatify needs CREATIFY_API_ID",
+        ),
         ({"PROVIDERS": "magichour"}, "PROVIDERS: magichour needs MAGICHOUR_API_KEY"),
         (
             {"PROVIDERS": "lipsync_studio", "LIPSYNC_STUDIO_API_KEY": "sk_x"},
@@ -101,6 +106,17 @@ def test_providers_follow_credentials() -> None:
     assert enabled_names(load_settings(env, env_file=None)) == ["preview", "lipsync_studio"]
 
 
-def test_credentials_for_unimplemented_providers_fall_back_to_preview() -> None:
+def test_half_set_credentials_fall_back_to_preview_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     settings = load_settings({**TOKEN, "CREATIFY_API_KEY": "c"}, env_file=None)
     assert enabled_names(settings) == ["preview"]
+    assert (
+        "Credentials for creatify are set, but it is off: it needs CREATIFY_API_ID" in caplog.text
+    )
+
+
+def test_creatify_runs_without_public_url() -> None:
+    # Avatars with typed text need no hosted inputs, so Creatify is on with its two keys.
+    env = {**TOKEN, "CREATIFY_API_ID": "id", "CREATIFY_API_KEY": "key", "MAGICHOUR_API_KEY": "m"}
+    assert enabled_names(load_settings(env, env_file=None)) == ["creatify", "magichour"]

@@ -15,11 +15,12 @@ from bot.errors import DeliveryError
 from bot.i18n import Translator
 from bot.media import probe as probing
 from bot.media import render
-from bot.models import Job, JobStatus, MediaKind, Probe
+from bot.models import Job, JobStatus, NewJob, Probe
 from storage import Database, JobRepository
 from tests import media as make
 from tests.conftest import TOKEN, Harness
 from tests.fakes.telegram import FakeTelegram, User
+from tests.job_rows import photo_order
 
 ANN = User(111, "Ann")
 MiB = 1024 * 1024
@@ -31,17 +32,16 @@ async def _succeeded_job(tmp_path: Path, output: Path):
     jobs = JobRepository(db)
     probe = Probe(duration=4.0, has_audio=True)
     job = await jobs.create(
-        chat_id=ANN.id,
-        user_id=ANN.id,
-        chat_type="private",
-        locale="en",
-        provider="preview",
-        media_kind=MediaKind.PHOTO,
-        media_path="face.jpg",
-        media_probe=probe,
-        voice_path="voice.ogg",
-        voice_probe=probe,
-        ratio="16:9",
+        NewJob(
+            chat_id=ANN.id,
+            user_id=ANN.id,
+            chat_type="private",
+            locale="en",
+            provider="preview",
+            order=photo_order(
+                "face.jpg", "voice.ogg", face_probe=probe, voice_probe=probe, ratio="16:9"
+            ),
+        ),
     )
     await jobs.transition(
         job.id, [JobStatus.SUBMITTING], JobStatus.SUCCEEDED, output_path=str(output)

@@ -10,10 +10,11 @@ import pytest
 
 from bot.i18n import Translator
 from bot.jobs.reasons import reason_text
-from bot.models import Job, JobStatus, MediaKind, Probe, Reason
+from bot.models import Job, JobStatus, Probe, Reason
 from tests.conftest import Harness, Media
 from tests.fakes.telegram import User
 from tests.flows import button, edited, said
+from tests.job_rows import photo_order
 from tests.test_providers_e2e import (  # noqa: F401 - fixtures
     Remote,
     job_of,
@@ -78,12 +79,7 @@ def _job(reason: Reason | None = None, error: str | None = None, **extra: object
         "locale": "pt_BR",
         "provider": "magichour",
         "status": JobStatus.FAILED,
-        "media_kind": MediaKind.PHOTO,
-        "media_path": "face.jpg",
-        "media_probe": STILL,
-        "voice_path": "voice.mp3",
-        "voice_probe": STILL,
-        "ratio": "9:16",
+        "order": photo_order(),
         "created_at": datetime(2025, 1, 1, tzinfo=UTC),
         "updated_at": datetime(2025, 1, 1, tzinfo=UTC),
         "reason": reason,

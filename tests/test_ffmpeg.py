@@ -13,7 +13,7 @@ from bot.media.ffmpeg import run_ffmpeg
 from bot.media.inspect import inspect_face, inspect_voice
 from bot.media.probe import decoded_size, max_volume_db, parse_probe, probe
 from bot.media.render import fit_to_size, render_preview, to_jpeg, to_mp3
-from bot.models import AspectRatio, MediaKind, Order
+from bot.models import AspectRatio, AudioVoice, FaceKind, FileFace, MediaKind, Order
 from tests import media
 
 # --------------------------------------------------------------------------- shared media
@@ -45,12 +45,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 async def _order(kind: MediaKind, face: Path, voice: Path, ratio: AspectRatio) -> Order:
     return Order(
-        job_id=7,
-        media_kind=kind,
-        media_path=face,
-        media_probe=await probe(face),
-        voice_path=voice,
-        voice_probe=await probe(voice),
+        face=FileFace(kind=FaceKind(kind.value), path=str(face), probe=await probe(face)),
+        voice=AudioVoice(path=str(voice), probe=await probe(voice)),
         ratio=ratio,
     )
 
@@ -347,7 +343,7 @@ async def test_render_photo_portrait_with_progress(files: dict[str, Path], tmp_p
     info = await probe(out)
     assert (info.width, info.height) == (720, 1280)
     assert info.has_audio
-    assert info.duration == pytest.approx(order.voice_probe.duration, abs=0.1)
+    assert info.duration == pytest.approx(order.seconds, abs=0.1)
     assert len(fractions) >= 2
     assert fractions == sorted(set(fractions))
     assert fractions[0] >= 0
@@ -358,9 +354,7 @@ async def test_render_short_video_loops_to_voice_length(
     files: dict[str, Path], tmp_path: Path
 ) -> None:
     order = await _order(MediaKind.VIDEO, files["video"], files["mp3"], AspectRatio.LANDSCAPE)
-    assert (order.media_probe.duration, order.voice_probe.duration) == pytest.approx(
-        (2, 4), abs=0.1
-    )
+    assert (order.face.probe.duration, order.seconds) == pytest.approx((2, 4), abs=0.1)
     fractions: list[float] = []
     out = tmp_path / "out.mp4"
 
@@ -376,7 +370,8 @@ async def test_render_short_video_loops_to_voice_length(
 
 async def test_render_failure_removes_output(files: dict[str, Path], tmp_path: Path) -> None:
     order = await _order(MediaKind.VIDEO, files["video"], files["voice"], AspectRatio.SQUARE)
-    broken = order.model_copy(update={"voice_path": files["corrupt_voice"]})
+    voice = AudioVoice(path=str(files["corrupt_voice"]), probe=order.voice.probe)
+    broken = order.model_copy(update={"voice": voice})
     out = tmp_path / "out.mp4"
     with pytest.raises(RenderError):
         await render_preview(broken, out)

@@ -147,7 +147,7 @@ async def test_each_provider_and_mode_delivers_its_output(
         project = remote.mh.jobs[job.provider_job_id]
         assert project.type == ("LIP_SYNC" if video else "TALKING_PHOTO")
         # Charged per frame at the 30-fps estimate, for the probed voice length.
-        assert job.credits == math.ceil(job.voice_probe.duration * 30)
+        assert job.credits == math.ceil(job.order.seconds * 30)
         assert len([u for u in remote.mh.uploads.values() if u.path is not None]) == 2
     else:
         fetched = {f.field: f.status for f in remote.lss.fetched}

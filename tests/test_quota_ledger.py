@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from bot.jobs.states import JobStates
-from bot.models import IN_FLIGHT, JobStatus, MediaKind, Probe
+from bot.models import IN_FLIGHT, JobStatus, NewJob, Probe
 from bot.quotas import Period, QuotaDefaults, QuotaExceeded, Quotas, TooManyActive
 from storage import Database, JobRepository
 from storage.ledger import LedgerRepository, Scope
+from tests.job_rows import photo_order
 
 ADMIN = 1
 
@@ -67,17 +68,20 @@ async def submit(
 ) -> int:
     voice = Probe(duration=seconds, has_audio=True)
     job = await states.create(
-        chat_id=user_id if chat_id is None else chat_id,
-        user_id=user_id,
-        chat_type="private" if chat_id is None else "supergroup",
-        locale="en",
-        provider="magichour",
-        media_kind=MediaKind.PHOTO,
-        media_path="face.jpg",
-        media_probe=Probe(duration=None, is_image=True),
-        voice_path="voice.mp3",
-        voice_probe=voice,
-        ratio="9:16",
+        NewJob(
+            chat_id=user_id if chat_id is None else chat_id,
+            user_id=user_id,
+            chat_type="private" if chat_id is None else "supergroup",
+            locale="en",
+            provider="magichour",
+            order=photo_order(
+                "face.jpg",
+                "voice.mp3",
+                face_probe=Probe(duration=None, is_image=True),
+                voice_probe=voice,
+                ratio="9:16",
+            ),
+        ),
     )
     return job.id
 

@@ -108,8 +108,8 @@ async def test_shorter_voice_keeps_the_face_and_shape(
         assert "Shorter voice" not in [label for label, _ in fake.buttons(again.result)]
         await press_generate(fake, ANN, again)
         job = await latest_job_reaching(bot, ANN, JobStatus.DELIVERED)
-    assert job.voice_probe.duration is not None
-    assert job.voice_probe.duration < 2
+    assert job.order.voice.probe.duration is not None
+    assert job.order.voice.probe.duration < 2
 
 
 async def test_nothing_left_offers_no_shorter_voice_in_portuguese(

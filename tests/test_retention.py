@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 
 from bot.media.retention import MediaRetention
-from bot.models import Draft, InputFile, JobStatus, MediaKind, Probe, Step
+from bot.models import Draft, InputFile, JobStatus, NewJob, Probe, Step
 from storage import Database, DraftRepository, JobRepository
 from storage.db import now
 from storage.media_refs import MediaReferences
 from tests.conftest import Harness, Media, to_chat
 from tests.fakes.telegram import User
 from tests.flows import button, said
+from tests.job_rows import photo_order
 from tests.test_lifecycle import _to_confirm
 
 ANN = User(111, "Ann", language_code="en")
@@ -50,17 +51,16 @@ async def _job(
 ) -> int:
     repo = JobRepository(db)
     job = await repo.create(
-        chat_id=1,
-        user_id=1,
-        chat_type="private",
-        locale="en",
-        provider="preview",
-        media_kind=MediaKind.PHOTO,
-        media_path=str(media),
-        media_probe=PROBE,
-        voice_path=str(voice),
-        voice_probe=PROBE,
-        ratio="9:16",
+        NewJob(
+            chat_id=1,
+            user_id=1,
+            chat_type="private",
+            locale="en",
+            provider="preview",
+            order=photo_order(
+                str(media), str(voice), face_probe=PROBE, voice_probe=PROBE, ratio="9:16"
+            ),
+        ),
     )
     if output is not None:
         await repo.update(job.id, output_path=str(output))
@@ -135,7 +135,7 @@ async def test_after_retention_jobs_resends_and_again_asks_for_a_face(
         assert await bot.services.drafts.get(ANN.id, ANN.id) is None  # none keeps the files
         (job,) = await bot.services.jobs.recent(ANN.id)
         assert job.status is JobStatus.DELIVERED
-        files = [Path(job.media_path), Path(job.voice_path), Path(str(job.output_path))]
+        files = [*job.order.files(), Path(str(job.output_path))]
         assert all(p.exists() for p in files)
         ended = now() - timedelta(hours=HOURS + 1)
         await bot.services.db.execute(

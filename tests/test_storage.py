@@ -14,13 +14,14 @@ from bot.models import (
     Draft,
     InputFile,
     JobStatus,
-    MediaKind,
+    NewJob,
     Probe,
     Reason,
     Step,
 )
 from storage import Database, DraftRepository, JobRepository, UserRepository
 from storage.migrations import MIGRATIONS
+from tests.job_rows import photo_order
 
 
 @pytest.fixture
@@ -34,17 +35,14 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 async def _job(jobs: JobRepository, user_id: int = 7) -> int:
     probe = Probe(duration=3.2, has_audio=True)
     job = await jobs.create(
-        chat_id=user_id,
-        user_id=user_id,
-        chat_type="private",
-        locale="en",
-        provider="preview",
-        media_kind=MediaKind.PHOTO,
-        media_path="a.jpg",
-        media_probe=probe,
-        voice_path="v.ogg",
-        voice_probe=probe,
-        ratio="9:16",
+        NewJob(
+            chat_id=user_id,
+            user_id=user_id,
+            chat_type="private",
+            locale="en",
+            provider="preview",
+            order=photo_order("a.jpg", "v.ogg", face_probe=probe, voice_probe=probe, ratio="9:16"),
+        ),
     )
     return job.id
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import errno
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -114,7 +113,7 @@ async def test_a_failure_while_preparing_the_inputs_ends_the_job_with_a_message(
 
         async def broken_prepare(job: Job) -> Inputs:
             if isinstance(error, FileNotFoundError):  # the retention sweep took the voice
-                Path(job.voice_path).unlink()
+                job.order.voice_file.unlink()
             raise error
 
         monkeypatch.setattr(bot.services.host, "prepare", broken_prepare)

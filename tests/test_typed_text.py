@@ -50,9 +50,9 @@ async def test_typed_text_becomes_the_voice_and_the_video(harness: Harness, medi
         mark = fake.mark()
         fake.press(ANN, summary.result, button(fake, summary.result, "Generate"))
         job = await latest_job_reaching(bot, ANN, JobStatus.DELIVERED)
-    assert job.voice_probe.has_audio
-    assert job.voice_probe.duration is not None
-    assert abs(job.voice_probe.duration - seconds) < 0.5
+    assert job.order.voice.probe.has_audio
+    assert job.order.voice.probe.duration is not None
+    assert abs(job.order.voice.probe.duration - seconds) < 0.5
 
 
 async def test_portuguese_text_is_spoken_in_portuguese(harness: Harness, media: Media) -> None:

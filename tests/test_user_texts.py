@@ -10,8 +10,8 @@ import tomllib
 
 import pytest
 
-from bot.config import KNOWN_PROVIDERS
 from bot.i18n import LOCALES_DIR, Translator, flatten
+from bot.providers import VENDORS
 from tests.conftest import Harness, Media
 from tests.fakes.telegram import FakeTelegram, User
 from tests.test_providers_e2e import Remote, provider_output, remote  # noqa: F401 (fixtures)
@@ -34,7 +34,7 @@ def internal_names() -> set[str]:
     """Provider ids a user must never read: those that are not just their label in lower
     case (``magichour`` is not, ``preview`` is)."""
     names = set()
-    for name in KNOWN_PROVIDERS:
+    for name in VENDORS:
         label = ENGLISH.get(f"provider.{name}", "").lower()
         if "_" in name or name not in label:
             names.add(name)
@@ -100,7 +100,7 @@ def test_strings_without_placeholders_have_no_braces(locale: str) -> None:
 @pytest.mark.parametrize("locale", LOCALES)
 def test_every_provider_has_a_label(locale: str) -> None:
     catalog = ENGLISH if locale == "en" else PORTUGUESE
-    assert {f"provider.{name}" for name in KNOWN_PROVIDERS} <= set(catalog)
+    assert {f"provider.{name}" for name in VENDORS} <= set(catalog)
 
 
 # --------------------------------------------------------------------------- end to end

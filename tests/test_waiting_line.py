@@ -41,7 +41,7 @@ def hold_renders(monkeypatch: pytest.MonkeyPatch, bot: Running) -> Gates:
     gates = Gates()
 
     async def render(order: Order, out: Path, on_progress: ProgressCallback) -> None:
-        await gates[order.job_id].wait()
+        await gates[int(out.stem.removeprefix("job_"))].wait()  # named by job id
         await real(order, out, on_progress)
 
     monkeypatch.setattr(provider, "render", render)

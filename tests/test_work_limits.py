@@ -13,7 +13,7 @@ import pytest
 from bot.media import ffmpeg, limits, render
 from bot.media.outputs import download_output
 from bot.media.probe import probe
-from bot.models import AspectRatio, MediaKind, Order
+from bot.models import AspectRatio, AudioVoice, FaceKind, FileFace, MediaKind, Order
 from tests import media
 
 LIMIT = 2
@@ -55,12 +55,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 async def _order(kind: MediaKind, face: Path, voice: Path) -> Order:
     return Order(
-        job_id=7,
-        media_kind=kind,
-        media_path=face,
-        media_probe=await probe(face),
-        voice_path=voice,
-        voice_probe=await probe(voice),
+        face=FileFace(kind=FaceKind(kind.value), path=str(face), probe=await probe(face)),
+        voice=AudioVoice(path=str(voice), probe=await probe(voice)),
         ratio=AspectRatio.SQUARE,
     )
 

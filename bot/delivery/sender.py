@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,12 +45,20 @@ class Delivery:
     """Uploads a job's output as a streamable Telegram video, shrinking it when too big."""
 
     def __init__(
-        self, bot: Bot, http: httpx.AsyncClient, translator: Translator, *, upload_limit: int
+        self,
+        bot: Bot,
+        http: httpx.AsyncClient,
+        translator: Translator,
+        *,
+        upload_limit: int,
+        previews: Collection[str] = (),
     ) -> None:
         self._bot = bot
         self._http = http
         self._t = translator
         self._upload_limit = upload_limit
+        #: Providers whose videos do not move lips: their captions say so.
+        self._previews = frozenset(previews)
 
     async def prepare(self, job: Job) -> ReadyVideo:
         """Check the job's output is a video and fit it under the upload limit (nothing is
@@ -138,7 +146,7 @@ class Delivery:
         )
 
     def caption(self, job: Job) -> str:
-        key = "result.caption_preview" if job.provider == "preview" else "result.caption"
+        key = "result.caption_preview" if job.provider in self._previews else "result.caption"
         provider = self._t.t(job.locale, f"provider.{job.provider}")
         return self._t.t(job.locale, key, job_id=job.id, provider=provider)
 

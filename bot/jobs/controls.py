@@ -6,12 +6,11 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import OrderedDict
-from pathlib import Path
 
 from bot.delivery.status import StatusMessages
 from bot.jobs.service import JobService
 from bot.jobs.states import JobStates
-from bot.models import ACTIVE, Draft, InputFile, Job, JobStatus, Step, VoiceKind
+from bot.models import ACTIVE, Draft, Job, JobStatus, Step
 from storage import JobRepository
 
 log = logging.getLogger(__name__)
@@ -86,23 +85,16 @@ class JobControls:
 
     def draft_from(self, job: Job, *, step: Step, provider: str | None) -> Draft | None:
         """A draft holding ``job``'s inputs, at ``step``; None when its files are gone."""
-        if not (Path(job.media_path).exists() and Path(job.voice_path).exists()):
+        if not all(path.exists() for path in job.order.files()):
             return None
-        return Draft(
+        return Draft.of_order(
+            job.order,
+            source="retry",
             chat_id=job.chat_id,
             user_id=job.user_id,
             token=secrets.token_urlsafe(6),
             chat_type=job.chat_type,
             step=step,
-            media_kind=job.media_kind,
-            media=InputFile(
-                file_id="", source="retry", path=job.media_path, probe=job.media_probe
-            ),
-            voice_kind=VoiceKind.AUDIO,
-            voice=InputFile(
-                file_id="", source="retry", path=job.voice_path, probe=job.voice_probe
-            ),
-            ratio=job.ratio,
             provider=provider,
             avoid=[job.provider] if provider is None else [],
             locale=job.locale,

@@ -27,7 +27,7 @@ from bot.jobs.names import JobNames
 from bot.jobs.poller import PollPolicy
 from bot.jobs.states import JobStates
 from bot.media.hosting import MediaHost
-from bot.models import IN_FLIGHT, Draft, Job, JobStatus, ProviderEvent, RemoteJob
+from bot.models import IN_FLIGHT, Draft, Job, JobStatus, NewJob, ProviderEvent, RemoteJob
 from bot.providers import LocalProvider, Provider, RemoteProvider
 from bot.tasks import BackgroundTasks, Busy
 from storage import JobRepository
@@ -102,31 +102,20 @@ class JobService:
             TooManyActive: the user has USER_MAX_ACTIVE_JOBS jobs on the go already.
             QuotaExceeded: not enough seconds left (nothing was made).
         """
-        assert draft.media
-        assert draft.media.probe
-        assert draft.media.path
-        assert draft.media_kind
-        assert draft.voice
-        assert draft.voice.probe
-        assert draft.voice.path
-        assert draft.ratio
         assert draft.provider
+        order = draft.order()
         # Before the job row: a sweep that read the jobs before it existed still sees the
         # files as in use (and the draft holding them is deleted only after this returns).
-        await touch_inputs([draft.media.path, draft.voice.path])
-        job = await self._states.create(
+        await touch_inputs([str(path) for path in order.files()])
+        new = NewJob(
             chat_id=draft.chat_id,
             user_id=draft.user_id,
             chat_type=chat_type,
             locale=draft.locale,
             provider=draft.provider,
-            media_kind=draft.media_kind,
-            media_path=draft.media.path,
-            media_probe=draft.media.probe,
-            voice_path=draft.voice.path,
-            voice_probe=draft.voice.probe,
-            ratio=draft.ratio,
+            order=order,
         )
+        job = await self._states.create(new)
         # Sent before the job starts, so its first progress has a message to edit.
         place = await self._line.place(job) if job.status is JobStatus.WAITING else None
         place = max(1, place) if place is not None else None  # 0: admitted just now

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Collection
 from typing import Any
 
-from bot.models import IN_FLIGHT, REFUNDED, Job, JobStatus, MediaKind, Probe
+from bot.models import IN_FLIGHT, REFUNDED, Job, JobStatus, NewJob
 from bot.quotas import Quotas, TooManyActive, price
 from storage import JobRepository
 from storage.db import Database, Transaction, now
@@ -42,21 +42,7 @@ class JobStates:
         """Call ``callback(provider)`` after a job leaves the provider's hands or the line."""
         self._on_freed = callback
 
-    async def create(
-        self,
-        *,
-        chat_id: int,
-        user_id: int,
-        chat_type: str,
-        locale: str,
-        provider: str,
-        media_kind: MediaKind,
-        media_path: str,
-        media_probe: Probe,
-        voice_path: str,
-        voice_probe: Probe,
-        ratio: str,
-    ) -> Job:
+    async def create(self, new: NewJob) -> Job:
         """A new job with its price reserved, in line when the provider is full.
 
         One transaction decides: the user's (and group's) allowance is locked first, so
@@ -66,27 +52,17 @@ class JobStates:
             TooManyActive: the user already has USER_MAX_ACTIVE_JOBS jobs on the go.
             QuotaExceeded: not enough seconds left.
         """
-        seconds = price(voice_probe.duration)
+        seconds = price(new.order.seconds)
         async with self._db.transaction() as tx:
-            await self._quotas.lock(tx, user_id, chat_id, chat_type)
-            if await self._repo.count_active(tx, user_id) >= self._max_active:
+            await self._quotas.lock(tx, new.user_id, new.chat_id, new.chat_type)
+            if await self._repo.count_active(tx, new.user_id) >= self._max_active:
                 raise TooManyActive(self._max_active)
-            await self._lock_provider(tx, provider)
+            await self._lock_provider(tx, new.provider)
             # First come, first served: while others wait, a new job waits behind them.
-            full = await self._repo.count_in_flight(tx, provider) >= self._max_in_flight
-            queue = await self._repo.first_waiting(tx, provider) is not None
+            full = await self._repo.count_in_flight(tx, new.provider) >= self._max_in_flight
+            queue = await self._repo.first_waiting(tx, new.provider) is not None
             job = await self._repo.create(
-                chat_id=chat_id,
-                user_id=user_id,
-                chat_type=chat_type,
-                locale=locale,
-                provider=provider,
-                media_kind=media_kind,
-                media_path=media_path,
-                media_probe=media_probe,
-                voice_path=voice_path,
-                voice_probe=voice_probe,
-                ratio=ratio,
+                new,
                 status=JobStatus.WAITING if full or queue else JobStatus.SUBMITTING,
                 seconds=seconds,
                 tx=tx,

@@ -7,7 +7,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from bot.delivery.status import StatusMessages
 from bot.errors import ProviderError, ProviderUnavailable, RenderError
@@ -185,4 +184,4 @@ class Submitter:
 
 
 def _inputs_exist(job: Job) -> bool:
-    return Path(job.media_path).exists() and Path(job.voice_path).exists()
+    return all(path.exists() for path in job.order.files())

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.media import render
-from bot.models import Job, MediaKind
+from bot.models import FaceKind, Job
 from bot.providers import Inputs
 from bot.signing import Signer
 from bot.untrusted import ascii_int
@@ -48,7 +48,8 @@ class MediaHost:
         """Normalize the job's inputs (once) and sign links to them when the bot is public.
 
         Face: photo -> JPEG, video -> H.264 MP4, both cropped to fill the chosen ratio (the
-        video looped or cut to the voice's length). Voice -> MP3.
+        video looped or cut to the voice's length); an avatar has no file. Voice (a
+        recording, or typed text as spoken) -> MP3.
 
         Raises:
             RenderError: ffmpeg failed.
@@ -56,22 +57,24 @@ class MediaHost:
         folder = self._root / str(job.id)
         folder.mkdir(parents=True, exist_ok=True)
         order = job.order
-        if job.media_kind is MediaKind.PHOTO:
+        source = order.face_file
+        face: Path | None = None
+        if source is not None and source.kind is FaceKind.PHOTO:
             face = await _once(
                 folder / "face.jpg",
-                lambda out: render.to_jpeg(order.media_path, out, size=job.ratio.size),
+                lambda out: render.to_jpeg(Path(source.path), out, size=job.ratio.size),
             )
-        else:
+        elif source is not None:
             face = await _once(
                 folder / "face.mp4", lambda out: render.to_provider_video(order, out)
             )
-        voice = await _once(folder / "voice.mp3", lambda out: render.to_mp3(order.voice_path, out))
+        voice = await _once(folder / "voice.mp3", lambda out: render.to_mp3(order.voice_file, out))
         if not self._public_url:
             return Inputs(face=face, voice=voice)
         return Inputs(
             face=face,
             voice=voice,
-            face_url=self.link(job.id, face.name),
+            face_url=None if face is None else self.link(job.id, face.name),
             voice_url=self.link(job.id, voice.name),
         )
 

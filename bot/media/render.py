@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.errors import RenderError
 from bot.media import limits
 from bot.media.ffmpeg import ProgressCallback, input_args, removing_on_error, run_ffmpeg
-from bot.models import MediaKind, Order
+from bot.models import FaceKind, FileFace, Order
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +50,12 @@ def _fill_filter(width: int, height: int, *, still: bool) -> str:
     return f"fps={OUTPUT_FPS},{fill}"
 
 
-def _face_input(order: Order, seconds: float) -> list[str]:
-    media = input_args(order.media_path)
-    if order.media_kind is MediaKind.PHOTO:
+def _face_input(face: FileFace, seconds: float) -> list[str]:
+    media = input_args(Path(face.path))
+    if face.kind is FaceKind.PHOTO:
         # One frame at 25 fps; the loop filter (see _fill_filter) makes it last.
         return ["-framerate", str(OUTPUT_FPS), *media]
-    known = order.media_probe.duration
+    known = face.probe.duration
     if known is not None and known >= seconds:
         return media
     # Loop a short clip endlessly; -t on the output cuts it to the voice's length.
@@ -75,7 +75,7 @@ async def render_preview(
     ``order.ratio.size``, cropped to fill, as long as the voice.
 
     Args:
-        order: What to render; ``order.voice_probe.duration`` sets the length.
+        order: What to render (its face a file); ``order.seconds`` sets the length.
         out: Where to write the MP4; removed again if rendering fails.
         on_progress: Receives the fraction done, see :func:`run_ffmpeg`.
         timeout: Seconds before ffmpeg is killed.
@@ -83,15 +83,13 @@ async def render_preview(
     Raises:
         RenderError: ffmpeg failed, timed out, or the voice has no known length.
     """
-    seconds = order.voice_probe.duration
-    if not seconds or seconds <= 0:
-        raise RenderError(f"job {order.job_id}: the voice has no duration")
+    face, seconds = _file_face(order), _seconds(order)
     width, height = order.ratio.size
-    still = order.media_kind is MediaKind.PHOTO
+    still = face.kind is FaceKind.PHOTO
     tune = ["-tune", "stillimage"] if still else []
     args = [
-        *_face_input(order, seconds),
-        *input_args(order.voice_path),
+        *_face_input(face, seconds),
+        *input_args(order.voice_file),
         # The video's own sound is dropped: the voice is the only audio.
         *("-map", "0:v:0", "-map", "1:a:0"),
         *("-vf", _fill_filter(width, height, still=still)),
@@ -105,13 +103,7 @@ async def render_preview(
         *_MP4_OUT,
         str(out),
     ]
-    log.info(
-        "rendering preview for job %s: %s %s, %.1f s",
-        order.job_id,
-        order.media_kind,
-        order.ratio,
-        seconds,
-    )
+    log.info("rendering a preview: %s %s, %.1f s", face.kind, order.ratio, seconds)
     await _encode(args, out, timeout=timeout, duration=seconds, on_progress=on_progress)
 
 
@@ -226,12 +218,10 @@ async def to_provider_video(order: Order, out: Path, *, timeout: float = 600) ->
     Raises:
         RenderError: ffmpeg failed or the voice has no known length.
     """
-    seconds = order.voice_probe.duration
-    if not seconds or seconds <= 0:
-        raise RenderError(f"job {order.job_id}: the voice has no duration")
+    face, seconds = _file_face(order), _seconds(order)
     width, height = order.ratio.size
     args = [
-        *_face_input(order, seconds),
+        *_face_input(face, seconds),
         *("-map", "0:v:0", "-an"),
         *("-vf", _fill_filter(width, height, still=False)),
         *_H264,
@@ -241,6 +231,18 @@ async def to_provider_video(order: Order, out: Path, *, timeout: float = 600) ->
         str(out),
     ]
     await _encode(args, out, timeout=timeout, duration=seconds)
+
+
+def _file_face(order: Order) -> FileFace:
+    if order.face_file is None:
+        raise RenderError("the face is an avatar, not a file")
+    return order.face_file
+
+
+def _seconds(order: Order) -> float:
+    if order.seconds <= 0:
+        raise RenderError("the voice has no duration")
+    return order.seconds
 
 
 async def _encode(

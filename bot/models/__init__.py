@@ -1,16 +1,16 @@
 """Domain types shared by every layer: no I/O, no Telegram, no SQL."""
 
+from bot.models.avatars import Avatar, Gender
 from bot.models.draft import Draft, Step
 from bot.models.jobs import (
     ACTIVE,
     IN_FLIGHT,
     REFUNDED,
     TERMINAL,
-    Capabilities,
     DeliveryClaim,
     Job,
     JobStatus,
-    Order,
+    NewJob,
     ProviderEvent,
     Reason,
     RemoteJob,
@@ -23,6 +23,17 @@ from bot.models.media import (
     Probe,
     VoiceKind,
 )
+from bot.models.order import (
+    AudioVoice,
+    AvatarFace,
+    Capabilities,
+    Face,
+    FaceKind,
+    FileFace,
+    Order,
+    TextVoice,
+    Voice,
+)
 
 __all__ = [
     "ACTIVE",
@@ -31,18 +42,28 @@ __all__ = [
     "REFUNDED",
     "TERMINAL",
     "AspectRatio",
+    "AudioVoice",
+    "Avatar",
+    "AvatarFace",
     "Capabilities",
     "DeliveryClaim",
     "Draft",
+    "Face",
+    "FaceKind",
+    "FileFace",
+    "Gender",
     "InputFile",
     "Job",
     "JobStatus",
     "MediaKind",
+    "NewJob",
     "Order",
     "Probe",
     "ProviderEvent",
     "Reason",
     "RemoteJob",
     "Step",
+    "TextVoice",
+    "Voice",
     "VoiceKind",
 ]

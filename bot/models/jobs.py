@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.models.media import AspectRatio, MediaKind, Probe, VoiceKind
+from bot.models.media import AspectRatio
+from bot.models.order import Order
 
 
 class JobStatus(StrEnum):
@@ -69,18 +69,17 @@ class Reason(BaseModel):
     params: dict[str, str | int | float] = {}
 
 
-class Order(BaseModel):
-    """Everything a provider needs to render one video."""
+class NewJob(BaseModel):
+    """A job about to be made: who asked, where, at which provider, for what."""
 
     model_config = ConfigDict(frozen=True)
 
-    job_id: int
-    media_kind: MediaKind
-    media_path: Path
-    media_probe: Probe
-    voice_path: Path
-    voice_probe: Probe
-    ratio: AspectRatio
+    chat_id: int
+    user_id: int
+    chat_type: str
+    locale: str
+    provider: str
+    order: Order
 
 
 class Job(BaseModel):
@@ -93,12 +92,8 @@ class Job(BaseModel):
     locale: str
     provider: str
     status: JobStatus
-    media_kind: MediaKind
-    media_path: str
-    media_probe: Probe
-    voice_path: str
-    voice_probe: Probe
-    ratio: AspectRatio
+    #: What the user asked for (one JSON column).
+    order: Order
     provider_job_id: str | None = None
     progress: int | None = None
     #: Why it ended (failed, canceled, expired). Jobs from before reasons were data have
@@ -125,37 +120,13 @@ class Job(BaseModel):
     finished_at: datetime | None = None
 
     @property
-    def order(self) -> Order:
-        """The provider-facing view of this job."""
-        return Order(
-            job_id=self.id,
-            media_kind=self.media_kind,
-            media_path=Path(self.media_path),
-            media_probe=self.media_probe,
-            voice_path=Path(self.voice_path),
-            voice_probe=self.voice_probe,
-            ratio=self.ratio,
-        )
+    def ratio(self) -> AspectRatio:
+        return self.order.ratio
 
     @property
     def duration(self) -> float:
         """Seconds of video this job makes: the length of the voice."""
-        return self.voice_probe.duration or 0.0
-
-
-class Capabilities(BaseModel):
-    """What a provider can take, as data the conversation uses to offer it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    media: frozenset[MediaKind]
-    voice: frozenset[VoiceKind]
-    #: Free and offline: users are told it does not move lips.
-    is_preview: bool = False
-
-    def accepts(self, media: MediaKind, voice: VoiceKind) -> bool:
-        """Whether this provider can render this media with this voice."""
-        return media in self.media and voice in self.voice
+        return self.order.seconds
 
 
 class RemoteJob(BaseModel):

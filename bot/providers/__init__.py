@@ -1,60 +1,35 @@
-"""The provider registry: an explicit table, filtered by configuration."""
+"""The provider registry: the vendors this version implements, filtered by configuration.
+
+Nothing else lists provider names: a new provider is its vendor module (with its ``VENDOR``),
+its settings, and one line in :data:`VENDORS`.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 import httpx
 
 from bot.config import Settings
 from bot.errors import ConfigError
+from bot.providers import creatify, lipsync_studio, magichour, preview
 from bot.providers.base import (
     Inputs,
     LocalProvider,
     ProgressCallback,
     Provider,
     RemoteProvider,
+    Vendor,
     WebhookAuth,
 )
 from bot.providers.http import ProviderHTTP, RetryPolicy
-from bot.providers.lipsync_studio import LipsyncStudioProvider
-from bot.providers.magichour import MagicHourProvider
-from bot.providers.preview import PreviewProvider
 
 log = logging.getLogger(__name__)
 
-Factory = Callable[[Settings, ProviderHTTP], Provider]
-
-
-def _preview(settings: Settings, http: ProviderHTTP) -> Provider:
-    return PreviewProvider()
-
-
-def _lipsync_studio(settings: Settings, http: ProviderHTTP) -> Provider:
-    assert settings.lipsync_studio_api_key is not None
-    return LipsyncStudioProvider(
-        http, settings.lipsync_studio_api_url, settings.lipsync_studio_api_key.get_secret_value()
-    )
-
-
-def _magichour(settings: Settings, http: ProviderHTTP) -> Provider:
-    assert settings.magichour_api_key is not None
-    secret = settings.magichour_webhook_secret
-    return MagicHourProvider(
-        http,
-        settings.magichour_api_url,
-        settings.magichour_api_key.get_secret_value(),
-        secret.get_secret_value() if secret else None,
-        allow_private_urls=settings.allow_private_urls,
-    )
-
-
-#: Providers this version implements, by the name used in ``PROVIDERS``.
-IMPLEMENTED: dict[str, Factory] = {
-    "magichour": _magichour,
-    "lipsync_studio": _lipsync_studio,
-    "preview": _preview,
+#: Every provider this version implements, in the menu order used when PROVIDERS is empty.
+VENDORS: dict[str, Vendor] = {
+    vendor.name: vendor
+    for vendor in (creatify.VENDOR, magichour.VENDOR, lipsync_studio.VENDOR, preview.VENDOR)
 }
 
 
@@ -70,22 +45,21 @@ def enabled_names(settings: Settings) -> list[str]:
     """
     if settings.providers:
         for name in settings.providers:
-            problem = _missing(settings, name)
+            vendor = VENDORS.get(name)
+            problem = "is not available in this version" if vendor is None else None
+            problem = problem or (vendor.missing(settings) if vendor else None)
             if problem:
                 raise ConfigError(f"PROVIDERS: {name} {problem}")
         return list(settings.providers)
     names = []
-    for name in IMPLEMENTED:
-        if name == "preview":
-            continue
-        problem = _missing(settings, name)
+    for vendor in VENDORS.values():
+        if not vendor.required:
+            continue  # offline and free: only named, or when nothing else is on
+        problem = vendor.missing(settings)
         if problem is None:
-            names.append(name)
-        elif _has_key(settings, name):
-            log.warning("Credentials for %s are set, but it is off: it %s", name, problem)
-    for name in ("creatify", "sync"):
-        if _has_key(settings, name):
-            log.warning("Credentials for %s are set, but this version cannot use it yet", name)
+            names.append(vendor.name)
+        elif vendor.wanted(settings):
+            log.warning("Credentials for %s are set, but it is off: it %s", vendor.name, problem)
     return names or ["preview"]
 
 
@@ -93,43 +67,26 @@ def build_providers(settings: Settings, client: httpx.AsyncClient) -> dict[str, 
     """The enabled providers, sharing ``client``, in menu order."""
     policy = RetryPolicy(base=settings.provider_retry_base_seconds)
     return {
-        name: IMPLEMENTED[name](settings, ProviderHTTP(name, client, policy=policy))
+        name: VENDORS[name].build(settings, ProviderHTTP(name, client, policy=policy))
         for name in enabled_names(settings)
     }
 
 
-def _has_key(settings: Settings, name: str) -> bool:
-    keys = {
-        "creatify": settings.creatify_api_key,
-        "magichour": settings.magichour_api_key,
-        "lipsync_studio": settings.lipsync_studio_api_key,
-        "sync": settings.sync_api_key,
-    }
-    return keys.get(name) is not None
-
-
-def _missing(settings: Settings, name: str) -> str | None:
-    """What ``name`` lacks to run, in words naming the variable; None when nothing."""
-    if name not in IMPLEMENTED:
-        return "is not available in this version"
-    if name == "preview":
-        return None
-    if not _has_key(settings, name):
-        key = {"magichour": "MAGICHOUR_API_KEY", "lipsync_studio": "LIPSYNC_STUDIO_API_KEY"}
-        return f"needs {key[name]}"
-    if name == "lipsync_studio" and not settings.public_url:
-        return "needs PUBLIC_URL (it downloads the inputs from the bot)"
-    return None
+def notes(settings: Settings, names: list[str]) -> list[str]:
+    """What the enabled providers lose with these settings, in words an operator can act on."""
+    return [note for name in names for note in VENDORS[name].notes(settings)]
 
 
 __all__ = [
-    "IMPLEMENTED",
+    "VENDORS",
     "Inputs",
     "LocalProvider",
     "ProgressCallback",
     "Provider",
     "RemoteProvider",
+    "Vendor",
     "WebhookAuth",
     "build_providers",
     "enabled_names",
+    "notes",
 ]

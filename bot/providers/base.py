@@ -23,8 +23,9 @@ from typing import Any, ClassVar
 
 import httpx
 
+from bot.config import Settings
 from bot.errors import ProviderError, ProviderRejected, UnknownStatus, WebhookRejected
-from bot.models import Capabilities, JobStatus, MediaKind, Order, Probe, RemoteJob
+from bot.models import Capabilities, FileFace, JobStatus, Order, Probe, RemoteJob
 from bot.providers.http import ProviderHTTP
 from bot.untrusted import json_object
 
@@ -41,10 +42,11 @@ class Provider(ABC):
     """A lip-sync backend."""
 
     name: ClassVar[str]
-    capabilities: ClassVar[Capabilities]
+    #: What it takes; set per instance where it depends on settings (Creatify's).
+    capabilities: Capabilities
 
-    def estimate_cost(self, media_kind: MediaKind, media: Probe, seconds: float) -> float:
-        """What a video of ``seconds`` from this media costs, in the provider's own credits."""
+    def estimate_cost(self, order: Order) -> float:
+        """What ``order`` costs here, in the provider's own credits."""
         return 0.0
 
 
@@ -73,7 +75,8 @@ class WebhookAuth(Enum):
 class Inputs:
     """The normalized input files of a job, and their signed public URLs when hosted."""
 
-    face: Path
+    #: None when the face is a provider's avatar.
+    face: Path | None
     voice: Path
     face_url: str | None = None
     voice_url: str | None = None
@@ -225,6 +228,18 @@ class RemoteProvider(Provider):
         return None
 
 
+def file_face(provider: str, order: Order) -> FileFace:
+    """``order``'s face, for a provider that takes only photos and videos.
+
+    Raises:
+        ProviderRejected: the face is an avatar (the conversation offers this provider only
+            for faces it takes, so this is a second line).
+    """
+    if order.face_file is None:
+        raise ProviderRejected(provider, "takes no avatars")
+    return order.face_file
+
+
 def resolution(media: Probe) -> str:
     """The output resolution for the user's face media: 720p when it is at least that sharp,
     else 480p (cheaper, and upscaling a small source gains nothing)."""
@@ -252,3 +267,37 @@ def number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value)
+
+
+def _no_notes(settings: Settings) -> list[str]:
+    return []
+
+
+@dataclass(frozen=True)
+class Vendor:
+    """A provider this version implements, as the registry knows it: its name (as in
+    ``PROVIDERS``), how it is made from the settings, and what it needs to run. Each vendor
+    module defines one; adding a provider is that module, its settings and a registry line."""
+
+    name: str
+    build: Callable[[Settings, ProviderHTTP], Provider]
+    #: Settings (field names) it cannot run without. Any of them set means the operator wants
+    #: it: missing the others is then worth a warning.
+    required: tuple[str, ...] = ()
+    #: Why it cannot run without PUBLIC_URL (None: it can).
+    needs_public_url: str | None = None
+    #: Settings that work but lose something, in words an operator can act on.
+    notes: Callable[[Settings], list[str]] = _no_notes
+
+    def missing(self, settings: Settings) -> str | None:
+        """What it lacks to run, in words naming the variable; None when nothing."""
+        unset = [name.upper() for name in self.required if getattr(settings, name) is None]
+        if unset:
+            return f"needs {' and '.join(unset)}"
+        if self.needs_public_url and not settings.public_url:
+            return f"needs PUBLIC_URL ({self.needs_public_url})"
+        return None
+
+    def wanted(self, settings: Settings) -> bool:
+        """Whether the operator set any of its credentials."""
+        return any(getattr(settings, name) is not None for name in self.required)

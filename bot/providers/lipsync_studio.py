@@ -13,9 +13,20 @@ import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from bot.config import Settings
 from bot.errors import ProviderUnavailable
-from bot.models import Capabilities, JobStatus, MediaKind, Order, Probe, RemoteJob, VoiceKind
-from bot.providers.base import Inputs, RemoteProvider, WebhookAuth, identifier, resolution, text
+from bot.models import Capabilities, FaceKind, JobStatus, Order, RemoteJob
+from bot.providers.base import (
+    Inputs,
+    RemoteProvider,
+    Vendor,
+    WebhookAuth,
+    file_face,
+    identifier,
+    resolution,
+    text,
+)
+from bot.providers.http import ProviderHTTP
 
 #: Billing: at least 5 s per video; credits per second by resolution (providers.md 3.7).
 MIN_BILLED_SECONDS = 5
@@ -24,9 +35,7 @@ CREDITS_PER_SECOND = {"480p": 2, "720p": 4}
 
 class LipsyncStudioProvider(RemoteProvider):
     name = "lipsync_studio"
-    capabilities = Capabilities(
-        media=frozenset({MediaKind.PHOTO, MediaKind.VIDEO}), voice=frozenset({VoiceKind.AUDIO})
-    )
+    capabilities = Capabilities(faces=frozenset({FaceKind.PHOTO, FaceKind.VIDEO}))
     needs_public_urls = True
     webhook_auth = WebhookAuth.URL_TOKEN
     statuses: ClassVar[Mapping[str, JobStatus]] = {
@@ -37,16 +46,18 @@ class LipsyncStudioProvider(RemoteProvider):
         "failed": JobStatus.FAILED,
     }
 
-    def estimate_cost(self, media_kind: MediaKind, media: Probe, seconds: float) -> float:
-        billed = max(MIN_BILLED_SECONDS, math.ceil(seconds))
-        return float(billed * CREDITS_PER_SECOND[resolution(media)])
+    def estimate_cost(self, order: Order) -> float:
+        face = file_face(self.name, order)
+        billed = max(MIN_BILLED_SECONDS, math.ceil(order.seconds))
+        return float(billed * CREDITS_PER_SECOND[resolution(face.probe)])
 
     async def submit(
         self, order: Order, inputs: Inputs, *, name: str, webhook_url: str | None
     ) -> RemoteJob:
         if not inputs.face_url or not inputs.voice_url:
             raise ValueError("lipsync.studio needs hosted inputs (PUBLIC_URL)")
-        if order.media_kind is MediaKind.PHOTO:
+        face = file_face(self.name, order)
+        if face.kind is FaceKind.PHOTO:
             path, face_field = "/api/v1/lipsync-image", "image"
         else:
             path, face_field = "/api/v1/lipsync-video", "video"
@@ -54,7 +65,7 @@ class LipsyncStudioProvider(RemoteProvider):
             "formState": {
                 face_field: inputs.face_url,
                 "audio": inputs.voice_url,
-                "resolution": resolution(order.media_probe),
+                "resolution": resolution(face.probe),
             }
         }
         if webhook_url:
@@ -101,3 +112,17 @@ class LipsyncStudioProvider(RemoteProvider):
             output_url=url,
             error=str(error)[:300] if error and status is JobStatus.FAILED else None,
         )
+
+
+def from_settings(settings: Settings, http: ProviderHTTP) -> LipsyncStudioProvider:
+    assert settings.lipsync_studio_api_key is not None  # Vendor.missing checked it
+    key = settings.lipsync_studio_api_key.get_secret_value()
+    return LipsyncStudioProvider(http, settings.lipsync_studio_api_url, key)
+
+
+VENDOR = Vendor(
+    "lipsync_studio",
+    from_settings,
+    required=("lipsync_studio_api_key",),
+    needs_public_url="it downloads the inputs from the bot",
+)

@@ -16,13 +16,16 @@ from typing import Any, ClassVar
 
 import httpx
 
+from bot.config import Settings
 from bot.errors import ProviderRejected, ProviderUnavailable, UnsafeURL, WebhookRejected
 from bot.media.outputs import PinnedURL, check_url
-from bot.models import Capabilities, JobStatus, MediaKind, Order, Probe, RemoteJob, VoiceKind
+from bot.models import Capabilities, FaceKind, JobStatus, Order, RemoteJob
 from bot.providers.base import (
     Inputs,
     RemoteProvider,
+    Vendor,
     WebhookAuth,
+    file_face,
     identifier,
     number,
     resolution,
@@ -42,9 +45,7 @@ UPLOAD_CHUNK = 256 * 1024
 
 class MagicHourProvider(RemoteProvider):
     name = "magichour"
-    capabilities = Capabilities(
-        media=frozenset({MediaKind.PHOTO, MediaKind.VIDEO}), voice=frozenset({VoiceKind.AUDIO})
-    )
+    capabilities = Capabilities(faces=frozenset({FaceKind.PHOTO, FaceKind.VIDEO}))
     needs_public_urls = False
     webhook_auth = WebhookAuth.SIGNED
     statuses: ClassVar[Mapping[str, JobStatus]] = {
@@ -69,21 +70,23 @@ class MagicHourProvider(RemoteProvider):
         self._webhook_secret = webhook_secret
         self._allow_private_urls = allow_private_urls
 
-    def estimate_cost(self, media_kind: MediaKind, media: Probe, seconds: float) -> float:
-        return float(math.ceil(seconds * ESTIMATE_FPS))
+    def estimate_cost(self, order: Order) -> float:
+        return float(math.ceil(order.seconds * ESTIMATE_FPS))
 
     async def submit(
         self, order: Order, inputs: Inputs, *, name: str, webhook_url: str | None
     ) -> RemoteJob:
-        face_type = "image" if order.media_kind is MediaKind.PHOTO else "video"
+        face = file_face(self.name, order)
+        face_type = "image" if face.kind is FaceKind.PHOTO else "video"
+        assert inputs.face is not None  # a file face is always prepared
         face_path, voice_path = await self._upload(
             [(face_type, inputs.face), ("audio", inputs.voice)]
         )
-        seconds = round(order.voice_probe.duration or 0.0, 3)
+        seconds = round(order.seconds, 3)
         body: dict[str, Any] = {"name": name, "start_seconds": 0, "end_seconds": seconds}
-        if order.media_kind is MediaKind.PHOTO:
+        if face.kind is FaceKind.PHOTO:
             path = "/v1/ai-talking-photo"
-            body["resolution"] = resolution(order.media_probe)
+            body["resolution"] = resolution(face.probe)
             body["assets"] = {"image_file_path": face_path, "audio_file_path": voice_path}
         else:
             path = "/v1/lip-sync"
@@ -216,3 +219,34 @@ async def _chunks(path: Path) -> AsyncIterator[bytes]:
     with path.open("rb") as handle:
         while chunk := handle.read(UPLOAD_CHUNK):
             yield chunk
+
+
+def from_settings(settings: Settings, http: ProviderHTTP) -> MagicHourProvider:
+    assert settings.magichour_api_key is not None  # Vendor.missing checked it
+    secret = settings.magichour_webhook_secret
+    return MagicHourProvider(
+        http,
+        settings.magichour_api_url,
+        settings.magichour_api_key.get_secret_value(),
+        secret.get_secret_value() if secret else None,
+        allow_private_urls=settings.allow_private_urls,
+    )
+
+
+def notes(settings: Settings) -> list[str]:
+    if not settings.public_url:
+        return [
+            "Magic Hour without PUBLIC_URL: results are polled, and a video whose create "
+            "answer is lost (a timeout or a restart mid-submit) cannot be found again, since "
+            "Magic Hour cannot list jobs. Set PUBLIC_URL and a Magic Hour webhook to recover "
+            "those."
+        ]
+    if settings.magichour_webhook_secret is None:
+        return [
+            "MAGICHOUR_WEBHOOK_SECRET is empty, so Magic Hour webhooks are refused and results "
+            "are only polled."
+        ]
+    return []
+
+
+VENDOR = Vendor("magichour", from_settings, required=("magichour_api_key",), notes=notes)

@@ -8,17 +8,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.media import render
-from bot.models import Capabilities, MediaKind, Order, VoiceKind
-from bot.providers.base import LocalProvider, ProgressCallback
+from bot.models import Capabilities, FaceKind, Order
+from bot.providers.base import LocalProvider, ProgressCallback, Vendor
 
 
 class PreviewProvider(LocalProvider):
     name = "preview"
-    capabilities = Capabilities(
-        media=frozenset({MediaKind.PHOTO, MediaKind.VIDEO}),
-        voice=frozenset({VoiceKind.AUDIO}),
-        is_preview=True,
-    )
+    capabilities = Capabilities(faces=frozenset({FaceKind.PHOTO, FaceKind.VIDEO}), is_preview=True)
 
     async def render(self, order: Order, out: Path, on_progress: ProgressCallback) -> None:
         await render.render_preview(order, out, on_progress=on_progress)
+
+
+VENDOR = Vendor("preview", lambda settings, http: PreviewProvider())
