@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot.errors import ProviderAuthError, ProviderError, ProviderOutOfCredits
 from bot.health import ProviderHealth
 from bot.jobs.service import JobService
-from bot.models import Draft, FaceKind
+from bot.models import Draft, FaceKind, VoiceKind
 from bot.providers import Provider, RemoteProvider
 
 
@@ -62,6 +62,18 @@ class Catalog:
             and (draft.avatar is None or draft.avatar.provider == name)
             and name not in draft.avoid
         ]
+
+    def takes_recordings(self, draft: Draft) -> bool:
+        """Whether some enabled provider makes the draft's face from a recording (for an
+        avatar, only its own provider counts)."""
+        face = draft.face_kind
+        if face is None:
+            return True
+        return any(
+            provider.capabilities.accepts(face, VoiceKind.AUDIO)
+            and (draft.avatar is None or draft.avatar.provider == name)
+            for name, provider in self._providers.items()
+        )
 
     def native_text(self, name: str) -> bool:
         """Whether ``name`` speaks typed text with its own voices (rather than getting the

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from bot import callback_data as cd
 from bot.catalog import Catalog
-from bot.errors import MediaTooLong
+from bot.errors import MediaTooLong, RecordingNotTaken
 from bot.input_checks import InputChecks
 from bot.media.intake import MediaService
 from bot.models import AspectRatio, AvatarFace, Draft, InputFile, MediaKind, Step, VoiceKind
@@ -139,8 +139,11 @@ class DraftService:
         conversation ended meanwhile.
 
         Raises:
-            MediaError: too big, or longer than the limit by Telegram's own count.
+            MediaError: too big, longer than the limit by Telegram's own count, or the face
+                is made from typed text only.
         """
+        if not self._catalog.takes_recordings(draft):
+            raise RecordingNotTaken()
         self._media.check_size(file)
         limit = self._media.max_voice_seconds
         if duration is not None and duration > limit:

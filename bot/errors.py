@@ -101,6 +101,13 @@ class SpeechBroken(MediaError):
     key = "error.check_failed"
 
 
+class RecordingNotTaken(MediaError):
+    """The chosen face can only be made from typed text: a provider's avatar when the bot is
+    not public (the provider takes recordings only by URL)."""
+
+    key = "error.text_only"
+
+
 class TextUnspeakable(MediaError):
     """Typed text that gives no speech (only emoji or symbols, say), or a speech engine that
     failed."""

@@ -113,6 +113,8 @@ class Screens:
         longest = int(self._max_voice_seconds)
         allowances = await self._quotas.allowances(draft.user_id, draft.chat_id, draft.chat_type)
         tightest = allowances[0] if allowances else None
+        if not self._catalog.takes_recordings(draft):
+            return t.t(locale, "prompt.voice_text_only")
         if tightest is None or tightest.left >= longest:
             return t.t(locale, "prompt.voice", limit=longest)
         text = t.t(locale, "prompt.voice", limit=tightest.left)
