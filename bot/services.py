@@ -14,7 +14,7 @@ from bot.admin_tools import AdminTools
 from bot.avatars import AvatarCatalog, AvatarPreviews, Avatars, Loader
 from bot.catalog import Catalog
 from bot.config import Settings
-from bot.conversation import DraftService
+from bot.conversation import DraftService, InputChecks
 from bot.cooldown import Cooldown
 from bot.delivery.progress import ProgressBoard
 from bot.delivery.results import ResultDelivery
@@ -23,7 +23,6 @@ from bot.delivery.status import StatusMessages
 from bot.groups import Groups
 from bot.health import ProviderHealth
 from bot.i18n import Translator
-from bot.input_checks import InputChecks
 from bot.jobs.controls import JobControls
 from bot.jobs.poller import Poller, PollPolicy
 from bot.jobs.service import JobService

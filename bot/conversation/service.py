@@ -17,8 +17,8 @@ from typing import Protocol
 
 from bot import callback_data as cd
 from bot.catalog import Catalog
+from bot.conversation.checks import InputChecks
 from bot.errors import MediaTooLong, RecordingNotTaken
-from bot.input_checks import InputChecks
 from bot.media.intake import MediaService
 from bot.models import AspectRatio, AvatarFace, Draft, InputFile, MediaKind, Step, VoiceKind
 from bot.tasks import BackgroundTasks

@@ -1,0 +1,8 @@
+"""The conversation of design §1 as transitions on a stored draft: :class:`DraftService`
+(faces, voices, avatars, choices, confirm, resume) and the background checks of what the
+user sent (:class:`InputChecks`). Handlers only render what it returns."""
+
+from bot.conversation.checks import InputChecks
+from bot.conversation.service import CHECKS, DraftService
+
+__all__ = ["CHECKS", "DraftService", "InputChecks"]
