@@ -101,7 +101,6 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
                 settings.admin_ids,
                 services.conversation,
                 services.voices,
-                services.avatars,
             )
         )
         server = make_server(create_web_app(application, services), settings)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot.errors import ProviderAuthError, ProviderError, ProviderOutOfCredits
 from bot.health import ProviderHealth
 from bot.jobs.service import JobService
-from bot.models import Draft, FaceKind, VoiceKind
+from bot.models import Draft, VoiceKind
 from bot.providers import Provider, RemoteProvider
 
 
@@ -75,14 +75,12 @@ class Catalog:
             for name, provider in self._providers.items()
         )
 
-    def native_text(self, name: str) -> bool:
-        """Whether ``name`` speaks typed text with its own voices (rather than getting the
-        built-in voice's recording)."""
-        return self._providers[name].capabilities.native_text
-
-    def has_avatars(self) -> bool:
-        """Whether a provider with ready-made avatars is on ([Avatars] at the MEDIA step)."""
-        return any(FaceKind.AVATAR in p.capabilities.faces for p in self._providers.values())
+    def reads_text(self, draft: Draft) -> bool:
+        """Whether the draft's provider speaks its typed text with its own voice: an avatar's
+        provider that takes text (any other face gets the built-in voice's recording)."""
+        if draft.voice_text is None or draft.avatar is None or draft.provider is None:
+            return False
+        return self._providers[draft.provider].capabilities.native_text
 
     def quote(self, draft: Draft, name: str) -> float:
         """What the draft's video costs at ``name``, in that provider's credits (0: free)."""

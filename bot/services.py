@@ -14,7 +14,7 @@ from bot.admin_tools import AdminTools
 from bot.avatars import AvatarCatalog, AvatarPreviews, Avatars, Loader
 from bot.catalog import Catalog
 from bot.config import Settings
-from bot.conversation import DraftService, InputChecks
+from bot.conversation import AvatarPicker, DraftService, InputChecks
 from bot.cooldown import Cooldown
 from bot.delivery.progress import ProgressBoard
 from bot.delivery.results import ResultDelivery
@@ -222,7 +222,12 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                     tasks=tasks,
                     signer=signer,
                     conversation=DraftService(
-                        drafts, media, catalog, tasks, InputChecks(media, bot)
+                        drafts,
+                        media,
+                        catalog,
+                        tasks,
+                        InputChecks(media, bot),
+                        AvatarPicker(avatars.catalog),
                     ),
                     catalog=catalog,
                     user_jobs=UserJobs(jobs, controls, results),

@@ -35,7 +35,6 @@ from bot.context import BotContext
 from bot.i18n import Translator
 from bot.models import Draft, Step
 from bot.models.avatars import Avatar
-from bot.models.order import AvatarFace
 from handlers.buttons import alert, pressed, stale, step_press
 from handlers.prompts import Screens, edit
 
@@ -74,7 +73,7 @@ async def on_button(update: Update, context: BotContext) -> None:
         await query.answer()
         await _remove(context, draft.chat_id, query.message.message_id)
     else:
-        avatar = _avatar(context, draft, button.value)
+        avatar = context.drafts.picker.find(draft, button.value)
         if avatar is None:
             await alert(update, context, "avatars.gone")
         elif button.action == cd.AVATAR_SHOW:
@@ -95,8 +94,8 @@ async def show_page(
     context: BotContext, draft: Draft, message_id: int, shown: Filter, number: int
 ) -> None:
     """Edit the picker (or the MEDIA prompt it opens from) into page ``number`` of ``shown``."""
-    catalog = context.avatars.catalog
-    page = catalog.page(shown, number, draft.user_id)
+    picker_ = context.drafts.picker
+    page = picker_.page(draft, shown, number)
     t, locale = context.t, draft.locale
     if page.total:
         filter_name = t.t(locale, f"avatars.filter_{shown.value}")
@@ -104,10 +103,8 @@ async def show_page(
             locale, "avatars.title", filter=filter_name, page=page.page + 1, pages=page.pages
         )
     else:
-        if catalog.is_empty():
-            catalog.wanted()  # nothing at all yet: ask the providers again, not in this tap
         text = t.t(locale, "avatars.empty")
-    mine = catalog.has_own(draft.user_id)
+    mine = picker_.has_own(draft)
     await edit(context.bot, draft.chat_id, message_id, text, picker(t, draft, page, mine=mine))
 
 
@@ -155,13 +152,6 @@ def _filter(letter: str) -> Filter | None:
         return None
 
 
-def _avatar(context: BotContext, draft: Draft, ref: str) -> Avatar | None:
-    """The avatar a button names, if still offered to this user."""
-    if not cd.is_avatar_ref(ref):
-        return None
-    return context.avatars.catalog.find(ref, draft.user_id)
-
-
 async def _show_still(context: BotContext, draft: Draft, avatar: Avatar, picker_id: int) -> None:
     """The avatar's still (or its name alone, when it has none to show), with [Use NAME]
     [Back], as a reply to the picker: the reply is how [Use NAME] finds the picker again."""
@@ -199,8 +189,7 @@ async def _show_still(context: BotContext, draft: Draft, avatar: Avatar, picker_
 async def _use(update: Update, context: BotContext, draft: Draft, avatar: Avatar) -> None:
     """[Use NAME]: the avatar is the face; the picker and the still keep only the record."""
     query, _ = pressed(update)
-    face = AvatarFace(provider=avatar.provider, avatar_id=avatar.avatar_id, name=avatar.name)
-    updated = await context.drafts.choose_avatar(draft, face)
+    updated = await context.drafts.choose_avatar(draft, ref_of(avatar))
     if updated is None:
         await stale(update, context)  # the conversation moved on, or ended, meanwhile
         return

@@ -7,6 +7,7 @@ from telegram import CallbackQuery, Update
 
 from bot import callback_data as cd
 from bot.context import BotContext
+from bot.conversation import Press
 from bot.models import Draft, Job
 
 
@@ -67,8 +68,8 @@ async def step_press(
     if button is None or chat is None or query.message is None:
         await stale(update, context)
         return None
-    if button.user_id != user.id:
+    draft = await context.drafts.pressed(chat.id, user.id, button.user_id, button.token)
+    if draft is Press.NOT_YOURS:
         await not_yours(update, context)
         return None
-    draft = await context.drafts.get(chat.id, user.id)
-    return button, draft if draft is not None and draft.token == button.token else None
+    return button, draft if isinstance(draft, Draft) else None

@@ -178,7 +178,8 @@ async def again(update: Update, context: BotContext) -> None:
     await query.answer()
     face = job.order.face
     if isinstance(face, AvatarFace):
-        draft = await begin(context, update, avatar=face)
+        kept = face.provider in context.catalog  # else its provider is off now: a new face
+        draft = await begin(context, update, avatar=face if kept else None)
     elif Path(face.path).exists():
         held = InputFile(file_id="", source="again", path=face.path, probe=face.probe)
         draft = await begin(context, update, face=held, face_kind=face.media_kind)

@@ -20,7 +20,6 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from bot import callback_data as cd
-from bot.avatars import Avatars
 from bot.catalog import Catalog
 from bot.context import BotContext
 from bot.conversation import DraftService
@@ -52,7 +51,6 @@ class Screens:
         admins: frozenset[int],
         drafts: DraftService,
         voices: Voices,
-        avatars: Avatars | None = None,
     ) -> None:
         self._bot = bot
         self._t = translator
@@ -62,7 +60,6 @@ class Screens:
         self._admins = admins
         self._drafts = drafts
         self._voices = voices
-        self._avatars = avatars
 
     @classmethod
     def of(cls, context: BotContext) -> Screens:
@@ -75,7 +72,6 @@ class Screens:
             context.admins,
             context.drafts,
             context.voices,
-            context.avatars,
         )
 
     async def render(self, draft: Draft) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -83,7 +79,10 @@ class Screens:
         CONFIRM steps read what the user has left, for the price)."""
         t, locale = self._t, draft.locale
         if draft.step is Step.MEDIA:
-            return t.t(locale, "prompt.media"), self._media_buttons(draft)
+            text = t.t(locale, "prompt.media")
+            if self._drafts.picker.available and draft.chat_type != ChatType.PRIVATE:
+                text += "\n" + t.t(locale, "prompt.avatars_in_private")  # no buttons in groups
+            return text, self._media_buttons(draft)
         if draft.step is Step.VOICE:
             return await self._voice_prompt(draft), await self._voice_button(draft)
         if draft.step is Step.RATIO:
@@ -95,6 +94,10 @@ class Screens:
                 (name, f"{t.t(locale, f'provider.{name}')} · {cost}")
                 for name in self._catalog.able(draft)
             ]
+            if not choices:
+                # The avatar's provider was turned off, or the voice is longer than any
+                # provider that is on takes: say so, and offer a fresh start.
+                return t.t(locale, "prompt.no_provider"), keyboards.new_video(t, locale)
             return t.t(locale, "prompt.provider"), keyboards.providers(draft, choices)
         if draft.step is Step.CONFIRM:
             allowances = await self._quotas.allowances(
@@ -127,8 +130,7 @@ class Screens:
     def _media_buttons(self, draft: Draft) -> InlineKeyboardMarkup | None:
         """[Avatars] under the MEDIA prompt when a provider has ready-made avatars. Private
         chats only, as [Voice: NAME]: a group's prompt must force a reply instead."""
-        avatars = self._avatars
-        if avatars is None or not avatars.catalog.available:
+        if not self._drafts.picker.available:
             return None
         if draft.chat_type != ChatType.PRIVATE:
             return None
@@ -188,7 +190,7 @@ class Screens:
         assert draft.provider
         seconds = _price(draft)
         notes = []
-        if draft.voice_text is not None and self._catalog.native_text(draft.provider):
+        if self._catalog.reads_text(draft):
             provider = t.t(locale, f"provider.{draft.provider}")
             notes.append(t.t(locale, "note.spoken_natively", provider=provider))
         elif draft.voice_text is not None:

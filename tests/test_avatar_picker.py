@@ -169,7 +169,7 @@ async def test_a_still_then_use_it_as_the_face(harness: Harness, creatify: FakeC
         assert len([u for u in fake.uploads if u.method == "sendPhoto"]) == 1
         mark = fake.mark()
         fake.press(ANN, again.result, button(fake, again.result, "Use Avatar 03"))
-        await said(fake, ANN.id, "Now the voice", mark)
+        await said(fake, ANN.id, "Now type the text the avatar should say", mark)
         await edited(fake, ANN.id, "Face: Avatar 03, a ready-made avatar.", mark)
         assert fake.buttons(fake.message(ANN.id, again.result["message_id"])) == []
         draft = await bot.services.drafts.get(ANN.id, ANN.id)
@@ -234,7 +234,7 @@ async def test_a_restart_in_the_middle_of_picking(
         still = (await fake.wait_for("sendPhoto", to_chat(ANN.id, "Avatar 18"), since=mark))[0]
         mark = fake.mark()
         fake.press(ANN, still.result, button(fake, still.result, "Use Avatar 18"))
-        await said(fake, ANN.id, "Now the voice", mark)
+        await said(fake, ANN.id, "Now type the text the avatar should say", mark)
         draft = await bot.services.drafts.get(ANN.id, ANN.id)
     assert draft is not None
     assert draft.avatar is not None

@@ -3,6 +3,7 @@
 user sent (:class:`InputChecks`). Handlers only render what it returns."""
 
 from bot.conversation.checks import InputChecks
-from bot.conversation.service import CHECKS, DraftService
+from bot.conversation.picker import AvatarPicker
+from bot.conversation.service import CHECKS, DraftService, Press
 
-__all__ = ["CHECKS", "DraftService", "InputChecks"]
+__all__ = ["CHECKS", "AvatarPicker", "DraftService", "InputChecks", "Press"]

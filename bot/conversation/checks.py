@@ -63,7 +63,11 @@ class InputChecks:
     async def voice(self, draft: Draft) -> InputFile | Refusal:
         if draft.voice_text is not None:
             language = draft.language or draft.locale
-            ingest = partial(self._media.ingest_text, draft.voice_text, language, draft.voice_id)
+            # An avatar's provider reads the text itself (in the chosen voice, if it is one of
+            # its own): the built-in voice speaks it only to price it, and no provider's voice
+            # is paid for a recording nobody will hear.
+            voice_id = None if draft.avatar is not None else draft.voice_id
+            ingest = partial(self._media.ingest_text, draft.voice_text, language, voice_id)
         else:
             assert draft.voice is not None
             ingest = partial(self._media.ingest_voice, draft.voice)

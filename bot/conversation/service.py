@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import logging
 import secrets
+from enum import Enum
 from typing import Protocol
 
 from bot import callback_data as cd
 from bot.catalog import Catalog
 from bot.conversation.checks import InputChecks
+from bot.conversation.picker import AvatarPicker
 from bot.errors import MediaTooLong, RecordingNotTaken
 from bot.media.intake import MediaService
 from bot.models import AspectRatio, AvatarFace, Draft, InputFile, MediaKind, Step, VoiceKind
@@ -44,6 +46,15 @@ class Presenter(Protocol):
     async def swapped(self, draft: Draft) -> None: ...
 
 
+class Press(Enum):
+    """Why a conversation button acts on nothing."""
+
+    #: Someone else's conversation.
+    NOT_YOURS = "not_yours"
+    #: Its conversation ended, or a newer one replaced it.
+    STALE = "stale"
+
+
 class DraftService:
     def __init__(
         self,
@@ -52,8 +63,11 @@ class DraftService:
         catalog: Catalog,
         tasks: BackgroundTasks,
         checks: InputChecks,
+        picker: AvatarPicker,
     ) -> None:
         self._repo = repo
+        #: Which avatars a draft is offered at the MEDIA step.
+        self.picker = picker
         self._checks = checks
         self._media = media
         self._catalog = catalog
@@ -71,6 +85,17 @@ class DraftService:
     @property
     def download_limit(self) -> int:
         return self._media.download_limit
+
+    async def pressed(
+        self, chat_id: int, presser_id: int, owner_id: int, token: str
+    ) -> Draft | Press:
+        """The conversation a button acts on: one made for ``owner_id``'s conversation
+        ``token``, pressed by ``presser_id`` in ``chat_id``. NOT_YOURS when someone else
+        pressed it; STALE when that conversation ended or a newer one replaced it."""
+        if presser_id != owner_id:
+            return Press.NOT_YOURS
+        draft = await self._repo.get(chat_id, presser_id)
+        return draft if draft is not None and draft.token == token else Press.STALE
 
     async def get(self, chat_id: int, user_id: int) -> Draft | None:
         return await self._repo.get(chat_id, user_id)
@@ -114,20 +139,22 @@ class DraftService:
             MediaError: too big to download (the draft is unchanged).
         """
         self._media.check_size(file)
-        update = {"step": Step.MEDIA_CHECK, "media": file, "media_kind": kind}
+        update = {"step": Step.MEDIA_CHECK, "media": file, "media_kind": kind, "avatar": None}
         return await self._start_check(await self._said(draft, Step.MEDIA, update))
 
-    async def choose_avatar(self, draft: Draft, avatar: AvatarFace) -> Draft | None:
-        """[Use NAME] in the avatar picker: the avatar is the face, and the conversation moves
-        on to the voice. None if the press is out of place (the conversation is past MEDIA,
-        or ended), judged on the stored draft."""
-        if avatar.provider not in self._catalog:
+    async def choose_avatar(self, draft: Draft, ref: str) -> Draft | None:
+        """[Use NAME] in the avatar picker: the avatar ``ref`` names is the face, and the
+        conversation moves on to the voice. None if it is no longer offered to this user, or
+        the press is out of place (past MEDIA, or ended), judged on the stored draft."""
+        avatar = self.picker.find(draft, ref)
+        if avatar is None or avatar.provider not in self._catalog:
             return None
+        face = AvatarFace(provider=avatar.provider, avatar_id=avatar.avatar_id, name=avatar.name)
 
         def chosen(current: Draft) -> Draft | None:
             if current.step is not Step.MEDIA:
                 return None
-            update = {"step": Step.VOICE, "avatar": avatar, "media": None, "media_kind": None}
+            update = {"step": Step.VOICE, "avatar": face, "media": None, "media_kind": None}
             return current.model_copy(update=update)
 
         return await self._repo.update(draft, chosen)
@@ -346,7 +373,8 @@ class DraftService:
             cleared = {"offered_media": None, "offered_media_kind": None} if still_offered else {}
             if isinstance(face, tuple):
                 return current.model_copy(update=cleared)
-            update = {"media": face, "media_kind": kind, **cleared}
+            # The sent face replaces an avatar too (which would otherwise win: Draft.face_kind).
+            update = {"media": face, "media_kind": kind, "avatar": None, **cleared}
             return self._keep_choices(current.model_copy(update=update))
 
         current = await self._repo.update(draft, swap_in)

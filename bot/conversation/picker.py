@@ -1,0 +1,37 @@
+"""The avatar picker's side of the conversation: which avatars a draft is offered, page by
+page, and which one a button names. It reads only the catalogue's in-memory snapshot, so a
+tap never waits for a provider; an empty catalogue asks for a refresh in the background."""
+
+from __future__ import annotations
+
+from bot import callback_data as cd
+from bot.avatars import AvatarCatalog, AvatarPage, Filter
+from bot.models import Avatar, Draft
+
+
+class AvatarPicker:
+    def __init__(self, catalog: AvatarCatalog) -> None:
+        self._catalog = catalog
+
+    @property
+    def available(self) -> bool:
+        """Whether a provider with avatars is on ([Avatars] at the MEDIA step)."""
+        return self._catalog.available
+
+    def page(self, draft: Draft, shown: Filter, number: int) -> AvatarPage:
+        """Page ``number`` of ``shown`` for the draft's user (MINE: their own avatars)."""
+        page = self._catalog.page(shown, number, draft.user_id)
+        if not page.total and self._catalog.is_empty():
+            self._catalog.wanted()  # nothing at all yet: ask the providers again, not in this tap
+        return page
+
+    def has_own(self, draft: Draft) -> bool:
+        """Whether the draft's user has avatars of their own ([My avatars])."""
+        return self._catalog.has_own(draft.user_id)
+
+    def find(self, draft: Draft, ref: str) -> Avatar | None:
+        """The avatar a button's ``ref`` names, if it is still offered to the draft's user (a
+        forged or outdated ref, or someone else's custom avatar: None)."""
+        if not cd.is_avatar_ref(ref):
+            return None
+        return self._catalog.find(ref, draft.user_id)
