@@ -9,6 +9,7 @@ column, so a new kind of face or voice needs no new columns.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
@@ -16,6 +17,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.models.media import AspectRatio, MediaKind, Probe, VoiceKind
+
+
+#: Between paragraphs: a line with nothing on it but spaces (any line ending).
+_BLANK_LINE = re.compile(r"(?:\r?\n|\r)[^\S\r\n]*(?:\r?\n|\r)")
 
 
 class FaceKind(StrEnum):
@@ -83,7 +88,7 @@ class TextVoice(BaseModel):
     def paragraphs(self) -> list[str]:
         """The text's paragraphs (blank lines between them): one scene each where a provider
         makes scenes."""
-        blocks = (block.strip() for block in self.text.replace("\r\n", "\n").split("\n\n"))
+        blocks = (block.strip() for block in _BLANK_LINE.split(self.text))
         return [block for block in blocks if block]
 
 

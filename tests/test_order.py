@@ -1,11 +1,12 @@
-"""Migration 5 carries the jobs of an earlier release over to the order as data."""
+"""The order as data: migration 5 carries the jobs of an earlier release over, and a typed
+text splits into paragraphs (one scene each where a provider makes scenes)."""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
 
-from bot.models import AudioVoice, FaceKind, FileFace
+from bot.models import AudioVoice, FaceKind, FileFace, Probe, TextVoice
 from storage import Database, JobRepository
 from storage.migrations import MIGRATIONS
 
@@ -55,3 +56,9 @@ async def test_a_release_4_job_becomes_an_order(tmp_path: Path) -> None:
     assert (job.seconds, job.provider, job.locale) == (5, "magichour", "pt_BR")
     # One place holds the order: the old columns are gone.
     assert not columns & {"media_kind", "media_path", "media_probe", "voice_path", "ratio"}
+
+
+def test_paragraphs_are_split_at_blank_or_whitespace_lines() -> None:
+    text = "One.\n \nTwo\r\n\t\r\nThree\n\n\n\nFour\nstill four\n\n   "
+    voice = TextVoice(text=text, language="en", path="spoken.wav", probe=Probe(duration=4.0))
+    assert voice.paragraphs() == ["One.", "Two", "Three", "Four\nstill four"]
