@@ -1,9 +1,10 @@
 """Reading values that come from outside (URL paths, headers, button payloads, request bodies)
-without raising on hostile input: every helper answers None or False instead.
+without raising on hostile input: every helper answers None or False (or cleaned text) instead.
 
 The traps they avoid: ``"²".isdigit()`` is true but ``int("²")`` raises; ``int()`` of 60 digits
-overflows SQLite; ``secrets.compare_digest`` raises TypeError on non-ASCII ``str``; and
-``json.loads`` raises RecursionError on deeply nested input.
+overflows SQLite; ``secrets.compare_digest`` raises TypeError on non-ASCII ``str``;
+``json.loads`` raises RecursionError on deeply nested input; and text a provider or a user
+wrote may hold newlines, NULs or right-to-left overrides that forge log lines or messages.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import unicodedata
 from typing import Any
 
 #: Ids and timestamps we accept fit in a signed 64-bit SQLite integer.
@@ -42,3 +44,19 @@ def json_object(body: bytes) -> dict[str, Any] | None:
     except (ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def clean_text(value: str, limit: int) -> str:
+    """``value`` fit to show on one line of a chat or a log: control characters (newlines,
+    tabs, NUL) become spaces; format characters (right-to-left overrides, zero-width spaces),
+    surrogates, private-use and unassigned ones are dropped; runs of spaces collapse; at most
+    ``limit`` characters. Empty when nothing is left."""
+    kept = "".join(_shown(char) for char in value[: limit * 4])
+    return " ".join(kept.split())[:limit].strip()
+
+
+def _shown(char: str) -> str:
+    kind = unicodedata.category(char)
+    if kind == "Cc":
+        return " "
+    return "" if kind[0] == "C" else char

@@ -1,10 +1,15 @@
-"""ProviderHTTP: retries, backoff, Retry-After and the error tree, against MockTransport."""
+"""ProviderHTTP: retries, backoff, Retry-After and the error tree, against MockTransport; and
+hostile answers (nested too deep, too big, too slow, refusals in odd shapes, odd numbers)."""
 
 from __future__ import annotations
 
+import asyncio
+import gzip
 import hashlib
 import hmac
 import json
+import math
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -16,7 +21,14 @@ from bot.errors import (
     ProviderUnavailable,
     WebhookRejected,
 )
-from bot.providers.http import ProviderHTTP, RetryPolicy
+from bot.providers import http as provider_http
+from bot.providers.base import number
+from bot.providers.http import (
+    MAX_ANSWER_BYTES,
+    MAX_RETRY_AFTER_SECONDS,
+    ProviderHTTP,
+    RetryPolicy,
+)
 from bot.providers.magichour import MagicHourProvider
 
 URL = "https://api.example/v1/thing"
@@ -186,3 +198,190 @@ async def test_a_failed_create_says_whether_it_may_have_run(answer, maybe_done: 
     with pytest.raises(ProviderUnavailable) as info:
         await http.send(httpx.Request("POST", URL), idempotent=False)
     assert info.value.maybe_done is maybe_done
+
+
+# --- hostile answers: too deep, too big, too slow --------------------------------------------
+
+DEEP = b"[" * 100_000
+
+
+async def test_an_answer_nested_too_deep_is_unreadable_not_a_crash() -> None:
+    http, _ = _http([httpx.Response(200, content=DEEP)])
+    with pytest.raises(ProviderUnavailable, match="not JSON") as read:
+        await http.json(httpx.Request("GET", URL))
+    assert not read.value.maybe_done
+    http, _ = _http([httpx.Response(201, content=DEEP)])
+    with pytest.raises(ProviderUnavailable) as created:
+        await http.json(httpx.Request("POST", URL), idempotent=False)
+    assert created.value.maybe_done  # accepted, so the job may exist
+
+
+async def test_an_error_nested_too_deep_still_maps_its_status() -> None:
+    http, _ = _http([httpx.Response(400, content=DEEP)])
+    with pytest.raises(ProviderRejected, match="HTTP 400 Bad Request"):
+        await http.send(httpx.Request("GET", URL))
+
+
+def _endless(pulled: list[int], chunk: bytes = b" " * 65536) -> httpx.Response:
+    """A 200 whose body never ends (a JSON document of spaces); ``pulled`` counts the chunks
+    the client asked for."""
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b"{"
+        while True:
+            pulled.append(len(chunk))
+            yield chunk
+
+    return httpx.Response(200, content=body())
+
+
+async def test_an_answer_over_the_cap_is_cut_off_and_unreadable() -> None:
+    pulled: list[int] = []
+    http, seen = _http([_endless(pulled) for _ in range(4)])
+    with pytest.raises(ProviderUnavailable, match="over 4 MB") as info:
+        await http.json(httpx.Request("GET", URL))
+    assert sum(pulled) <= MAX_ANSWER_BYTES + 65536  # stopped at the cap, not at the end
+    assert len(seen) == 1  # the same answer would come again: not retried
+    assert not info.value.maybe_done
+    with pytest.raises(ProviderUnavailable, match="over 4 MB") as created:
+        await http.json(httpx.Request("POST", URL), idempotent=False)
+    assert created.value.maybe_done
+
+
+async def test_a_list_endpoint_may_ask_for_a_larger_cap() -> None:
+    big = {"items": ["x" * 1000] * 6000}  # about 6 MB
+    http, _ = _http([httpx.Response(200, json=big) for _ in range(2)])
+    assert await http.json(httpx.Request("GET", URL), limit=8 * 1024 * 1024) == big
+    with pytest.raises(ProviderUnavailable, match="over 1 MB"):
+        await http.send(httpx.Request("GET", URL), limit=1024 * 1024)
+
+
+async def test_a_compressed_answer_is_capped_by_its_unpacked_size() -> None:
+    bomb = gzip.compress(b" " * (64 * 1024 * 1024))  # 64 KB on the wire
+    answer = httpx.Response(200, content=bomb, headers={"Content-Encoding": "gzip"})
+    http, _ = _http([answer])
+    with pytest.raises(ProviderUnavailable, match="over 4 MB"):
+        await http.json(httpx.Request("GET", URL))
+
+
+async def test_a_body_that_does_not_unpack_is_unreadable_not_a_crash() -> None:
+    async def body() -> AsyncIterator[bytes]:
+        yield b"not gzip"
+
+    broken = httpx.Response(200, content=body(), headers={"Content-Encoding": "gzip"})
+    http, _ = _http([broken], attempts=1)
+    with pytest.raises(ProviderUnavailable, match="DecodingError"):
+        await http.json(httpx.Request("GET", URL))
+
+
+async def test_a_huge_error_body_is_not_read_whole() -> None:
+    pulled: list[int] = []
+    answer = _endless(pulled)
+    answer.status_code = 400
+    http, _ = _http([answer])
+    with pytest.raises(ProviderRejected, match="HTTP 400"):
+        await http.send(httpx.Request("GET", URL))
+    assert sum(pulled) <= 256 * 1024
+
+
+async def test_an_answer_dripping_slowly_is_given_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(provider_http, "MAX_READ_SECONDS", 0.2)
+
+    async def drip() -> AsyncIterator[bytes]:
+        while True:
+            await asyncio.sleep(0.05)  # each read in time, the whole never
+            yield b" "
+
+    answers = [httpx.Response(200, content=drip()) for _ in range(2)]
+    http, seen = _http(answers, attempts=2)
+    with pytest.raises(ProviderUnavailable, match="no answer") as info:
+        await http.json(httpx.Request("GET", URL))
+    assert len(seen) == 2  # a read is retried like any timeout
+    http, seen = _http([httpx.Response(200, content=drip())])
+    with pytest.raises(ProviderUnavailable) as created:
+        await http.json(httpx.Request("POST", URL), idempotent=False)
+    assert created.value.maybe_done
+    assert not info.value.maybe_done
+
+
+# --- reasons: the provider's words, short and clean ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"aspect_ratio": ['"16:9" is not a valid choice.']}, 'aspect_ratio: "16:9" is not a'),
+        ({"non_field_errors": ["Text or audio is required."]}, "Text or audio is required."),
+        ({"detail": "Invalid token."}, "Invalid token."),
+        ({"message": ["name must be a string"]}, "name must be a string"),
+        ({"error": {"code": "x", "message": "No face"}}, "No face"),
+        (["Only one of text or audio."], "Only one of text or audio."),
+        (
+            {"script": ["Too long."], "avatar": ["Unknown avatar."]},
+            "script: Too long.; avatar: Unknown avatar.",
+        ),
+        ({"scenes": [{"text": ["This field is required."]}]}, "scenes: text: This field is"),
+        ({"a\n\u202eb": ["line\r\none\x00\ttwo"]}, "a b: line one two"),
+        ({"detail": "x" * 5000}, "x" * 300),
+        ({"id": "abc", "status": 3}, "HTTP 400 Bad Request"),  # not an error shape
+        ({"detail": "\n\u200b\x07"}, "HTTP 400 Bad Request"),  # nothing left to show
+    ],
+)
+async def test_a_refusal_carries_the_providers_words(body: object, reason: str) -> None:
+    http, _ = _http([httpx.Response(400, json=body)])
+    with pytest.raises(ProviderRejected) as info:
+        await http.send(httpx.Request("GET", URL))
+    assert info.value.reason.startswith(reason)
+    assert len(info.value.reason) <= 300
+    assert info.value.reason.isprintable()
+
+
+# --- numbers in answers ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (3, 3.0),
+        (2.5, 2.5),
+        (10**400, None),
+        (-(10**400), None),
+        (math.inf, None),
+        (-math.inf, None),
+        (math.nan, None),
+        (True, None),
+        ("3", None),
+        (None, None),
+    ],
+    ids=["int", "float", "huge", "huge-negative", "inf", "-inf", "nan", "bool", "str", "none"],
+)
+def test_a_number_is_finite_or_none(value: object, expected: float | None) -> None:
+    assert number(value) == expected
+
+
+def test_nan_and_infinity_in_json_are_not_numbers() -> None:
+    data = json.loads('{"a": NaN, "b": Infinity, "c": -Infinity, "d": 1e400}')
+    assert [number(v) for v in data.values()] == [None] * 4
+
+
+# --- headers -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"\xff\xfe", "١٢٠".encode(), b"1_0", b"9" * 4000, b"Fri, 31 Dec 9999 23:59:59 GMT"],
+)
+async def test_a_hostile_retry_after_is_bounded_or_ignored(raw: bytes) -> None:
+    http, _ = _http([httpx.Response(503, headers=[(b"Retry-After", raw)])], attempts=1)
+    with pytest.raises(ProviderUnavailable) as info:
+        await http.send(httpx.Request("GET", URL))
+    wait = info.value.retry_after
+    assert wait is None or 0 <= wait <= MAX_RETRY_AFTER_SECONDS
+
+
+@pytest.mark.parametrize("raw", [b"\xff\xfe", "١٢٠".encode(), b"1_0"])
+async def test_a_retry_after_not_in_ascii_digits_is_no_hint(raw: bytes) -> None:
+    http, _ = _http([httpx.Response(503, headers=[(b"Retry-After", raw)])], attempts=1)
+    with pytest.raises(ProviderUnavailable) as info:
+        await http.send(httpx.Request("GET", URL))
+    assert info.value.retry_after is None

@@ -13,6 +13,7 @@ Two kinds:
 from __future__ import annotations
 
 import logging
+import math
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -263,10 +264,16 @@ def identifier(value: object) -> str | None:
 
 
 def number(value: object) -> float | None:
-    """``value`` as a float when it is a JSON number (not a bool), else None."""
+    """``value`` as a finite float when it is a JSON number (not a bool), else None: Python's
+    json reads ``NaN``, ``Infinity`` and ``1e400`` (inf) as floats, and an integer of hundreds
+    of digits overflows float()."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    try:
+        result = float(value)
+    except OverflowError:
+        return None
+    return result if math.isfinite(result) else None
 
 
 def _no_notes(settings: Settings) -> list[str]:

@@ -273,7 +273,7 @@ class CreatifyProvider(RemoteProvider):
         that speaks of credits is ProviderOutOfCredits."""
         try:
             response = await self.http.send(
-                self.request(method, path, body), idempotent=idempotent
+                self.request(method, path, body), idempotent=idempotent, limit=limit
             )
         except ProviderRejected as exc:
             # The status for an empty account is undocumented: a 400 that says so is one.

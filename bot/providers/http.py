@@ -4,11 +4,17 @@
 the vendor's ``auth_headers`` hook) and vendor modules parse JSON; everything between (sending,
 retrying 429/5xx/timeouts with capped backoff and jitter, honouring ``Retry-After``, turning
 statuses into the domain error tree) lives here, so every provider behaves the same.
+
+Answers are read as hostile: bodies are streamed and cut off at a size cap (unpacked size, so
+a gzip bomb stops too) and a time cap, JSON nested too deep is unreadable rather than a
+crash, and an error's reason is the provider's words cleaned of control characters.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
 import logging
 import math
 import random
@@ -27,6 +33,7 @@ from bot.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
+from bot.untrusted import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +45,16 @@ MAX_IN_FLIGHT = 16
 #: The longest wait a provider's Retry-After is taken at (the poller's longest backoff):
 #: beyond it a hint is no longer advice, and an infinite one would overflow a schedule.
 MAX_RETRY_AFTER_SECONDS = 600.0
+#: The largest answer read, unpacked; a caller expecting more (a catalogue) passes ``limit``.
+#: Beyond it the answer is unreadable: nothing we ask for is that big.
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+#: An error's body is read only for its reason: a few kilobytes say it.
+MAX_ERROR_BYTES = 64 * 1024
+#: The longest a body may take to arrive once the status is in. httpx's read timeout is per
+#: chunk: a provider dripping a byte every few seconds would hold a request slot for ever.
+MAX_READ_SECONDS = 120.0
+#: A reason is shown to admins and logged: a sentence, not a page.
+MAX_REASON = 300
 
 
 @dataclass(frozen=True)
@@ -84,9 +101,13 @@ class ProviderHTTP:
         return self._client
 
     async def send(
-        self, request: httpx.Request | Callable[[], httpx.Request], *, idempotent: bool = True
+        self,
+        request: httpx.Request | Callable[[], httpx.Request],
+        *,
+        idempotent: bool = True,
+        limit: int = MAX_ANSWER_BYTES,
     ) -> httpx.Response:
-        """Send a request, retrying transient failures.
+        """Send a request, retrying transient failures; the answer comes back read.
 
         Args:
             request: the request, or a function building it afresh for each try (needed for
@@ -94,29 +115,39 @@ class ProviderHTTP:
             idempotent: False for creates: a create whose answer was lost may have made the
                 job, and repeating it could pay twice. Those are retried only when the
                 request provably did not run (429, or no connection was made).
+            limit: the most bytes of a successful answer read (unpacked).
 
         Raises:
             ProviderAuthError: 401 or 403.
             ProviderOutOfCredits: 402.
             ProviderRejected: any other 4xx.
-            ProviderUnavailable: timeouts, connection errors, 429 and 5xx after the retries.
+            ProviderUnavailable: timeouts, connection errors, 429 and 5xx after the retries;
+                at once, a successful answer over ``limit`` (for a create, ``maybe_done``).
         """
         build = request if callable(request) else (lambda: request)
         for attempt in range(1, self._policy.attempts + 1):
             built = build()
             retryable = True
             try:
-                async with self._in_flight:
-                    response = await self._client.send(built)
+                response, whole = await self._exchange(built, limit)
             except httpx.ConnectError as exc:
                 error = ProviderUnavailable(self.provider, f"unreachable ({type(exc).__name__})")
-            except httpx.TransportError as exc:
-                # Timeouts and broken connections: the provider may have acted on it.
+            except (httpx.TransportError, httpx.DecodingError) as exc:
+                # Timeouts, broken connections, bodies that do not unpack: the provider may
+                # have acted on it.
                 error = ProviderUnavailable(
                     self.provider, f"no answer ({type(exc).__name__})", maybe_done=not idempotent
                 )
                 retryable = idempotent
             else:
+                if response.is_success and not whole:
+                    # The same request would get the same answer: not worth another try.
+                    raise ProviderUnavailable(
+                        self.provider,
+                        f"answered {response.status_code} with over {_size(limit)}",
+                        status_code=response.status_code,
+                        maybe_done=not idempotent,
+                    )
                 if response.is_success:
                     return response
                 mapped = self._map(response)
@@ -141,22 +172,48 @@ class ProviderHTTP:
             await asyncio.sleep(wait)
         raise AssertionError("the loop always returns or raises")
 
-    async def json(self, request: httpx.Request, *, idempotent: bool = True) -> Any:
-        """Send and decode a JSON answer.
+    async def json(
+        self, request: httpx.Request, *, idempotent: bool = True, limit: int = MAX_ANSWER_BYTES
+    ) -> Any:
+        """Send and decode a JSON answer of at most ``limit`` bytes (see :meth:`send`).
 
         Raises:
-            ProviderUnavailable: the answer is not JSON (a proxy error page, say); for a
-                create, ``maybe_done``: it was accepted, so the job may exist (and be paid).
+            ProviderUnavailable: the answer is not JSON (a proxy error page, say), is nested
+                too deep to decode, or is over ``limit``; for a create, ``maybe_done``: it
+                was accepted, so the job may exist (and be paid).
         """
-        response = await self.send(request, idempotent=idempotent)
+        response = await self.send(request, idempotent=idempotent, limit=limit)
         try:
-            return response.json()
+            return _loads(response.content)
         except ValueError:
             raise ProviderUnavailable(
                 self.provider,
                 f"answered {response.status_code} with a body that is not JSON",
                 maybe_done=not idempotent,
             ) from None
+
+    async def _exchange(self, request: httpx.Request, limit: int) -> tuple[httpx.Response, bool]:
+        """Send ``request`` and read its answer's body within MAX_READ_SECONDS: at most
+        ``limit`` bytes of a success, MAX_ERROR_BYTES of an error. Also says whether the body
+        was read whole (if not, its content is left empty: half a document is no document).
+
+        Raises:
+            httpx.TransportError: as httpx, and ReadTimeout when the body is too slow.
+            httpx.DecodingError: the body does not unpack as its Content-Encoding says.
+        """
+        async with self._in_flight:
+            response = await self._client.send(request, stream=True)
+            try:
+                cap = limit if response.is_success else MAX_ERROR_BYTES
+                async with asyncio.timeout(MAX_READ_SECONDS):
+                    whole = await _read(response, cap)
+            except TimeoutError:
+                raise httpx.ReadTimeout(
+                    f"the body took over {MAX_READ_SECONDS:g} s", request=request
+                ) from None
+            finally:
+                await response.aclose()
+        return response, whole
 
     def _map(self, response: httpx.Response) -> ProviderError:
         status = response.status_code
@@ -174,20 +231,86 @@ class ProviderHTTP:
         return ProviderRejected(self.provider, reason, status_code=status)
 
 
-def _reason(response: httpx.Response) -> str:
-    """The provider's own message: ``message`` or ``error`` in a JSON body, else the status."""
+async def _read(response: httpx.Response, cap: int) -> bool:
+    """Read ``response``'s body into its ``content`` unless it unpacks to over ``cap`` bytes;
+    whether it did. Counted as it unpacks, so a small gzip of gigabytes stops at the cap."""
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) > cap:
+            response._content = b""
+            return False
+    # What httpx's own aread() does: the answer now reads like any other.
+    response._content = bytes(body)
+    return True
+
+
+def _size(limit: int) -> str:
+    mib = 1024 * 1024
+    return f"{limit // mib} MB" if limit % mib == 0 else f"{limit} bytes"
+
+
+def _loads(content: bytes) -> Any:
+    """``content`` decoded as JSON.
+
+    Raises:
+        ValueError: not JSON, not UTF-8, or nested too deep for the decoder (which raises
+            RecursionError: a ``[`` repeated 100,000 times is a few bytes of hostile answer).
+    """
     try:
-        body = response.json()
+        return json.loads(content)
+    except RecursionError:
+        raise ValueError("JSON nested too deep") from None
+
+
+#: Keys whose value is the message itself: common APIs' first, then Django REST Framework's.
+_MESSAGE_KEYS = ("message", "error", "detail", "non_field_errors")
+#: How deep, and how many items a level, an error body is searched for words.
+_REASON_DEPTH = 4
+_REASON_ITEMS = 5
+
+
+def _reason(response: httpx.Response) -> str:
+    """The provider's own words from an error's JSON body, else the status line; clean
+    (no control characters, one line) and at most MAX_REASON characters."""
+    try:
+        body = _loads(response.content)
     except ValueError:
         body = None
-    if isinstance(body, dict):
-        for key in ("message", "error", "detail"):
-            value = body.get(key)
-            if isinstance(value, str) and value:
-                return value[:300]
-            if isinstance(value, dict) and isinstance(value.get("message"), str):
-                return str(value["message"])[:300]
-    return f"HTTP {response.status_code} {response.reason_phrase}".strip()
+    said = _said(body, _REASON_DEPTH)
+    if said:
+        return said
+    return clean_text(f"HTTP {response.status_code} {response.reason_phrase}", MAX_REASON)
+
+
+def _said(body: object, depth: int) -> str | None:
+    """The message in an error body, or None.
+
+    A message is a string under one of _MESSAGE_KEYS, or in a list there, or an object's own
+    message there (``{"error": {"message": ...}}``). Failing those, an object may be DRF's
+    field errors, ``{"aspect_ratio": ["...is not a valid choice."]}``, read as
+    ``aspect_ratio: ...is not a valid choice.`` (a few fields, joined by ``;``); a field's
+    errors are lists or objects (nested serializers), so ``{"id": "x"}`` is no error.
+    """
+    if isinstance(body, str):
+        return clean_text(body, MAX_REASON) or None
+    if depth <= 0:
+        return None
+    if isinstance(body, list):
+        for item in body[:_REASON_ITEMS]:
+            if said := _said(item, depth - 1):
+                return said
+        return None
+    if not isinstance(body, dict):
+        return None
+    for key in _MESSAGE_KEYS:
+        if said := _said(body.get(key), depth - 1):
+            return said
+    fields = []
+    for key, value in itertools.islice(body.items(), _REASON_ITEMS):
+        if isinstance(value, list | dict) and (said := _said(value, depth - 1)):
+            fields.append(f"{clean_text(str(key), 64)}: {said}")
+    return clean_text("; ".join(fields), MAX_REASON) or None
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -195,7 +318,9 @@ def _retry_after(response: httpx.Response) -> float | None:
     and MAX_RETRY_AFTER_SECONDS; None when absent or unreadable (``inf``/``nan`` are read as
     the longest wait: the provider asked for a long pause, not for none)."""
     value = response.headers.get("retry-after", "").strip()
-    if not value:
+    # float() also reads Unicode digits and underscores ("١٢٠", "1_0"), which no HTTP
+    # delta-seconds or date holds: such a header is no hint.
+    if not value or not value.isascii() or "_" in value:
         return None
     try:
         seconds = float(value)
