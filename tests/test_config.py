@@ -37,7 +37,6 @@ def test_missing_token_names_the_variable() -> None:
         ("HTTP_PORT", "eighty", "HTTP_PORT: Input should be a valid integer"),
         ("TELEGRAM_MODE", "carrier-pigeon", "TELEGRAM_MODE: Input should be 'polling' or"),
         ("ADMIN_IDS", "12,bob", "ADMIN_IDS: invalid literal"),
-        ("PROVIDERS", "preview,acme", "PROVIDERS: unknown provider(s) acme"),
         ("DATABASE_URL", "postgres://db/bot", "DATABASE_URL: only sqlite:///PATH"),
         ("POLL_INTERVAL_SECONDS", "0", "POLL_INTERVAL_SECONDS: Input should be greater than 0"),
     ],
