@@ -111,7 +111,9 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
             tasks = BackgroundTasks()
             # Typed text is spoken here: offline (eSpeak NG, on a worker thread of its own),
             # or by the voice of a provider that is on (Creatify, Magic Hour), by voice id.
-            speech = Speech(LocalSpeech(), provider_engines(settings, providers))
+            # Users' files, and typed text once spoken (kept by bot.speech.cache's names).
+            inputs = settings.data_dir / "inputs"
+            speech = Speech(LocalSpeech(), provider_engines(settings, providers, inputs=inputs))
             users = UserRepository(db)
             repo = JobRepository(db)
             quotas_defaults = QuotaDefaults(
@@ -175,7 +177,7 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
             media = MediaService(
                 bot,
                 http,
-                inputs=settings.data_dir / "inputs",
+                inputs=inputs,
                 download_limit=settings.download_limit,
                 max_voice_seconds=settings.max_voice_seconds,
                 speaker=speech,
@@ -204,6 +206,7 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                 ),
             )
             await avatars.catalog.start()
+            await speech.start()  # the providers' voice lists, read in the background
             try:
                 yield Services(
                     settings=settings,

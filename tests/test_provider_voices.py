@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import logging
 import math
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,11 +108,19 @@ def text_file(bot: Running, words: str, voice_id: str | None, language: str = "e
     return bot.services.settings.data_dir / "inputs" / name
 
 
+async def listed(bot: Running) -> None:
+    """Until Creatify's voices are read (in the background, from the start)."""
+    async with asyncio.timeout(10):
+        while not [v for v in await bot.services.voices.choices("en") if v.engine == "creatify"]:
+            await asyncio.sleep(0.02)
+
+
 async def test_a_creatify_voice_is_offered_sampled_and_reads_the_text(
     harness: Harness, media: Media, remote: Remote
 ) -> None:
     fake, cr = harness.fake, remote.cr
     async with harness.bot(**remote.env) as bot:
+        await listed(bot)
         menu = await open_menu(fake)
         first = [label for label, _ in fake.buttons(menu.result)]
         assert "✓ English (America)" in first
@@ -201,10 +210,12 @@ async def test_a_failing_provider_voice_is_a_clear_refusal_and_the_step_again(
 ) -> None:
     fake, cr, mh = harness.fake, remote.cr, remote.mh
     async with harness.bot(**remote.env) as bot:
+        await listed(bot)
         await choose(fake, FATIMA)
         cr.fail_next_jobs(1, reason="TTS engine crashed")
-        refusal = await type_text(fake, media, WORDS, "could not read your text")
+        refusal = await type_text(fake, media, WORDS, "not available right now")
         assert "Creatify" in refusal.params["text"]
+        assert "/voice" in refusal.params["text"]
         assert "Now the voice" in refusal.params["text"]
         draft = await bot.services.drafts.get(ANN.id, ANN.id)
         assert draft is not None
@@ -217,13 +228,79 @@ async def test_a_failing_provider_voice_is_a_clear_refusal_and_the_step_again(
 
         await choose(fake, MORGAN)
         mh.fail_next("POST /v1/ai-voice-generator", 500)
-        refusal = await type_text(fake, media, WORDS, "could not read your text")
+        refusal = await type_text(fake, media, WORDS, "not available right now")
         assert "Magic Hour" in refusal.params["text"]
         mh.audio.fail_next_jobs(1)
         mark = fake.mark()
         fake.send_text(ANN, WORDS)
-        await said(fake, ANN.id, "The Magic Hour voice could not read", mark)
+        await said(fake, ANN.id, "The Magic Hour voices are not available right now", mark)
         assert not mh.audio.downloads
+
+
+async def test_a_voice_whose_provider_cannot_pay_points_to_another_voice(
+    harness: Harness, media: Media, remote: Remote
+) -> None:
+    fake, cr = harness.fake, remote.cr
+    async with harness.bot(**remote.env) as bot:
+        await listed(bot)
+        await choose(fake, FATIMA)
+        cr.credits = 0  # offered (its list reads fine), but it cannot speak
+        refusal = await type_text(fake, media, WORDS, "not available right now")
+        text = refusal.params["text"]
+        assert "The Creatify voices are not available right now" in text
+        assert "another voice with /voice" in text
+        assert "Now the voice" in text  # and the step again
+
+
+async def test_a_paid_speech_is_kept_when_the_user_cancels_meanwhile(
+    harness: Harness, media: Media, remote: Remote
+) -> None:
+    """/cancel while Creatify speaks the text: the job it paid for still lands in the cache,
+    so the same words in the next conversation are not paid for again."""
+    fake, cr = harness.fake, remote.cr
+    async with harness.bot(**remote.env) as bot:
+        await listed(bot)
+        await choose(fake, FATIMA)
+        cr.auto_complete = False
+        await at_voice_step(fake, media, ANN)
+        mark = fake.mark()
+        fake.send_text(ANN, WORDS)
+        async with asyncio.timeout(10):
+            while not [job for job in cr.jobs.values() if job.kind == "tts"]:
+                await asyncio.sleep(0.02)
+        fake.send_command(ANN, "/cancel")
+        await said(fake, ANN.id, "Canceled", mark)
+        (tts,) = [job for job in cr.jobs.values() if job.kind == "tts"]
+        cr.complete(tts.id)
+        cached = text_file(bot, WORDS, str(await bot.services.voices.chosen_id(ANN.id)))
+        async with asyncio.timeout(10):
+            while not cached.exists():
+                await asyncio.sleep(0.02)
+        await type_text(fake, media, WORDS, "Pick the shape")
+        draft = await bot.services.drafts.get(ANN.id, ANN.id)
+        assert draft is not None
+        assert draft.voice is not None
+        assert Path(str(draft.voice.path)) == cached
+    assert [job.id for job in cr.jobs.values() if job.kind == "tts"] == [tts.id]
+
+
+async def test_voice_taps_never_wait_for_creatifys_list(
+    harness: Harness, media: Media, remote: Remote
+) -> None:
+    """Creatify takes 5 s to answer its voice list: /voice and the VOICE prompt do not wait
+    (they offer what is known: no Creatify voice yet)."""
+    fake, cr = harness.fake, remote.cr
+    cr.fail_next("GET /api/voices/", 503, delay=5.0, times=50)
+    async with harness.bot(**remote.env):
+        started = time.monotonic()
+        menu = await open_menu(fake)
+        page = await next_page(fake, menu)
+        labels = [label for label, _ in fake.buttons(page)]
+        assert MORGAN in labels
+        assert not [label for label in labels if "Creatify" in label]
+        await at_voice_step(fake, media, ANN)
+        assert time.monotonic() - started < 4.0  # Creatify's answer takes 5 s
+        assert cr.requests["GET /api/voices/"] >= 1  # asked, in the background
 
 
 async def test_a_forged_button_naming_a_voice_not_offered_changes_nothing(
@@ -258,7 +335,8 @@ async def test_a_voice_of_a_provider_turned_off_falls_back_and_says_so(
     harness: Harness, media: Media, remote: Remote
 ) -> None:
     fake, cr = harness.fake, remote.cr
-    async with harness.bot(**remote.env):
+    async with harness.bot(**remote.env) as bot:
+        await listed(bot)
         await choose(fake, FATIMA)
     async with harness.bot(PROVIDERS="preview") as bot:
         menu = await open_menu(fake)
@@ -304,7 +382,11 @@ async def test_the_same_words_asked_again_meanwhile_make_one_paid_job(tmp_path: 
             ProviderHTTP("creatify", client), url, cr.api_id, cr.api_key, public=False
         )
         engine = CreatifySpeech(
-            provider, allow_private=True, work=tmp_path / "work", pace=Pace(first=0.05)
+            provider,
+            allow_private=True,
+            work=tmp_path / "work",
+            inputs=tmp_path / "inputs",
+            pace=Pace(first=0.05),
         )
         voice = f"creatify:{cr.voices[0].accents[0][0]}"
         first = asyncio.create_task(engine.speak(WORDS, "en", tmp_path / "1.wav", voice_id=voice))

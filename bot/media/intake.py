@@ -33,6 +33,7 @@ from bot.errors import (
 from bot.media import inspect
 from bot.media.ffmpeg import removing_on_error
 from bot.models import InputFile, MediaKind
+from bot.speech.cache import spoken_path
 from bot.telegram import files as telegram_files
 
 log = logging.getLogger(__name__)
@@ -108,9 +109,8 @@ class MediaService:
             MediaError: too long (as text, or once spoken), or nothing to say.
         """
         self.check_text(text)
-        key = f"{language}\0{text}" if voice_id is None else f"{language}\0{voice_id}\0{text}"
-        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-        path = self._inputs / f"text-{digest}.wav"
+        # A provider's paid speech lands here too when no one waits for it (bot.speech.cache).
+        path = spoken_path(self._inputs, text, language, voice_id)
         if path.exists():
             path.touch()  # the same words again: used again, spared by the retention sweep
             try:

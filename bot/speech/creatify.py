@@ -8,17 +8,22 @@ else one naming a people whose language is plain (:data:`PEOPLES`: "American", "
 An accent whose name says neither is taken as English: Creatify's catalogue is English first,
 so that is by far the likeliest, and it is then offered to English readers only, never read
 out in a language its name does not promise.
+
+The list is read in the background (at start, then every hour; after a failure again sooner,
+with growing pauses), and a failed or empty read keeps the last good list: /voice, the VOICE
+prompt and a typed text only ever read it from memory, never waiting on Creatify. Until a
+first read succeeds no Creatify voice is offered, and a choice made earlier is trusted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
-import time
 from pathlib import Path
 
-from bot.errors import ProviderError, SpeechServiceFailed, SpeechTextTooLong, UnknownStatus
+from bot.errors import SpeechServiceFailed, SpeechTextTooLong, UnknownStatus
 from bot.models import JobStatus
 from bot.providers import creatify_jobs as wire
 from bot.providers.base import identifier
@@ -33,11 +38,10 @@ NAME = "creatify"
 MAX_SCRIPT = wire.MAX_TEXT_CHARS
 #: The voice list changes rarely (new voices, clones): read again after this long...
 CATALOGUE_SECONDS = 3600.0
-#: ...and after a failed read, not before this long (a /voice while Creatify is down must not
-#: wait on it again and again).
+#: ...and after a failed read, after this long, doubling up to CATALOGUE_SECONDS.
 RETRY_SECONDS = 60.0
-#: Longest a read of the list may hold up /voice or the VOICE prompt.
-LIST_TIMEOUT = 10.0
+#: Longest a read of the list may take (in the background: no one waits on it).
+LIST_TIMEOUT = 60.0
 #: Voices offered for one language at most (/voice shows them 8 a page).
 MAX_OFFERED = 200
 
@@ -121,29 +125,68 @@ class CreatifySpeech(RemoteSpeech):
     label = "Creatify"
 
     def __init__(
-        self, provider: CreatifyProvider, *, allow_private: bool, work: Path, pace: Pace
+        self,
+        provider: CreatifyProvider,
+        *,
+        allow_private: bool,
+        work: Path,
+        inputs: Path,
+        pace: Pace,
     ) -> None:
-        super().__init__(provider.http.client, allow_private=allow_private, work=work, pace=pace)
+        super().__init__(
+            provider.http.client, allow_private=allow_private, work=work, inputs=inputs, pace=pace
+        )
         self._provider = provider
+        #: Every accent by qualified id, replaced whole by a good read; None until one.
         self._catalogue: dict[str, VoiceInfo] | None = None
-        self._loaded = 0.0
-        self._retry_at = 0.0
-        self._loading = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def listed(self) -> bool:
+        """Whether the list was read (since the start)."""
+        return self._catalogue is not None
 
     async def voices(self, language: str) -> list[VoiceInfo]:
         wanted = family(language)
-        found = [v for v in (await self._voices() or {}).values() if family(v.language) == wanted]
+        found = [v for v in (self._catalogue or {}).values() if family(v.language) == wanted]
         return sorted(found, key=lambda voice: voice.name.casefold())[:MAX_OFFERED]
 
     async def voice(self, voice_id: str) -> VoiceInfo | None:
-        catalogue = await self._voices()
+        catalogue = self._catalogue
         if catalogue is None:
-            # The list cannot be read now: the choice was checked when it was made, so it is
-            # trusted (Creatify itself refuses an accent it no longer has).
+            # Not read yet: the choice was checked when it was made, so it is trusted
+            # (Creatify itself refuses an accent it no longer has).
             if identifier(own_id(voice_id)) is None:
                 return None
             return VoiceInfo(voice_id, "Creatify", "en", engine=NAME)
         return catalogue.get(voice_id)
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._refreshing(), name="creatify-voices")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await super().close()
+
+    async def refresh(self) -> bool:
+        """Read the list now; True when a new one was taken in (else the last good is kept)."""
+        try:
+            async with asyncio.timeout(LIST_TIMEOUT):
+                accents = await self._provider.voices()
+        except Exception as exc:  # whatever Creatify does, the refreshes go on
+            why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            return self._failed(why)
+        if not accents:
+            return self._failed("no voices listed")
+        infos = (voice_info(accent) for accent in accents)
+        self._catalogue = {info.voice_id: info for info in infos}
+        log.info("Creatify lists %d voice accents", len(self._catalogue))
+        return True
 
     def check(self, words: str) -> None:
         if len(words) > MAX_SCRIPT:
@@ -186,24 +229,16 @@ class CreatifySpeech(RemoteSpeech):
             raise SpeechServiceFailed(self.label, job.error or "text_to_speech failed")
         return job.output_url if job.status is JobStatus.SUCCEEDED else None
 
-    async def _voices(self) -> dict[str, VoiceInfo] | None:
-        """Every accent by qualified id, read at most once an hour; None when never read."""
-        now = time.monotonic()
-        if self._catalogue is not None and now - self._loaded < CATALOGUE_SECONDS:
-            return self._catalogue
-        if now < self._retry_at:
-            return self._catalogue
-        async with self._loading:
-            if self._catalogue is not None and time.monotonic() - self._loaded < CATALOGUE_SECONDS:
-                return self._catalogue
-            try:
-                async with asyncio.timeout(LIST_TIMEOUT):
-                    accents = await self._provider.voices()
-            except (ProviderError, TimeoutError) as exc:
-                log.warning("Creatify's voices could not be read: %s", exc or "timed out")
-                self._retry_at = time.monotonic() + RETRY_SECONDS
-                return self._catalogue
-            infos = (voice_info(accent) for accent in accents)
-            self._catalogue = {info.voice_id: info for info in infos}
-            self._loaded = time.monotonic()
-        return self._catalogue
+    async def _refreshing(self) -> None:
+        failures = 0
+        while True:
+            failures = 0 if await self.refresh() else failures + 1
+            pause = CATALOGUE_SECONDS
+            if failures:
+                pause = min(RETRY_SECONDS * 2 ** min(failures - 1, 16), CATALOGUE_SECONDS)
+            await asyncio.sleep(pause)
+
+    def _failed(self, why: str) -> bool:
+        kept = f"keeping {len(self._catalogue)}" if self._catalogue else "none to offer"
+        log.warning("Creatify's voices could not be read (%s); %s", why, kept)
+        return False

@@ -43,12 +43,13 @@ class SpeechEngine(Protocol):
     label: ClassVar[str]
 
     async def voices(self, language: str) -> list[VoiceInfo]:
-        """The voices it offers for ``language`` (``en``, ``pt-BR``...), by name; empty when
-        it cannot tell now (never raises: a provider that is down offers nothing)."""
+        """The voices it offers for ``language`` (``en``, ``pt-BR``...), by name, from memory
+        (never waits on the provider, never raises): empty until its list was read."""
         ...
 
     async def voice(self, voice_id: str) -> VoiceInfo | None:
-        """The voice of this (qualified) id, or None when it does not offer it (any more)."""
+        """The voice of this (qualified) id, or None when it does not offer it (any more);
+        from memory, as :meth:`voices`."""
         ...
 
     async def speak(
@@ -74,6 +75,10 @@ class SpeechEngine(Protocol):
     async def sample(self, voice: VoiceInfo, out: Path) -> bool:
         """Write a short recording of ``voice`` to ``out`` (any audio format) if one is free
         to get; False when there is none (speaking one would cost credits)."""
+        ...
+
+    async def start(self) -> None:
+        """Begin its background work (reading its voice list); returns at once."""
         ...
 
     async def close(self) -> None: ...

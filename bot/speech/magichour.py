@@ -43,9 +43,12 @@ class MagicHourSpeech(RemoteSpeech):
         *,
         allow_private: bool,
         work: Path,
+        inputs: Path,
         pace: Pace,
     ) -> None:
-        super().__init__(provider.http.client, allow_private=allow_private, work=work, pace=pace)
+        super().__init__(
+            provider.http.client, allow_private=allow_private, work=work, inputs=inputs, pace=pace
+        )
         self._provider = provider
         self._voices = {
             qualified(NAME, name): VoiceInfo(

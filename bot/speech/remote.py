@@ -2,10 +2,17 @@
 its audio fetched through the safe download, checked, and turned into the WAV every engine
 writes; one provider job for the same words at once; samples fetched the same way.
 
-Every provider job costs credits, so the same words in the same voice are made once even when
-asked for twice at once (two users, or a user sending the text again while it is spoken: the
-conversation cancels the first check, and the job it paid for is picked up by the second).
-Sequential repeats are the ingest cache's (bot.media.intake keys files by voice and text).
+Every provider job costs credits, so none is lost and none is made twice:
+
+- the same words in the same voice asked for meanwhile (two users, or a user sending the text
+  again while it is spoken) share one job;
+- a job goes on when its askers go away (/cancel, /new, a corrected text cancel the check) or
+  stop waiting (``Pace.timeout``): it is polled on in the background, up to ``Pace.give_up``,
+  and its audio is put in the typed text cache (bot.speech.cache) by the job itself, where
+  bot.media.intake finds it when the same words come again.
+
+A restart loses the jobs in flight (their ids are kept in memory only): the words are paid for
+again if sent again. That is at most one short speech per text being spoken at the restart.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from bot.errors import (
 from bot.media.ffmpeg import input_args, run_ffmpeg
 from bot.media.outputs import OutputFetchError, download_output
 from bot.media.probe import probe
+from bot.speech.cache import keep, spoken_path
 from bot.speech.engine import VoiceInfo
 from bot.speech.local import clean_text
 
@@ -53,19 +61,23 @@ REMEMBERED_LENGTHS = 256
 @dataclass(frozen=True)
 class Pace:
     """How a provider job is waited for: the first look after ``first`` seconds, each wait
-    ``factor`` times longer up to ``longest``, and the whole (create, polls, download) given
-    up after ``timeout`` seconds."""
+    ``factor`` times longer up to ``longest``; an asker is told it failed after ``timeout``
+    seconds, and the job itself (create, polls, download), awaited by no one by then, is given
+    up after ``give_up`` seconds in all."""
 
     first: float = 0.5
     factor: float = 1.5
     longest: float = 5.0
     timeout: float = 180.0
+    give_up: float = 900.0
 
 
 @dataclass
 class _Flight:
     task: asyncio.Task[float]
     path: Path
+    #: Where the askers' cache wants the audio (bot.speech.cache): the job writes each.
+    caches: set[Path]
     waiters: int = 0
     done: bool = False
 
@@ -77,11 +89,19 @@ class RemoteSpeech:
     label: ClassVar[str]
 
     def __init__(
-        self, http: httpx.AsyncClient, *, allow_private: bool, work: Path, pace: Pace
+        self,
+        http: httpx.AsyncClient,
+        *,
+        allow_private: bool,
+        work: Path,
+        inputs: Path,
+        pace: Pace,
     ) -> None:
+        """``work``: where jobs' audio is made; ``inputs``: the typed text cache's folder."""
         self._http = http
         self._allow_private = allow_private
         self._work = work
+        self._inputs = inputs
         self.pace = pace
         self._flights: dict[str, _Flight] = {}
         self._lengths: OrderedDict[str, float] = OrderedDict()
@@ -127,8 +147,9 @@ class RemoteSpeech:
                 raise SpeechTooLong(
                     len(words) / FASTEST_CHARS_PER_SECOND, max_seconds, at_least=True
                 )
+        cache = spoken_path(self._inputs, text, language, voice_id)
         return await self._shared(
-            key, lambda wav: self._make(words, voice_id, wav), out, max_seconds
+            key, lambda wav: self._make(words, voice_id, wav), out, cache, max_seconds
         )
 
     async def sample(self, voice: VoiceInfo, out: Path) -> bool:
@@ -147,7 +168,11 @@ class RemoteSpeech:
             return False
         return True
 
+    async def start(self) -> None:
+        """Hook: begin any background work (reading the voice list)."""
+
     async def close(self) -> None:
+        # The jobs in flight are dropped here (see the module docstring).
         flights = [flight.task for flight in self._flights.values()]
         for task in flights:
             task.cancel()
@@ -158,21 +183,31 @@ class RemoteSpeech:
         key: str,
         make: Callable[[Path], Coroutine[Any, Any, float]],
         out: Path,
+        cache: Path,
         max_seconds: float | None,
     ) -> float:
         """``make`` the speech once for every caller asking for ``key`` meanwhile; each gets
-        a copy at its own ``out``. The job goes on when a caller is cancelled."""
+        a copy at its own ``out``, and the job itself writes every caller's ``cache``. The job
+        goes on when a caller is cancelled or stops waiting (after ``pace.timeout``)."""
         flight = self._flights.get(key)
         if flight is None:
             self._work.mkdir(parents=True, exist_ok=True)
             path = self._work / f"{self.name}-{secrets.token_hex(8)}.wav"
-            flight = _Flight(asyncio.get_running_loop().create_task(make(path)), path)
+            caches: set[Path] = set()
+            task = asyncio.get_running_loop().create_task(self._fly(key, make, path, caches))
+            flight = _Flight(task, path, caches)
             self._flights[key] = flight
             flight.task.add_done_callback(lambda _: self._landed(key, flight))
+        flight.caches.add(cache)
         flight.waiters += 1
         try:
-            seconds = await asyncio.shield(flight.task)
-            self._remember(key, seconds)
+            try:
+                async with asyncio.timeout(self.pace.timeout):
+                    seconds = await asyncio.shield(flight.task)
+            except TimeoutError:
+                raise SpeechServiceFailed(
+                    self.label, f"no audio after {self.pace.timeout:g} s (still awaited)"
+                ) from None
             if max_seconds is not None and seconds > max_seconds:
                 raise SpeechTooLong(seconds, max_seconds)
             await asyncio.to_thread(shutil.copyfile, flight.path, out)
@@ -181,6 +216,24 @@ class RemoteSpeech:
             flight.waiters -= 1
             if flight.done and flight.waiters == 0:
                 flight.path.unlink(missing_ok=True)
+
+    async def _fly(
+        self,
+        key: str,
+        make: Callable[[Path], Coroutine[Any, Any, float]],
+        path: Path,
+        caches: set[Path],
+    ) -> float:
+        """The job: ``make`` the audio at ``path``, remember its length, and put it in the
+        cache for every asker (whoever still waits copies it from ``path``)."""
+        seconds = await make(path)
+        self._remember(key, seconds)
+        for dest in list(caches):
+            try:
+                await asyncio.to_thread(keep, path, dest)
+            except OSError as exc:  # a full disk: the askers waiting still get their copy
+                log.warning("%s: could not keep the speech at %s: %s", self.label, dest, exc)
+        return seconds
 
     def _landed(self, key: str, flight: _Flight) -> None:
         flight.done = True
@@ -201,7 +254,7 @@ class RemoteSpeech:
         """The provider's audio for ``words`` as a WAV at ``wav``; its length in seconds."""
         raw = wav.with_suffix(".download")
         try:
-            async with asyncio.timeout(self.pace.timeout):
+            async with asyncio.timeout(self.pace.give_up):
                 try:
                     url = await self.synthesize(words, voice_id)
                 except ProviderError as exc:
@@ -209,8 +262,9 @@ class RemoteSpeech:
                 await self._download(url, raw)
             return await self._converted(raw, wav)
         except TimeoutError:
+            log.warning("%s: a speech job gave no audio in %g s", self.label, self.pace.give_up)
             raise SpeechServiceFailed(
-                self.label, f"no audio after {self.pace.timeout:g} s"
+                self.label, f"no audio after {self.pace.give_up:g} s"
             ) from None
         except BaseException:
             wav.unlink(missing_ok=True)
@@ -247,7 +301,7 @@ class RemoteSpeech:
 
     async def poll(self, read: Callable[[], Awaitable[str | None]]) -> str:
         """Call ``read`` until it gives the audio's URL, waiting longer each time; a read
-        that fails transiently is tried again (the whole is bounded by ``pace.timeout``)."""
+        that fails transiently is tried again (the whole is bounded by ``pace.give_up``)."""
         wait = self.pace.first
         while True:
             await asyncio.sleep(wait)

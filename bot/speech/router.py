@@ -7,7 +7,6 @@ voice, and the log says so: a typed text is never refused for a setting the user
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,8 +25,6 @@ log = logging.getLogger(__name__)
 
 #: Built-in voices that are writing systems, not ways of speaking.
 _NOT_ACCENTS = ("shavian",)
-#: Longest one engine's list may hold up /voice (each engine bounds its own calls too).
-LIST_TIMEOUT = 15.0
 
 
 class Speech:
@@ -56,9 +53,8 @@ class Speech:
             if family(voice.language) == wanted
             and not any(word in voice.name.lower() for word in _NOT_ACCENTS)
         ]
-        listed = await asyncio.gather(
-            *(self._listed(engine, language) for engine in self._engines.values())
-        )
+        # The providers' lists are in memory (each engine reads its own in the background).
+        listed = [await engine.voices(language) for engine in self._engines.values()]
         return local + [voice for found in listed for voice in found]
 
     async def voice(self, language: str, voice_id: str | None) -> VoiceInfo:
@@ -115,6 +111,11 @@ class Speech:
         engine = self._engines.get(voice.engine)
         return engine is not None and await engine.sample(voice, out)
 
+    async def start(self) -> None:
+        """Start the engines' background work (their voice lists); returns at once."""
+        for engine in self._engines.values():
+            await engine.start()
+
     async def close(self) -> None:
         for engine in self._engines.values():
             await engine.close()
@@ -126,14 +127,6 @@ class Speech:
             self._warn(voice_id)
             return None
         return await engine.voice(voice_id)
-
-    async def _listed(self, engine: SpeechEngine, language: str) -> list[VoiceInfo]:
-        try:
-            async with asyncio.timeout(LIST_TIMEOUT):
-                return await engine.voices(language)
-        except TimeoutError:
-            log.warning("%s's voices took over %g s to list", engine.label, LIST_TIMEOUT)
-            return []
 
     def _warn(self, voice_id: str) -> None:
         name = engine_of(voice_id)
@@ -148,25 +141,32 @@ class Speech:
 
 
 def provider_engines(
-    settings: Settings, providers: Mapping[str, Provider], *, pace: Pace | None = None
+    settings: Settings,
+    providers: Mapping[str, Provider],
+    *,
+    inputs: Path,
+    pace: Pace | None = None,
 ) -> dict[str, SpeechEngine]:
     """The providers' voices on with these settings: Creatify's whenever Creatify is on, and
-    Magic Hour's when it is on and MAGICHOUR_VOICES names some."""
+    Magic Hour's when it is on and MAGICHOUR_VOICES names some. ``inputs``: the folder of
+    the typed text cache (bot.media.intake's), where their paid speech is kept."""
     pace = pace or Pace()
     work = settings.data_dir / "speech"
+    allow_private = settings.allow_private_urls
     engines: dict[str, SpeechEngine] = {}
     creatify = providers.get("creatify")
     if isinstance(creatify, CreatifyProvider):
         engines["creatify"] = CreatifySpeech(
-            creatify, allow_private=settings.allow_private_urls, work=work, pace=pace
+            creatify, allow_private=allow_private, work=work, inputs=inputs, pace=pace
         )
     magichour = providers.get("magichour")
     if isinstance(magichour, MagicHourProvider) and settings.magichour_voices:
         engines["magichour"] = MagicHourSpeech(
             magichour,
             settings.magichour_voices,
-            allow_private=settings.allow_private_urls,
+            allow_private=allow_private,
             work=work,
+            inputs=inputs,
             pace=pace,
         )
     elif settings.magichour_voices:
