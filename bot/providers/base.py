@@ -27,7 +27,7 @@ import httpx
 from bot.config import Settings
 from bot.errors import ProviderError, ProviderRejected, UnknownStatus, WebhookRejected
 from bot.models import Capabilities, FileFace, JobStatus, Order, Probe, RemoteJob
-from bot.providers.http import ProviderHTTP
+from bot.providers.http import MAX_ANSWER_BYTES, ProviderHTTP
 from bot.untrusted import json_object
 
 log = logging.getLogger(__name__)
@@ -116,14 +116,31 @@ class RemoteProvider(Provider):
         return httpx.Request(method, f"{self.api_url}{path}", headers=headers, json=body)
 
     async def call(
-        self, method: str, path: str, body: object | None = None, *, idempotent: bool = True
+        self,
+        method: str,
+        path: str,
+        body: object | None = None,
+        *,
+        idempotent: bool = True,
+        limit: int = MAX_ANSWER_BYTES,
     ) -> Any:
-        """Send ``request(method, path, body)`` and return the decoded JSON answer.
+        """Send ``request(method, path, body)`` and return the decoded JSON answer, of at
+        most ``limit`` bytes.
 
         Raises:
-            ProviderError: as :meth:`ProviderHTTP.send`; ProviderUnavailable if not JSON.
+            ProviderError: as :meth:`ProviderHTTP.send` (a refusal as :meth:`refusal` reads
+                it); ProviderUnavailable if not JSON we read.
         """
-        return await self.http.json(self.request(method, path, body), idempotent=idempotent)
+        request = self.request(method, path, body)
+        try:
+            return await self.http.json(request, idempotent=idempotent, limit=limit)
+        except ProviderRejected as exc:
+            raise self.refusal(exc) from None
+
+    def refusal(self, exc: ProviderRejected) -> ProviderError:
+        """Hook: what a refused request (4xx) means, where a provider says more in its body
+        than the status tells (Creatify's empty account is a 400)."""
+        return exc
 
     def job_path(self, prefix: str, provider_job_id: str) -> str:
         """``prefix`` + the job's id: the path of a request about one job.
@@ -274,6 +291,12 @@ def number(value: object) -> float | None:
     except OverflowError:
         return None
     return result if math.isfinite(result) else None
+
+
+def amount(value: object) -> float | None:
+    """``value`` as a :func:`number` that is not negative (credits, balances), else None."""
+    found = number(value)
+    return found if found is not None and found >= 0 else None
 
 
 def _no_notes(settings: Settings) -> list[str]:

@@ -19,7 +19,6 @@ a bare id's endpoint by asking each in turn.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 from collections import OrderedDict
@@ -29,6 +28,7 @@ from typing import Any, ClassVar, Literal
 from bot.config import Settings
 from bot.errors import (
     ConfigError,
+    ProviderError,
     ProviderOutOfCredits,
     ProviderRejected,
     ProviderUnavailable,
@@ -36,8 +36,8 @@ from bot.errors import (
 )
 from bot.models import Avatar, Capabilities, FaceKind, FileFace, JobStatus, Order, RemoteJob
 from bot.providers import creatify_jobs as wire
-from bot.providers.base import Inputs, RemoteProvider, Vendor, WebhookAuth, identifier
-from bot.providers.creatify_catalog import CreatifyVoice, parse_avatar, parse_voices
+from bot.providers.base import Inputs, RemoteProvider, Vendor, WebhookAuth, amount, identifier
+from bot.providers.creatify_catalog import CreatifyVoice, parse_avatars, parse_voices
 from bot.providers.creatify_jobs import AURORA_MAX_SECONDS, MAX_TEXT_CHARS, Kind
 from bot.providers.http import ProviderHTTP
 
@@ -51,9 +51,8 @@ LIPSYNC_CREDITS = 5
 LIPSYNC_BLOCK_SECONDS = 30
 AURORA_CREDITS_PER_SECOND = {"aurora_v1": 1.0, "aurora_v1_fast": 0.5}
 MAX_WEBHOOK_URL = 200
-#: Answers are read whole by httpx; these bound what is parsed (a v2 list of 100 jobs echoes
-#: their scripts; the persona list is the biggest documented answer).
-MAX_ANSWER_BYTES = 4 * 1024 * 1024
+#: The avatar and voice lists are the biggest documented answers: they get more room than
+#: ProviderHTTP's default (a v2 list of 100 jobs, echoing their scripts, fits in that).
 MAX_CATALOG_BYTES = 16 * 1024 * 1024
 MAX_CATALOG_ITEMS = 5000
 #: Single reads in flight at once within one fetch_many.
@@ -242,55 +241,24 @@ class CreatifyProvider(RemoteProvider):
 
     async def balance(self) -> float | None:
         data = await self.call("GET", "/api/remaining_credits/")
-        return wire.amount(data.get("remaining_credits")) if isinstance(data, dict) else None
+        return amount(data.get("remaining_credits")) if isinstance(data, dict) else None
 
     async def avatars(self) -> list[Avatar]:
         """The active stock avatars (``GET /api/personas/``); malformed ones are skipped."""
         data = await self.call("GET", "/api/personas/", limit=MAX_CATALOG_BYTES)
-        avatars = []
-        for item in wire.items(data)[:MAX_CATALOG_ITEMS]:
-            avatar = parse_avatar(item)
-            if avatar is not None:
-                avatars.append(avatar)
-        return avatars
+        # Thousands of models take a good part of a second: not on the event loop.
+        return await asyncio.to_thread(parse_avatars, wire.items(data), MAX_CATALOG_ITEMS)
 
     async def voices(self) -> list[CreatifyVoice]:
         """Every voice accent (``GET /api/voices/``), flattened; malformed ones are skipped."""
         data = await self.call("GET", "/api/voices/", limit=MAX_CATALOG_BYTES)
         return parse_voices(wire.items(data), MAX_CATALOG_ITEMS)
 
-    async def call(
-        self,
-        method: str,
-        path: str,
-        body: object | None = None,
-        *,
-        idempotent: bool = True,
-        limit: int = MAX_ANSWER_BYTES,
-    ) -> Any:
-        """As :meth:`RemoteProvider.call`, but an answer over ``limit`` bytes or nested too
-        deep to decode is unreadable (ProviderUnavailable) rather than parsed, and a refusal
-        that speaks of credits is ProviderOutOfCredits."""
-        try:
-            response = await self.http.send(
-                self.request(method, path, body), idempotent=idempotent, limit=limit
-            )
-        except ProviderRejected as exc:
-            # The status for an empty account is undocumented: a 400 that says so is one.
-            if "credit" in exc.reason.lower():
-                status = exc.status_code
-                raise ProviderOutOfCredits(self.name, exc.reason, status_code=status) from None
-            raise
-        if len(response.content) <= limit:
-            try:
-                return json.loads(response.content)
-            except (ValueError, RecursionError):
-                pass
-        raise ProviderUnavailable(
-            self.name,
-            f"answered {response.status_code} with a body that is not JSON we read",
-            maybe_done=not idempotent,
-        )
+    def refusal(self, exc: ProviderRejected) -> ProviderError:
+        # The status for an empty account is undocumented: a 400 that says so is one.
+        if "credit" in exc.reason.lower():
+            return ProviderOutOfCredits(self.name, exc.reason, status_code=exc.status_code)
+        return exc
 
 
 def from_settings(settings: Settings, http: ProviderHTTP) -> CreatifyProvider:

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.errors import ProviderRejected
 from bot.models import AspectRatio, FaceKind, FileFace, JobStatus, Order, RemoteJob, TextVoice
-from bot.providers.base import Inputs, identifier, text
+from bot.providers.base import Inputs, amount, identifier, text
 
 PROVIDER = "creatify"
 #: ``TextVoice.voice_id`` of a Creatify accent; any other voice id belongs to another engine
@@ -158,17 +158,6 @@ def percent(value: object) -> int | None:
     if not math.isfinite(amount) or amount < 0:
         return None
     return min(100, math.floor(amount * 100 if amount <= 1 else amount))
-
-
-def amount(value: object) -> float | None:
-    """A non-negative finite JSON number (credits), else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) and number >= 0 else None
 
 
 def parse_job(
