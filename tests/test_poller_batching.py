@@ -5,6 +5,7 @@ API runs on 127.0.0.1 and counts the requests it gets."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,7 +21,8 @@ from starlette.routing import Route
 
 from bot.app import Running
 from bot.errors import ProviderError, ProviderUnavailable
-from bot.jobs.poller import CONCURRENCY, backoff
+from bot.jobs import poller
+from bot.jobs.poller import CONCURRENCY, MIN_PAUSE_SECONDS, backoff
 from bot.models import Job, JobStatus, Order, RemoteJob
 from bot.providers import Inputs, RemoteProvider, WebhookAuth
 from bot.providers.base import identifier
@@ -46,6 +48,8 @@ class ListApi:
         #: The ids of each list request, in order; the ids of each single read.
         self.lists: list[list[str]] = []
         self.singles: list[str] = []
+        #: When each request (list or single) arrived, in order (``time.monotonic()``).
+        self.arrivals: list[float] = []
         #: A list request naming one of these is answered 429 with Retry-After: 120.
         self.busy: set[str] = set()
         #: A list request naming one of these is answered 400.
@@ -63,6 +67,7 @@ class ListApi:
     async def _list(self, request: Request) -> JSONResponse:
         ids = request.query_params.get("ids", "").split(",")
         self.lists.append(ids)
+        self.arrivals.append(time.monotonic())
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
@@ -79,6 +84,7 @@ class ListApi:
     async def _one(self, request: Request) -> JSONResponse:
         job_id = request.path_params["job_id"]
         self.singles.append(job_id)
+        self.arrivals.append(time.monotonic())
         item = self.items.get(job_id)
         if item is None:
             return JSONResponse({"detail": "Not found."}, 404)
@@ -315,3 +321,50 @@ async def test_a_provider_without_batched_reads_is_read_one_by_one(
         assert sorted(s.api.singles) == sorted(ids)
         for job_id in ids.values():
             assert await s.polled_fine(job_id, at), job_id
+
+
+async def run_alone(s: Setup, ids: dict[str, int], done: int) -> None:
+    """The bot's own polling loop, with every job in ``ids`` due now, until the API has been
+    asked ``done`` times (the loop the bot started is stopped first: it is the only one)."""
+    (started,) = [task for task in asyncio.all_tasks() if task.get_name() == "poller"]
+    started.cancel()
+    await asyncio.wait([started])
+    repo = JobRepository(s.bot.services.db)
+    due = now() - timedelta(seconds=1)
+    for n, job_id in enumerate(ids.values()):
+        await repo.update(job_id, next_poll_at=due + timedelta(milliseconds=n))
+    stop = asyncio.Event()
+    loop = asyncio.create_task(s.bot.services.poller.run(stop))
+    try:
+        async with asyncio.timeout(10):
+            while len(s.api.arrivals) < done:
+                await asyncio.sleep(0.005)
+    finally:
+        stop.set()
+        await loop
+
+
+async def test_a_full_round_read_in_lists_pauses_for_its_requests_only(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between full rounds the loop pauses to pace the provider's requests: a round of
+    BATCH single reads pauses MIN_PAUSE_SECONDS; a round read in a list made one request and
+    must not wait as long (10,000 Creatify jobs would otherwise be polled every 20 pauses,
+    not every POLL_INTERVAL_SECONDS: bench/creatify_polling.py)."""
+    monkeypatch.setattr(poller, "BATCH", 20)
+    async with provider_setup(harness) as s:
+        ids, _ = await s.jobs_at_provider(40)
+        await run_alone(s, ids, done=2)
+        assert [len(chunk) for chunk in s.api.lists] == [20, 20]
+        assert s.api.arrivals[1] - s.api.arrivals[0] < MIN_PAUSE_SECONDS
+
+
+async def test_full_rounds_of_single_reads_still_pause(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(poller, "BATCH", 10)
+    async with provider_setup(harness, OneByOne) as s:
+        ids, _ = await s.jobs_at_provider(20)
+        await run_alone(s, ids, done=11)
+        assert s.api.lists == []
+        assert s.api.arrivals[10] - s.api.arrivals[9] >= MIN_PAUSE_SECONDS
