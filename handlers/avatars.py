@@ -77,10 +77,9 @@ async def on_button(update: Update, context: BotContext) -> None:
         if avatar is None:
             await alert(update, context, "avatars.gone")
         elif button.action == cd.AVATAR_SHOW:
-            await query.answer()
             # The still may need a download and an upload: never in this chat's update queue.
             context.application.create_task(
-                _show_still(context, draft, avatar, query.message.message_id),
+                _show_still(update, context, draft, avatar, query.message.message_id),
                 update=update,
                 name="avatar-still",
             )
@@ -152,9 +151,22 @@ def _filter(letter: str) -> Filter | None:
         return None
 
 
-async def _show_still(context: BotContext, draft: Draft, avatar: Avatar, picker_id: int) -> None:
+async def _show_still(
+    update: Update, context: BotContext, draft: Draft, avatar: Avatar, picker_id: int
+) -> None:
     """The avatar's still (or its name alone, when it has none to show), with [Use NAME]
-    [Back], as a reply to the picker: the reply is how [Use NAME] finds the picker again."""
+    [Back], as a reply to the picker: the reply is how [Use NAME] finds the picker again.
+    One at a time per user: a tap while another still is loading is only answered."""
+    query, _ = pressed(update)
+    with context.avatars.previews.one_at_a_time(draft.user_id) as allowed:
+        if not allowed:  # a quick note, not a dialog to dismiss: the first still is coming
+            await query.answer(context.t.t(draft.locale, "avatars.loading"))
+            return
+        await query.answer()
+        await _send_still(context, draft, avatar, picker_id)
+
+
+async def _send_still(context: BotContext, draft: Draft, avatar: Avatar, picker_id: int) -> None:
     t, locale = context.t, draft.locale
     ref = ref_of(avatar)
     markup = InlineKeyboardMarkup(

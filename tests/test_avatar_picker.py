@@ -10,14 +10,23 @@ import asyncio
 import json
 import time
 import unicodedata
+from collections.abc import Awaitable
 from pathlib import Path
 
+import httpx
+
 from bot.avatars import AvatarCatalog, Filter, ref_of
+from bot.avatars.catalog import MAX_AVATARS
+from bot.avatars.lists import cleaned
 from bot.avatars.names import MAX_LABEL, MAX_NAME, clean_name
 from bot.models import Step
 from bot.models.avatars import Avatar, Gender
+from bot.providers.creatify import CreatifyProvider
+from bot.providers.creatify_catalog import parse_avatar, parse_avatars
+from bot.providers.http import ProviderHTTP
 from tests.conftest import Harness, to_chat
 from tests.fakes.creatify import FakeCreatify
+from tests.fakes.creatify_catalog import Persona, persona_object
 from tests.fakes.telegram import Call, FakeTelegram, User
 from tests.flows import button, edited, said
 
@@ -271,6 +280,7 @@ async def test_hostile_names_are_short_plain_and_visible(
         "<b>Bold</b> & <i>co</i>",
         "Line\nbreak\tand   spaces",
         "Z\u0301\u0302\u0303\u0304\u0305algo",
+        "\u200b\u202e\u200d",  # nothing visible: listed under a made-up name, not dropped
     ]
     for name in raw:
         creatify.add_persona(name)
@@ -282,6 +292,7 @@ async def test_hostile_names_are_short_plain_and_visible(
     assert all(0 < len(text) <= MAX_LABEL for text in labels)
     assert "<b>Bold</b> & <i>co</i>" in labels  # as plain text, not markup
     assert "Line break and spaces" in labels
+    assert sum(text.startswith("Avatar ") for text in labels) == 1
     for text in labels:
         assert not [c for c in text if unicodedata.category(c)[0] == "C"], text
     assert "parse_mode" not in picker.params
@@ -298,6 +309,80 @@ def test_names_are_cleaned() -> None:
     assert clean_name("e\u0301\u0301\u0301\u0301", "x") == unicodedata.normalize(
         "NFC", "e\u0301\u0301\u0301"
     )
+
+
+def test_creatify_checks_the_shape_and_leaves_names_to_the_catalogue() -> None:
+    first, second = (f"0b5c2f6e-aaaa-4bbb-8ccc-00000000000{n}" for n in (1, 2))
+    raw = " Ana\u202e\nClara\u200b " + "x" * 100
+    avatar = parse_avatar(
+        {
+            "id": first,
+            "creator_name": raw,
+            "preview_image_9_16": "https://cdn.example/a.jpg",
+            "preview_image_1_1": "javascript:alert(1)",
+            "preview_video_9_16": "https://cdn.example/a b.mp4",
+        }
+    )
+    assert avatar is not None
+    assert avatar.name == raw  # as sent: cleaned for display once, by bot.avatars
+    assert avatar.preview_images == {"9:16": "https://cdn.example/a.jpg"}
+    assert avatar.preview_videos == {}
+    huge = parse_avatar({"id": first, "creator_name": "A" * 100_000})
+    assert huge is not None
+    assert MAX_NAME < len(huge.name) <= 4096
+    assert parse_avatar({"id": first, "creator_name": 7}) is None
+    assert parse_avatar({"id": "../x", "creator_name": "Ann"}) is None
+    hidden = parse_avatar({"id": second, "creator_name": "\u200b"})
+    assert hidden is not None
+    listed = cleaned("creatify", [avatar, hidden], 10)
+    assert [a.name for a in listed] == [clean_name(raw, "-"), "Avatar 0b5c2f6e"]
+
+
+async def test_a_big_list_is_parsed_and_cleaned_off_the_event_loop(tmp_path: Path) -> None:
+    count = MAX_AVATARS
+    personas = [
+        persona_object(
+            Persona(f"{n:08d}-aaaa-4bbb-8ccc-dddddddddddd", "Ana\u0301 Clara " * 80, "f"),
+            "https://cdn.example",
+        )
+        for n in range(count)
+    ]
+    body = json.dumps(personas).encode()
+    # What the whole takes in one go, on this machine under this load: the loop's worst
+    # pause must be a small part of it (decoding the JSON, swapping the list in).
+    started = time.perf_counter()
+    cleaned("creatify", parse_avatars(json.loads(body), count), count)
+    whole = time.perf_counter() - started
+    transport = httpx.MockTransport(lambda _: httpx.Response(200, content=body))
+    async with httpx.AsyncClient(transport=transport) as client:
+        http = ProviderHTTP("creatify", client)
+        api = CreatifyProvider(http, "https://api.example", "id", "key", public=False)
+        catalog = AvatarCatalog({"creatify": api.avatars}, tmp_path)
+        lag = await worst_lag(catalog.refresh("creatify"))
+    assert catalog.page(Filter.ALL, 0, ANN.id).total == count
+    assert lag < whole / 4, (lag, whole)
+
+
+async def worst_lag(work: Awaitable[object]) -> float:
+    """The longest the event loop went without running another task while ``work`` ran."""
+    worst, done = 0.0, False
+
+    async def tick() -> None:
+        nonlocal worst
+        last = time.perf_counter()
+        while not done:
+            await asyncio.sleep(0.002)
+            now = time.perf_counter()
+            worst, last = max(worst, now - last), now
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0.01)
+    try:
+        await work
+    finally:
+        done = True
+        await ticker
+    return worst
 
 
 async def test_a_failing_or_empty_refresh_keeps_the_last_good_list(tmp_path: Path) -> None:

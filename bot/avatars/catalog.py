@@ -7,9 +7,10 @@ so a restart shows the avatars at once; the provider is asked again when that co
 than ``refresh_every``, then every ``refresh_every``, and after a failure with a growing
 pause. A failing or empty answer keeps the last good list.
 
-Everything a provider sends is cleaned once, as it is taken in (bot.avatars.lists): names are
-made short and plain (bot.avatars.names), ids and preview URLs are checked, duplicates and
-anything past ``max_avatars`` dropped.
+Everything a provider sends is cleaned once, as it is taken in (bot.avatars.lists), off the
+event loop (thousands of avatars take a good part of a second): names are made short and
+plain (bot.avatars.names), duplicates and anything past ``max_avatars`` dropped. The shape of
+each avatar (ids, URL schemes) is the provider's parser's to check.
 """
 
 from __future__ import annotations
@@ -244,7 +245,8 @@ class AvatarCatalog:
         try:
             async with asyncio.timeout(LOAD_TIMEOUT):
                 answer = await source.load()
-            avatars = cleaned(name, answer, self._max_avatars)
+            # The answer is the loader's and no longer changes: it may be read in a thread.
+            avatars = await asyncio.to_thread(cleaned, name, answer, self._max_avatars)
         except Exception as exc:  # a provider's failure must not end the refreshes
             return self._failed(source, now, f"{type(exc).__name__}: {exc}")
         if not avatars:

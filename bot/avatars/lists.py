@@ -1,9 +1,11 @@
-"""Taking a provider's list of avatars in: cleaned once (names made short and plain by
-bot.avatars.names, ids and preview URLs checked, duplicates and anything past a cap
-dropped), and kept on disk so that a restart shows it at once.
+"""Taking a provider's list of avatars in (names cleaned for display by bot.avatars.names,
+duplicates and anything past a cap dropped), and keeping it on disk so that a restart shows
+it at once.
 
-The copy on disk is read back through the same cleaning: a file edited by hand, or written by
-an older version, cannot bring in what a provider's answer could not.
+The shape of each avatar (its id, its preview URLs' scheme) was checked by the provider that
+parsed it; what is done here is what every provider's list needs alike. The copy on disk is
+ours, and read back through the same cleaning, so a copy written by an older version shows
+as a fresh answer would.
 """
 
 from __future__ import annotations
@@ -12,9 +14,7 @@ import contextlib
 import json
 import logging
 import os
-import re
 import secrets
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +25,12 @@ from bot.models.avatars import Avatar
 
 log = logging.getLogger(__name__)
 
-#: Provider ids are UUIDs; anything printable and short is accepted, nothing else.
-_ID = re.compile(r"[\x21-\x7e]{1,128}")
-_MAX_URL = 2048
-#: Preview URLs kept per avatar (one per aspect ratio).
-_MAX_URLS = 16
 _FORMAT = 1
 
 
 def cleaned(provider: str, answer: object, limit: int) -> tuple[Avatar, ...]:
-    """The usable avatars of ``answer``, at most ``limit``, each one cleaned and marked as
-    ``provider``'s."""
+    """The avatars of ``answer``, at most ``limit``, each marked as ``provider``'s, with its
+    name cleaned for display. Pure, and slow for thousands: run off the event loop."""
     if not isinstance(answer, list | tuple):
         return ()
     seen: set[str] = set()
@@ -43,38 +38,29 @@ def cleaned(provider: str, answer: object, limit: int) -> tuple[Avatar, ...]:
     for avatar in answer:
         if len(kept) >= limit:
             break
-        if not isinstance(avatar, Avatar) or not _ID.fullmatch(avatar.avatar_id):
-            continue
-        if avatar.avatar_id in seen:
+        if not isinstance(avatar, Avatar) or avatar.avatar_id in seen:
             continue
         seen.add(avatar.avatar_id)
         fallback = f"Avatar {avatar.avatar_id[:8]}"
-        kept.append(
-            avatar.model_copy(
-                update={
-                    "provider": provider,
-                    "name": clean_name(avatar.name, fallback),
-                    "preview_images": _urls(avatar.preview_images),
-                    "preview_videos": _urls(avatar.preview_videos),
-                }
-            )
-        )
+        update = {"provider": provider, "name": clean_name(avatar.name, fallback)}
+        kept.append(avatar.model_copy(update=update))
     return tuple(kept)
 
 
 def read_kept(path: Path, provider: str, limit: int) -> tuple[float, tuple[Avatar, ...]] | None:
     """The list kept in ``path`` and when it was fetched (wall clock); None when there is
     none, or none that can be read."""
+    data = read_json(path)
     try:
-        data = json.loads(path.read_bytes())
+        if not isinstance(data, dict) or data.get("format") != _FORMAT:
+            raise ValueError("unknown format")
         fetched_at = float(data["fetched_at"])
         raw = data["avatars"]
-        if data.get("format") != _FORMAT or not isinstance(raw, list):
-            raise ValueError("unknown format")
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, TypeError, KeyError, RecursionError) as exc:
-        log.warning("Ignoring the avatars kept in %s: %s", path, exc)
+        if not isinstance(raw, list):
+            raise ValueError("no list of avatars")
+    except (ValueError, TypeError, KeyError) as exc:
+        if data is not None:
+            log.warning("Ignoring the avatars kept in %s: %s", path, exc)
         return None
     parsed = []
     for item in raw:
@@ -85,30 +71,40 @@ def read_kept(path: Path, provider: str, limit: int) -> tuple[float, tuple[Avata
 
 
 def write_kept(path: Path, fetched_at: float | None, avatars: tuple[Avatar, ...]) -> None:
-    """Replace the list kept in ``path`` in one step: a crash leaves the old file or the new
-    one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Replace the list kept in ``path`` (see :func:`write_json`)."""
     body: dict[str, Any] = {
         "format": _FORMAT,
         "fetched_at": fetched_at,
         "avatars": [a.model_dump(mode="json") for a in avatars],
     }
+    write_json(path, body)
+
+
+def read_json(path: Path) -> Any:
+    """The JSON in ``path``; None when there is no such file, or it cannot be read (logged:
+    whatever it held is fetched or made again)."""
+    try:
+        return json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, RecursionError) as exc:
+        log.warning("Ignoring %s: %s", path, exc)
+        return None
+
+
+def write_json(path: Path, data: object) -> None:
+    """Replace ``path`` with ``data`` as JSON in one step: a crash leaves the old file or the
+    new one, never half of one (written beside it, flushed to disk, then renamed over it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(f"{path.name}.{secrets.token_hex(4)}.part")
     try:
         with part.open("w", encoding="utf-8") as out:
-            json.dump(body, out, ensure_ascii=False)
+            # ASCII escapes: a lone surrogate in a string is written, not a UnicodeEncodeError.
+            json.dump(data, out)
             out.flush()
             os.fsync(out.fileno())
         part.replace(path)
     except BaseException:
-        part.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            part.unlink(missing_ok=True)
         raise
-
-
-def _urls(urls: Mapping[str, str]) -> dict[str, str]:
-    """Only web URLs of a sane length (they are fetched through the safe download anyway)."""
-    return {
-        key[:16]: url
-        for key, url in list(urls.items())[:_MAX_URLS]
-        if url.startswith(("https://", "http://")) and len(url) <= _MAX_URL
-    }

@@ -10,24 +10,32 @@ ALLOW_PRIVATE_URLS, public addresses only, pinned against DNS rebinding, capped 
 then the bytes are checked to be an image before they are uploaded. Each still travels once:
 Telegram's file id for it is kept (on disk, ``previews.json``), and every later preview of
 that avatar is sent by id, with no download and no upload.
+
+What may wait on what: a still's first download and upload are done once, under a lock per
+still, so users who tap it meanwhile wait for its file id rather than fetch it again; a
+still whose file id is known is sent with no lock (one chat's flood wait must not hold up the
+others). Downloads of stills have their own two slots (STILLS), apart from the result
+downloads users wait for, and a user has one still loading at a time (``one_at_a_time``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
-import json
 import logging
-import os
 import secrets
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.error import BadRequest
 
+from bot.avatars.lists import read_json, write_json
 from bot.errors import UnsafeURL
+from bot.media.limits import WorkLimit
 from bot.media.outputs import OutputFetchError, download_output
 from bot.models.avatars import Avatar
 
@@ -41,7 +49,15 @@ MAX_BYTES = 5 * 1024 * 1024
 DOWNLOAD_SECONDS = 20.0
 #: File ids kept at most (one per avatar's still).
 MAX_KEPT = 20_000
+#: Stills downloaded at once, process-wide: a preview is a nicety, the result downloads
+#: (limits.DOWNLOADS) are what users wait for, and neither must hold up the other.
+STILLS = WorkLimit(2)
 _IMAGES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
+
+#: A still to send: Telegram's file id for it, or its bytes to upload.
+Photo = str | IO[bytes]
+#: Sends a still to the chat at hand, with its caption and buttons.
+Sender = Callable[[Photo], Awaitable[Message]]
 
 
 def still_of(avatar: Avatar) -> str | None:
@@ -62,8 +78,22 @@ class AvatarPreviews:
         self._allow_private = allow_private
         self._ids: dict[str, str] = self._read()
         self._locks: dict[str, asyncio.Lock] = {}
+        self._loading: set[int] = set()
         # Two stills remembered at once: the later snapshot of the ids must land last.
         self._writing = asyncio.Lock()
+
+    @contextmanager
+    def one_at_a_time(self, user_id: int) -> Iterator[bool]:
+        """Whether ``user_id`` may have a still loaded now (False while another of theirs is
+        loading: rapid taps would otherwise queue a download each); held for the block."""
+        if user_id in self._loading:
+            yield False
+            return
+        self._loading.add(user_id)
+        try:
+            yield True
+        finally:
+            self._loading.discard(user_id)
 
     async def send(
         self,
@@ -82,46 +112,60 @@ class AvatarPreviews:
             return None
         key = _key(url)
         reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
-        # One download per still, however many users tap it at once.
+
+        async def send_photo(photo: Photo) -> Message:
+            return await bot.send_photo(
+                chat_id, photo, caption=caption, reply_markup=markup, reply_parameters=reply
+            )
+
+        sent = await self._by_id(key, avatar, send_photo)
+        if sent is not None:
+            return sent
+        # One download and upload per still, however many users tap it at once.
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
-            known = self._ids.get(key)
-            if known is not None:
-                try:
-                    return await bot.send_photo(
-                        chat_id,
-                        known,
-                        caption=caption,
-                        reply_markup=markup,
-                        reply_parameters=reply,
-                    )
-                except BadRequest as exc:  # a file id of another bot token, say
-                    log.info("Uploading %s's still again: %s", avatar.avatar_id, exc)
-                    self._ids.pop(key, None)
-            path = await self._download(url, key)
-            if path is None:
-                return None
-            try:
-                with path.open("rb") as photo:
-                    sent = await bot.send_photo(
-                        chat_id,
-                        photo,
-                        caption=caption,
-                        reply_markup=markup,
-                        reply_parameters=reply,
-                    )
-            finally:
-                path.unlink(missing_ok=True)
-            if sent.photo:
-                await self._remember(key, sent.photo[-1].file_id)
-            return sent
+            if key not in self._ids:
+                return await self._upload(url, key, send_photo)
+        # Uploaded by someone else while this waited: by its file id, outside the lock.
+        return await self._by_id(key, avatar, send_photo)
+
+    async def _by_id(self, key: str, avatar: Avatar, send_photo: Sender) -> Message | None:
+        """The still sent by its file id; None when none is known or Telegram refuses it."""
+        known = self._ids.get(key)
+        if known is None:
+            return None
+        try:
+            return await send_photo(known)
+        except BadRequest as exc:  # a file id of another bot token, say
+            log.info("Uploading %s's still again: %s", avatar.avatar_id, exc)
+            if self._ids.get(key) == known:  # not one uploaded meanwhile
+                del self._ids[key]
+            return None
+
+    async def _upload(self, url: str, key: str, send_photo: Sender) -> Message | None:
+        path = await self._download(url, key)
+        if path is None:
+            return None
+        try:
+            with path.open("rb") as photo:
+                sent = await send_photo(photo)
+        finally:
+            path.unlink(missing_ok=True)
+        if sent.photo:
+            await self._remember(key, sent.photo[-1].file_id)
+        return sent
 
     async def _download(self, url: str, key: str) -> Path | None:
         dest = self._folder / "stills" / f"{key}-{secrets.token_hex(4)}"
         try:
             async with asyncio.timeout(DOWNLOAD_SECONDS):
                 await download_output(
-                    self._http, url, dest, allow_private=self._allow_private, limit=MAX_BYTES
+                    self._http,
+                    url,
+                    dest,
+                    allow_private=self._allow_private,
+                    limit=MAX_BYTES,
+                    slots=STILLS,
                 )
             head = await asyncio.to_thread(_head, dest)
         except (UnsafeURL, OutputFetchError, TimeoutError, OSError) as exc:
@@ -140,7 +184,7 @@ class AvatarPreviews:
         self._ids[key] = file_id
         try:
             async with self._writing:
-                await asyncio.to_thread(self._write, dict(self._ids))
+                await asyncio.to_thread(write_json, self._path, dict(self._ids))
         except OSError as exc:  # kept in memory; only after a restart is it uploaded again
             log.warning("Could not keep avatar stills' file ids: %s", exc)
 
@@ -149,30 +193,10 @@ class AvatarPreviews:
         return self._folder / "previews.json"
 
     def _read(self) -> dict[str, str]:
-        try:
-            data = json.loads(self._path.read_bytes())
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError, RecursionError) as exc:
-            log.warning("Ignoring %s: %s", self._path, exc)
-            return {}
+        data = read_json(self._path)
         if not isinstance(data, dict):
             return {}
         return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
-
-    def _write(self, ids: dict[str, str]) -> None:
-        self._folder.mkdir(parents=True, exist_ok=True)
-        part = self._path.with_name(f"previews.json.{secrets.token_hex(4)}.part")
-        try:
-            with part.open("w", encoding="utf-8") as out:
-                json.dump(ids, out)
-                out.flush()
-                os.fsync(out.fileno())
-            part.replace(self._path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                part.unlink(missing_ok=True)
-            raise
 
 
 def _key(url: str) -> str:

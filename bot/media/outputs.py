@@ -43,9 +43,11 @@ async def download_output(
     allow_private: bool,
     resolve: Resolver | None = None,
     limit: int = MAX_OUTPUT_BYTES,
+    slots: limits.WorkLimit | None = None,
 ) -> Path:
     """Stream ``url`` to ``dest`` (via a ``.part`` file, renamed when complete), at most
-    ``limit`` bytes (an avatar's still needs far less than a result).
+    ``limit`` bytes (an avatar's still needs far less than a result), in one of ``slots``
+    (limits.DOWNLOADS unless given: avatar stills have their own).
 
     Raises:
         UnsafeURL: not https, or a host resolving to a private, loopback or link-local address
@@ -56,7 +58,7 @@ async def download_output(
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
         # The slot first: DOWNLOAD_TIMEOUT is for downloading, not for waiting in line.
-        async with limits.DOWNLOADS.slot(), asyncio.timeout(DOWNLOAD_TIMEOUT):
+        async with (slots or limits.DOWNLOADS).slot(), asyncio.timeout(DOWNLOAD_TIMEOUT):
             await _fetch(
                 http, url, partial, allow_private=allow_private, resolve=resolve, limit=limit
             )

@@ -1,7 +1,11 @@
 """Creatify's catalogues: stock avatars (``GET /api/personas/``) and voice accents
-(``GET /api/voices/``), read defensively: every field is checked, and an item that fails a
-check is skipped, never fatal. Names are shown in chats and URLs fetched later (only through
-the safe download), so both are cleaned here.
+(``GET /api/voices/``), read defensively: every field's type is checked, ids and URLs too
+(URLs are fetched later, and only through the safe download), and an item that fails a check
+is skipped, never fatal.
+
+A persona's name is kept as sent, only bounded: bot.avatars cleans avatar names for display,
+once, for every provider (bot.avatars.names). Voice names have no such second reader, so
+they are cleaned here (``label``).
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from bot.models.avatars import Avatar, Gender
 from bot.providers.base import identifier
 from bot.providers.creatify_jobs import ACCENT_PREFIX, PROVIDER
 
-#: Avatar and voice names are shown in chats: long enough for "Ana Clara 12", no essays.
+#: Voice names are shown in chats: long enough for "Ana Clara 12", no essays.
 MAX_LABEL = 64
+#: A persona's name as sent, bounded: bot.avatars.names cleans it (and reads no more).
+MAX_NAME_CHARS = 1024
 MAX_URL = 2048
 
 
@@ -53,12 +59,19 @@ def link(value: object) -> str | None:
 _VARIANTS = {"9_16": "9:16", "1_1": "1:1", "16_9": "16:9"}
 
 
+def parse_avatars(items: list[Any], limit: int) -> list[Avatar]:
+    """The active, well-formed personas of ``GET /api/personas/``, from the first ``limit``
+    items. Pure and slow for a big list (thousands of pydantic models): run off the loop."""
+    return [avatar for item in items[:limit] if (avatar := parse_avatar(item)) is not None]
+
+
 def parse_avatar(data: object) -> Avatar | None:
-    """One persona of ``GET /api/personas/`` as an Avatar; None when inactive or malformed."""
+    """One persona of ``GET /api/personas/`` as an Avatar; None when inactive or malformed.
+    Its name is the raw ``creator_name``, bounded (see the module docstring)."""
     if not isinstance(data, dict) or data.get("is_active", True) is not True:
         return None
-    avatar_id, name = identifier(data.get("id")), label(data.get("creator_name"))
-    if avatar_id is None or name is None:
+    avatar_id, name = identifier(data.get("id")), data.get("creator_name")
+    if avatar_id is None or not isinstance(name, str):
         return None
     gender = data.get("gender")
     images, videos = {}, {}
@@ -70,7 +83,7 @@ def parse_avatar(data: object) -> Avatar | None:
     return Avatar(
         provider=PROVIDER,
         avatar_id=avatar_id,
-        name=name,
+        name=name[:MAX_NAME_CHARS],
         gender=Gender(gender) if gender in {g.value for g in Gender} else None,
         preview_images=images,
         preview_videos=videos,
