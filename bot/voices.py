@@ -19,6 +19,7 @@ from pathlib import Path
 from bot.errors import RenderError, SpeechError
 from bot.media.ffmpeg import input_args, run_ffmpeg
 from bot.speech import VoiceInfo
+from bot.speech.engine import engine_of
 from bot.speech.router import Speech
 from storage import UserRepository
 
@@ -83,6 +84,23 @@ class Voices:
         if stored is None or not await self._speech.offers(stored):
             return None
         return stored
+
+    async def reads_avatar(self, user_id: int, language: str, provider: str) -> VoiceInfo | None:
+        """The voice an avatar of ``provider`` reads this user's text with (see
+        :meth:`reading`); None: the avatar's own."""
+        voice_id = await self.reading(user_id, language, provider)
+        return None if voice_id is None else await self._speech.voice(language, voice_id)
+
+    async def reading(self, user_id: int, language: str, provider: str | None) -> str | None:
+        """The voice id a typed text is ordered with. For an avatar of ``provider`` (which
+        reads the text with its own voices), the user's choice if it is one of that
+        provider's, else that provider's first voice for ``language``: a Brazilian's text
+        must not go out bare, to be read by the avatar's English voice. None: the default."""
+        chosen = await self.chosen_id(user_id)
+        if provider is None or (chosen is not None and engine_of(chosen) == provider):
+            return chosen
+        own = [v for v in await self._speech.voices(language) if v.engine == provider]
+        return own[0].voice_id if own else None
 
     async def choose(self, user_id: int, language: str, voice_ref: str) -> VoiceInfo | None:
         """Remember the voice a button's ``voice_ref`` (see :func:`ref`) names; None (nothing

@@ -146,7 +146,9 @@ async def _route(context: BotContext, draft: Draft, incoming: Incoming) -> None:
             await screens.refuse(draft, exc.key, **exc.params)
     elif incoming.kind is Kind.TEXT:
         try:
-            voice_id = await context.voices.chosen_id(draft.user_id)
+            provider = draft.avatar.provider if draft.avatar is not None else None
+            language = draft.language or draft.locale
+            voice_id = await context.voices.reading(draft.user_id, language, provider)
             await context.drafts.accept_text(draft, incoming.text, voice_id)
         except MediaError as exc:
             await screens.refuse(draft, exc.key, **exc.params)

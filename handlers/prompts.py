@@ -27,6 +27,7 @@ from bot.i18n import Translator
 from bot.models import Draft, Step
 from bot.quota_desk import QuotaDesk
 from bot.quotas import Allowance, price
+from bot.speech import VoiceInfo
 from bot.voices import Voices
 from handlers import keyboards, quota_text
 
@@ -141,8 +142,16 @@ class Screens:
         /voice. Private chats only: a group's prompt must force a reply instead."""
         if draft.chat_type != ChatType.PRIVATE:
             return None
-        current = await self._voices.current(draft.user_id, draft.language or draft.locale)
-        label = self._t.t(draft.locale, "voice.button", name=current.name)
+        language = draft.language or draft.locale
+        if draft.avatar is None:
+            voice: VoiceInfo | None = await self._voices.current(draft.user_id, language)
+        else:  # the avatar's provider reads the text: show the voice it will use
+            provider = draft.avatar.provider
+            voice = await self._voices.reads_avatar(draft.user_id, language, provider)
+        if voice is None:
+            label = self._t.t(draft.locale, "voice.button_avatar")
+        else:
+            label = self._t.t(draft.locale, "voice.button", name=voice.name)
         data = cd.voice_menu(draft.user_id)
         return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)]])
 
