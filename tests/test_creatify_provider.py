@@ -475,7 +475,7 @@ async def test_an_unknown_job_is_a_rejection(api: CreatifyProvider) -> None:
         assert missing.value.status_code == 404
 
 
-async def test_250_jobs_are_read_in_3_lists_and_the_v1_ones_alone(
+async def test_250_v2_jobs_are_read_in_3_lists_and_the_others_left_to_fetch(
     fake: FakeCreatify, api: CreatifyProvider
 ) -> None:
     fake.auto_complete = False
@@ -490,11 +490,13 @@ async def test_250_jobs_are_read_in_3_lists_and_the_v1_ones_alone(
     ]
     gone = "v1_3c90c3cc-0d44-4b50-8888-8dd25736052a"
     ids = [job.provider_job_id for job in v2 + v1] + [gone]
+    # Only v2 jobs are listed: the poller reads v1 and Aurora jobs alone, within its own cap.
+    assert [api.listed(job_id) for job_id in ids] == [True] * 250 + [False] * 4
     fake.requests.clear()
     found = await api.fetch_many(ids)
     assert fake.requests["GET /api/lipsyncs_v2/"] == 3
-    assert fake.requests["GET /api/lipsyncs/{id}/"] == 4
-    assert set(found) == set(ids) - {gone}  # a job not found is left out, not fatal
+    assert fake.requests["GET /api/lipsyncs/{id}/"] == 0
+    assert set(found) == {job.provider_job_id for job in v2}
     assert all(found[job_id].provider_job_id == job_id for job_id in found)
     lists = [c for c in fake.calls if c.path == "/api/lipsyncs_v2/" and c.method == "GET"]
     assert all(len(c.query.split(",")) <= 100 for c in lists)

@@ -149,6 +149,15 @@ class OneByOne(ListProvider):
     batch_size = 1
 
 
+class SomeListed(ListProvider):
+    """A provider whose list knows only some of its jobs (Creatify lists only v2 ones)."""
+
+    name = "somelisted"
+
+    def listed(self, provider_job_id: str) -> bool:
+        return int(provider_job_id.rsplit("-", 1)[1]) % 2 == 0
+
+
 @dataclass
 class Setup:
     bot: Running
@@ -319,6 +328,16 @@ async def test_a_provider_without_batched_reads_is_read_one_by_one(
         await s.bot.services.poller.poll_once(at)
         assert s.api.lists == []
         assert sorted(s.api.singles) == sorted(ids)
+        for job_id in ids.values():
+            assert await s.polled_fine(job_id, at), job_id
+
+
+async def test_jobs_the_provider_does_not_list_are_read_alone(harness: Harness) -> None:
+    async with provider_setup(harness, SomeListed) as s:
+        ids, at = await s.jobs_at_provider(6)
+        await s.bot.services.poller.poll_once(at)
+        assert s.api.lists == [["somelisted-0", "somelisted-2", "somelisted-4"]]
+        assert sorted(s.api.singles) == ["somelisted-1", "somelisted-3", "somelisted-5"]
         for job_id in ids.values():
             assert await s.polled_fine(job_id, at), job_id
 

@@ -93,9 +93,7 @@ class Poller:
         #: Providers whose list reads went wrong already (refused, or naming none of the
         #: jobs asked for): said once, not every round.
         self._list_trouble: set[str] = set()
-        #: Reads in the current (or last) round: one per job read alone, one per list (even
-        #: where fetch_many reads some jobs alone: Creatify's v1 and Aurora jobs, paced then
-        #: by the provider's request slots, providers.http.MAX_IN_FLIGHT).
+        #: Reads in the current (or last) round: one per job read alone, one per list.
         self._reads = 0
 
     async def poll_once(self, at: datetime | None = None) -> int:
@@ -110,14 +108,15 @@ class Poller:
             provider = self._providers.get(job.provider)
             if (
                 isinstance(provider, RemoteProvider)
-                and provider.batch_size > 1
                 and job.provider_job_id is not None
+                and provider.listed(job.provider_job_id)
                 and not expired(job, at)
             ):
                 listed.setdefault(job.provider, []).append(job)
             else:
-                # Read alone, as always: no batched reads, or nothing to ask (an expired job
-                # is given up, one not yet submitted waits for its deadline).
+                # Read alone, as always: no batched reads for it (Creatify's v1 and Aurora
+                # jobs), or nothing to ask (an expired job is given up, one not yet
+                # submitted waits for its deadline).
                 alone.append(job)
         work = [self._one(limit, job, at) for job in alone]
         for name, jobs in listed.items():

@@ -189,6 +189,11 @@ class RemoteProvider(Provider):
     async def fetch(self, provider_job_id: str) -> RemoteJob:
         """Read the job's current state from the provider (the source of truth)."""
 
+    def listed(self, provider_job_id: str) -> bool:
+        """Whether this job is read with others in :meth:`fetch_many` (else alone, with
+        :meth:`fetch`): Creatify lists only its v2 jobs."""
+        return self.batch_size > 1
+
     async def fetch_many(self, provider_job_ids: Sequence[str]) -> dict[str, RemoteJob]:
         """Read up to ``batch_size`` jobs in one request, keyed by provider job id.
 

@@ -55,8 +55,6 @@ MAX_WEBHOOK_URL = 200
 #: ProviderHTTP's default (a v2 list of 100 jobs, echoing their scripts, fits in that).
 MAX_CATALOG_BYTES = 16 * 1024 * 1024
 MAX_CATALOG_ITEMS = 5000
-#: Single reads in flight at once within one fetch_many.
-FETCH_CONCURRENCY = 8
 #: Kinds learnt for bare ids (jobs claimed by their webhook): a few, rarely.
 KNOWN_KINDS = 1024
 
@@ -179,34 +177,22 @@ class CreatifyProvider(RemoteProvider):
                     raise
         raise ProviderRejected(self.name, "no such job", status_code=404)
 
+    def listed(self, provider_job_id: str) -> bool:
+        kind, bare = wire.split_id(provider_job_id)
+        return kind is Kind.V2 and identifier(bare) == bare
+
     async def fetch_many(self, provider_job_ids: Sequence[str]) -> dict[str, RemoteJob]:
-        """v2 jobs 100 a list (``GET /api/lipsyncs_v2/?ids=``); the others have no list,
-        and are read one by one, a few at once. A job that cannot be read is left out."""
-        listed: list[str] = []
-        alone: list[str] = []
-        for provider_job_id in dict.fromkeys(provider_job_ids):
-            kind, bare = wire.split_id(provider_job_id)
-            if kind is Kind.V2 and identifier(bare) == bare:
-                listed.append(provider_job_id)
-            else:
-                alone.append(provider_job_id)
-        limit = asyncio.Semaphore(FETCH_CONCURRENCY)
-        work = [
-            self._list(listed[i : i + self.batch_size])
-            for i in range(0, len(listed), self.batch_size)
-        ]
-        work += [self._alone(limit, provider_job_id) for provider_job_id in alone]
+        """v2 jobs, 100 a list (``GET /api/lipsyncs_v2/?ids=``); the others have no list
+        (see :meth:`listed`). A job that cannot be read is left out.
+
+        Raises:
+            ProviderError: a list read failed (429, 5xx, auth, refused): the caller backs
+                every job off, or reads each alone after a refusal.
+        """
+        wanted = [job_id for job_id in dict.fromkeys(provider_job_ids) if self.listed(job_id)]
         found: dict[str, RemoteJob] = {}
-        problems: list[BaseException] = []
-        for part in await asyncio.gather(*work, return_exceptions=True):
-            if isinstance(part, BaseException):
-                problems.append(part)
-            else:
-                found.update(part)
-        if problems:
-            # The whole read failed (429, 5xx, auth, a refused list): the caller backs
-            # every job off, or reads each alone after a refusal.
-            raise problems[0]
+        for start in range(0, len(wanted), self.batch_size):
+            found.update(await self._list(wanted[start : start + self.batch_size]))
         return found
 
     async def _list(self, provider_job_ids: list[str]) -> dict[str, RemoteJob]:
@@ -222,13 +208,6 @@ class CreatifyProvider(RemoteProvider):
             if job is not None and job.provider_job_id in wanted:
                 found[job.provider_job_id] = job
         return found
-
-    async def _alone(self, limit: asyncio.Semaphore, provider_job_id: str) -> dict[str, RemoteJob]:
-        async with limit:
-            try:
-                return {provider_job_id: await self.fetch(provider_job_id)}
-            except (ProviderRejected, UnknownStatus):
-                return {}  # about this job only: the caller's own fetch() will say why
 
     def parse_webhook(self, data: dict[str, Any]) -> RemoteJob:
         # Payload {id, status, failed_reason, output | video_output}: the bare id, since the
