@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.models.media import AspectRatio, MediaKind, Probe, VoiceKind
 
-
 #: Between paragraphs: a line with nothing on it but spaces (any line ending).
 _BLANK_LINE = re.compile(r"(?:\r?\n|\r)[^\S\r\n]*(?:\r?\n|\r)")
 
