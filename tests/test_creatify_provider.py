@@ -238,6 +238,20 @@ async def test_paragraphs_are_scenes_of_a_v2_job(
     assert done.output_url
 
 
+async def test_many_short_paragraphs_make_at_most_ten_scenes(
+    fake: FakeCreatify, api: CreatifyProvider
+) -> None:
+    words = [f"Word{n}." for n in range(40)]
+    await api.submit(
+        order(avatar(fake), typed("\n\n".join(words))), TEXT_ONLY, name="n", webhook_url=None
+    )
+    _, body = created(fake)
+    spoken = [scene["voice"]["input_text"] for scene in body["video_inputs"]]
+    assert spoken[:9] == words[:9]
+    assert spoken[9] == "\n\n".join(words[9:])  # the rest join the last scene: nothing lost
+    assert len(spoken) == 10
+
+
 async def test_an_avatar_with_a_recording_gets_its_url(
     fake: FakeCreatify, api: CreatifyProvider, hosted: Hosted
 ) -> None:

@@ -76,6 +76,10 @@ def accent(voice_id: str | None) -> str | None:
 #: only text limit documented, taken for lipsync texts too).
 AURORA_MAX_SECONDS = 60.0
 MAX_TEXT_CHARS = 8000
+#: Scenes a v2 video is made of at most: how scenes are billed is undocumented, and 1,500
+#: characters of one-word paragraphs would otherwise be some 750 of them. Paragraphs past
+#: the last scene join it.
+MAX_SCENES = 10
 
 
 def route(order: Order, inputs: Inputs, aurora_model: str) -> tuple[Kind, dict[str, Any]]:
@@ -111,6 +115,9 @@ def route(order: Order, inputs: Inputs, aurora_model: str) -> tuple[Kind, dict[s
     if sum(len(paragraph) for paragraph in paragraphs) > MAX_TEXT_CHARS:
         raise ProviderRejected(PROVIDER, f"texts are limited to {MAX_TEXT_CHARS} characters")
     voice_id = accent(voice.voice_id)  # another engine's voice id is never sent
+    if len(paragraphs) > MAX_SCENES:
+        last = "\n\n".join(paragraphs[MAX_SCENES - 1 :])
+        paragraphs = [*paragraphs[: MAX_SCENES - 1], last]
     if len(paragraphs) > 1:
         return Kind.V2, {"video_inputs": _scenes(face.avatar_id, paragraphs, voice_id)}
     body = {"creator": face.avatar_id, "text": paragraphs[0]}
