@@ -43,6 +43,11 @@ async def test_a_slow_chat_does_not_hold_up_the_same_still_elsewhere(
         mark = fake.mark()
         look(fake, ANN, anns, "Avatar 02")  # uploaded once: Telegram's file id is known
         await fake.wait_for("sendPhoto", to_chat(ANN.id, "Avatar 02"), since=mark)
+        # ...and kept on disk: the last thing Ann's first look does before it is over.
+        kept = harness.folder / "data" / "avatars" / "previews.json"
+        async with asyncio.timeout(5):
+            while not kept.exists():
+                await asyncio.sleep(0.01)
         # Ann's chat is flooded: her next photo waits out a 429 of 3 s, then goes.
         fake.fail("sendPhoto", 429, "Too Many Requests", retry_after=3, chat_id=ANN.id)
         mark = fake.mark()
