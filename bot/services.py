@@ -252,6 +252,7 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                 )
             finally:
                 await avatars.catalog.close()
+                await avatars.previews.close()
                 await board.close()  # pending progress edits: resumed jobs edit again
                 await tasks.close()
                 await speech.close()

@@ -357,10 +357,16 @@ async def test_a_big_list_is_parsed_and_cleaned_off_the_event_loop(tmp_path: Pat
     async with httpx.AsyncClient(transport=transport) as client:
         http = ProviderHTTP("creatify", client)
         api = CreatifyProvider(http, "https://api.example", "id", "key", public=False)
-        catalog = AvatarCatalog({"creatify": api.avatars}, tmp_path)
-        lag = await worst_lag(catalog.refresh("creatify"))
-    assert catalog.page(Filter.ALL, 0, ANN.id).total == count
-    assert lag < whole / 4, (lag, whole)
+        lags = []
+        # The best of three: a busy machine may pause the whole process once; work on the
+        # loop would pause it every time.
+        for attempt in range(3):
+            catalog = AvatarCatalog({"creatify": api.avatars}, tmp_path / str(attempt))
+            lags.append(await worst_lag(catalog.refresh("creatify")))
+            assert catalog.page(Filter.ALL, 0, ANN.id).total == count
+            if min(lags) < whole / 4:
+                break
+    assert min(lags) < whole / 4, (lags, whole)
 
 
 async def worst_lag(work: Awaitable[object]) -> float:

@@ -43,7 +43,7 @@ async def test_a_slow_chat_does_not_hold_up_the_same_still_elsewhere(
         mark = fake.mark()
         look(fake, ANN, anns, "Avatar 02")  # uploaded once: Telegram's file id is known
         await fake.wait_for("sendPhoto", to_chat(ANN.id, "Avatar 02"), since=mark)
-        # ...and kept on disk: the last thing Ann's first look does before it is over.
+        # ...and kept on disk, in the background.
         kept = harness.folder / "data" / "avatars" / "previews.json"
         async with asyncio.timeout(5):
             while not kept.exists():

@@ -79,8 +79,10 @@ class AvatarPreviews:
         self._ids: dict[str, str] = self._read()
         self._locks: dict[str, asyncio.Lock] = {}
         self._loading: set[int] = set()
-        # Two stills remembered at once: the later snapshot of the ids must land last.
-        self._writing = asyncio.Lock()
+        # The file ids are written to disk in the background, one write at a time: a user's
+        # turn ends when the still is in their chat, not when a disk has caught up.
+        self._saving: asyncio.Task[None] | None = None
+        self._unsaved = False
 
     @contextmanager
     def one_at_a_time(self, user_id: int) -> Iterator[bool]:
@@ -152,7 +154,7 @@ class AvatarPreviews:
         finally:
             path.unlink(missing_ok=True)
         if sent.photo:
-            await self._remember(key, sent.photo[-1].file_id)
+            self._remember(key, sent.photo[-1].file_id)
         return sent
 
     async def _download(self, url: str, key: str) -> Path | None:
@@ -178,15 +180,29 @@ class AvatarPreviews:
             return None
         return dest
 
-    async def _remember(self, key: str, file_id: str) -> None:
+    async def close(self) -> None:
+        """Finish writing the file ids (the last ones would be uploaded again otherwise)."""
+        if self._saving is not None:
+            await self._saving
+
+    def _remember(self, key: str, file_id: str) -> None:
         if len(self._ids) >= MAX_KEPT:
             self._ids.pop(next(iter(self._ids)))  # the oldest: it is uploaded again if needed
         self._ids[key] = file_id
-        try:
-            async with self._writing:
+        self._unsaved = True
+        if self._saving is None or self._saving.done():
+            self._saving = asyncio.create_task(self._save(), name="avatar-stills-save")
+
+    async def _save(self) -> None:
+        """Write the file ids until none is left unsaved (ids remembered during a write go
+        into the next one, so the last write holds every id)."""
+        while self._unsaved:
+            self._unsaved = False
+            try:
                 await asyncio.to_thread(write_json, self._path, dict(self._ids))
-        except OSError as exc:  # kept in memory; only after a restart is it uploaded again
-            log.warning("Could not keep avatar stills' file ids: %s", exc)
+            except OSError as exc:  # kept in memory; only after a restart is it uploaded again
+                log.warning("Could not keep avatar stills' file ids: %s", exc)
+                return
 
     @property
     def _path(self) -> Path:
