@@ -96,6 +96,10 @@ class Settings(StorageSettings):
     sync_api_key: Secret = None
     sync_webhook_secret: Secret = None
     sync_api_url: str = "https://api.sync.so"
+    #: The sync.so model that makes the videos (its ``model`` field).
+    sync_model: Literal[
+        "lipsync-2", "lipsync-2-pro", "sync-3", "lipsync-1.9.0-beta", "react-1"
+    ] = "lipsync-2"
 
     poll_interval_seconds: float = Field(10, gt=0)
     #: Default seconds of generated video a day (and a month); 0 means no limit.

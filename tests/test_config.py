@@ -76,7 +76,8 @@ def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"PROVIDERS": "sync"}, "PROVIDERS: sync is not available in this version"),
+        ({"PROVIDERS": "sync"}, "PROVIDERS: sync needs SYNC_API_KEY"),
+        ({"PROVIDERS": "sync", "SYNC_API_KEY": "sk"}, "PROVIDERS: sync needs PUBLIC_URL"),
         ({"PROVIDERS": "heygen"}, "PROVIDERS: heygen is not available in this version"),
         (
             {"PROVIDERS": "creatify", "CREATIFY_API_KEY": "k"},

@@ -12,7 +12,7 @@ import httpx
 
 from bot.config import Settings
 from bot.errors import ConfigError
-from bot.providers import creatify, lipsync_studio, magichour, preview
+from bot.providers import creatify, lipsync_studio, magichour, preview, sync
 from bot.providers.base import (
     Inputs,
     LocalProvider,
@@ -29,7 +29,13 @@ log = logging.getLogger(__name__)
 #: Every provider this version implements, in the menu order used when PROVIDERS is empty.
 VENDORS: dict[str, Vendor] = {
     vendor.name: vendor
-    for vendor in (creatify.VENDOR, magichour.VENDOR, lipsync_studio.VENDOR, preview.VENDOR)
+    for vendor in (
+        creatify.VENDOR,
+        magichour.VENDOR,
+        lipsync_studio.VENDOR,
+        sync.VENDOR,
+        preview.VENDOR,
+    )
 }
 
 

@@ -96,6 +96,11 @@ class RemoteProvider(Provider):
     #: How many job ids one :meth:`fetch_many` request may carry; 1 means the API has no
     #: batched read, and the poller reads jobs one by one with :meth:`fetch`.
     batch_size: ClassVar[int] = 1
+    #: Its creates carry an idempotency key made from the job (sync.so's): sent again, a
+    #: create answers the job the first one made, paid once. A create whose answer was lost
+    #: is then sent again (after a pause, or after a restart) instead of waiting for a
+    #: webhook to claim it.
+    keyed_creates: ClassVar[bool] = False
     #: The provider's status words (lowercase) and what each means. Anything else raises.
     statuses: ClassVar[Mapping[str, JobStatus]]
 
@@ -110,10 +115,16 @@ class RemoteProvider(Provider):
         """Hook: the headers that authenticate a request (a bearer token unless overridden)."""
         return {"Authorization": f"Bearer {self._api_key}"}
 
-    def request(self, method: str, path: str, body: object | None = None) -> httpx.Request:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: object | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Request:
         """A request to ``path`` under the API URL, authenticated, with ``body`` as JSON."""
-        headers = {**self.auth_headers(), "Accept": "application/json"}
-        return httpx.Request(method, f"{self.api_url}{path}", headers=headers, json=body)
+        sent = {**self.auth_headers(), "Accept": "application/json", **(headers or {})}
+        return httpx.Request(method, f"{self.api_url}{path}", headers=sent, json=body)
 
     async def call(
         self,
@@ -122,18 +133,23 @@ class RemoteProvider(Provider):
         body: object | None = None,
         *,
         idempotent: bool = True,
+        idempotency_key: str | None = None,
         limit: int = MAX_ANSWER_BYTES,
     ) -> Any:
         """Send ``request(method, path, body)`` and return the decoded JSON answer, of at
-        most ``limit`` bytes.
+        most ``limit`` bytes. A create sent with an ``idempotency_key`` (in the
+        ``Idempotency-Key`` header) is retried like a read (see ProviderHTTP.send, keyed).
 
         Raises:
             ProviderError: as :meth:`ProviderHTTP.send` (a refusal as :meth:`refusal` reads
                 it); ProviderUnavailable if not JSON we read.
         """
-        request = self.request(method, path, body)
+        extra = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        request = self.request(method, path, body, extra)
         try:
-            return await self.http.json(request, idempotent=idempotent, limit=limit)
+            return await self.http.json(
+                request, idempotent=idempotent, keyed=extra is not None, limit=limit
+            )
         except ProviderRejected as exc:
             raise self.refusal(exc) from None
 

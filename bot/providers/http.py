@@ -105,6 +105,7 @@ class ProviderHTTP:
         request: httpx.Request | Callable[[], httpx.Request],
         *,
         idempotent: bool = True,
+        keyed: bool = False,
         limit: int = MAX_ANSWER_BYTES,
     ) -> httpx.Response:
         """Send a request, retrying transient failures; the answer comes back read.
@@ -115,6 +116,10 @@ class ProviderHTTP:
             idempotent: False for creates: a create whose answer was lost may have made the
                 job, and repeating it could pay twice. Those are retried only when the
                 request provably did not run (429, or no connection was made).
+            keyed: a create that carries an idempotency key (sync.so's ``Idempotency-Key``):
+                the provider answers a repeat with the job the first try made, so it is
+                retried like a read. Its failure still says ``maybe_done`` when any try may
+                have been carried out: the key makes a later resend safe, not the job known.
             limit: the most bytes of a successful answer read (unpacked).
 
         Raises:
@@ -125,20 +130,28 @@ class ProviderHTTP:
                 at once, a successful answer over ``limit`` (for a create, ``maybe_done``).
         """
         build = request if callable(request) else (lambda: request)
+        retry_all = idempotent or keyed
+        #: Whether some try may have been carried out (a keyed create retries past that).
+        reached = False
         for attempt in range(1, self._policy.attempts + 1):
             built = build()
             retryable = True
             try:
                 response, whole = await self._exchange(built, limit)
             except httpx.ConnectError as exc:
-                error = ProviderUnavailable(self.provider, f"unreachable ({type(exc).__name__})")
+                error = ProviderUnavailable(
+                    self.provider,
+                    f"unreachable ({type(exc).__name__})",
+                    maybe_done=not idempotent and reached,
+                )
             except (httpx.TransportError, httpx.DecodingError) as exc:
                 # Timeouts, broken connections, bodies that do not unpack: the provider may
                 # have acted on it.
+                reached = True
                 error = ProviderUnavailable(
                     self.provider, f"no answer ({type(exc).__name__})", maybe_done=not idempotent
                 )
-                retryable = idempotent
+                retryable = retry_all
             else:
                 if response.is_success and not whole:
                     # The same request would get the same answer: not worth another try.
@@ -154,9 +167,12 @@ class ProviderHTTP:
                 if not isinstance(mapped, ProviderUnavailable):
                     raise mapped
                 error = mapped
-                retryable = idempotent or response.status_code == 429
-                # A create answered with a 5xx may have been carried out before the error.
-                error.maybe_done = not idempotent and response.status_code >= 500
+                retryable = retry_all or response.status_code == 429
+                # A create answered with a 5xx may have been carried out before the error; a
+                # keyed one answered 409 is the same key's first try, still being made.
+                status = response.status_code
+                reached = reached or status >= 500 or (keyed and status == 409)
+                error.maybe_done = not idempotent and reached
             if not retryable or attempt == self._policy.attempts:
                 raise error
             wait = self._policy.delay(attempt, error.retry_after, self._rand)
@@ -173,7 +189,12 @@ class ProviderHTTP:
         raise AssertionError("the loop always returns or raises")
 
     async def json(
-        self, request: httpx.Request, *, idempotent: bool = True, limit: int = MAX_ANSWER_BYTES
+        self,
+        request: httpx.Request,
+        *,
+        idempotent: bool = True,
+        keyed: bool = False,
+        limit: int = MAX_ANSWER_BYTES,
     ) -> Any:
         """Send and decode a JSON answer of at most ``limit`` bytes (see :meth:`send`).
 
@@ -182,7 +203,7 @@ class ProviderHTTP:
                 too deep to decode, or is over ``limit``; for a create, ``maybe_done``: it
                 was accepted, so the job may exist (and be paid).
         """
-        response = await self.send(request, idempotent=idempotent, limit=limit)
+        response = await self.send(request, idempotent=idempotent, keyed=keyed, limit=limit)
         try:
             return _loads(response.content)
         except ValueError:
