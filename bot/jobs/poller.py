@@ -239,6 +239,11 @@ class Poller:
                 )
             return None
         provider = self._providers.get(job.provider)
+        if isinstance(provider, RemoteProvider) and resendable(job, provider):
+            # Its keyed create got no answer: send it again, here and not in a task of its
+            # own, so this round's schedule cannot overwrite the one the submit writes.
+            await self._jobs.send_again(job)
+            return None
         if not isinstance(provider, RemoteProvider) or job.provider_job_id is None:
             # Nothing to ask (mid-submit, or a local job): look again at the deadline.
             return (job.id, job.deadline_at or at + timedelta(hours=1), job.poll_failures)
@@ -299,6 +304,12 @@ def _failed(provider_job_id: str, exc: ProviderError) -> RemoteJob:
 def expired(job: Job, at: datetime) -> bool:
     """Whether ``job`` has passed its overall deadline."""
     return job.deadline_at is not None and at >= job.deadline_at
+
+
+def resendable(job: Job, provider: RemoteProvider) -> bool:
+    """Whether ``job``'s create got no answer at a provider whose creates carry a key, so
+    that sending it again is safe (it answers the job the first one made, paid once)."""
+    return provider.keyed_creates and unclaimed(job)
 
 
 def unclaimed(job: Job) -> bool:

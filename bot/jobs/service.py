@@ -161,9 +161,13 @@ class JobService:
             elif job.status is JobStatus.SUBMITTING and job.submit_started_at is not None:
                 # The last process died while submitting: the provider may have the job (and
                 # charged for it). Submitting again could pay twice, so wait for its webhook
-                # to claim it, one adoption window (not the whole deadline) from now.
+                # to claim it, one adoption window (not the whole deadline) from now; where
+                # creates carry a key, the poller sends it again now, under the same key.
                 log.warning("Job %d was interrupted while submitting", job.id)
-                await self._submitter.await_claim(job, now())
+                if isinstance(provider, RemoteProvider) and provider.keyed_creates:
+                    await self._repo.update(job.id, next_poll_at=now())
+                else:
+                    await self._submitter.await_claim(job, now())
             else:
                 self.start(job.id)
         await self._line.resume()
@@ -304,6 +308,13 @@ class JobService:
     async def give_up_unclaimed(self, job: Job) -> None:
         """End a job whose create got no answer and that no webhook claimed in time."""
         await self._submitter.give_up_unclaimed(job)
+
+    async def send_again(self, job: Job) -> None:
+        """Send again the create of ``job``, whose answer was lost, to a provider whose
+        creates carry a key made from the job (the job it made comes back, paid once)."""
+        provider = self._providers.get(job.provider)
+        if isinstance(provider, RemoteProvider) and provider.keyed_creates:
+            await self._submitter.submit(job, provider)
 
     # --- running a job ---------------------------------------------------------------------
 

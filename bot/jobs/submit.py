@@ -1,5 +1,7 @@
 """Submitting a job to a remote provider, once: a create whose answer was lost is never
-repeated (it may have been made and paid for) but waits to be claimed by its webhook."""
+repeated (it may have been made and paid for) but waits to be claimed by its webhook; except
+at a provider whose creates carry a key made from the job (``keyed_creates``: sync.so), where
+sending it again answers the job already made, so it is sent again until answered."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from bot.errors import ProviderError, ProviderUnavailable, RenderError
 from bot.health import ProviderHealth
 from bot.jobs.events import JobEvents
 from bot.jobs.names import JobNames
-from bot.jobs.poller import PollPolicy
+from bot.jobs.poller import PollPolicy, backoff
 from bot.media.hosting import MediaHost
 from bot.models import Job, JobStatus, ProviderEvent, RemoteJob
 from bot.providers import RemoteProvider, WebhookAuth
@@ -77,8 +79,17 @@ class Submitter:
             key = "error.inputs_gone" if gone else "error.render_failed"
             await self._settle(self._events.failure(job, key))
             return
-        started = now()
+        resend = job.submit_started_at is not None
+        if resend and not provider.keyed_creates:
+            # Maybe sent already, and sending it again could pay twice (a second line: only
+            # keyed creates are ever sent again).
+            await self.await_claim(job, job.submit_started_at or now())
+            return
+        # A resend keeps the first send's time and deadline: resends never stretch the wait.
+        started = job.submit_started_at or now()
         deadline = started + timedelta(seconds=provider.deadline_seconds)
+        if resend and job.deadline_at is not None:
+            deadline = job.deadline_at
         # Marked just before the provider is called: after a crash, "started" means "maybe
         # sent". Until a provider id is known the poller only watches the deadline. A
         # compare-and-set: a job canceled meanwhile is never sent (nor paid for).
@@ -104,7 +115,10 @@ class Submitter:
                 await self._settle(self._events.submit_failure(job, exc))
                 return
             log.warning("Job %d: %s may have it (%s)", job.id, provider.name, exc)
-            await self.await_claim(job, started)
+            if provider.keyed_creates:
+                await self.resend_later(job, provider, exc)
+            else:
+                await self.await_claim(job, started)
             return
         except ProviderError as exc:
             await self._settle(self._events.submit_failure(job, exc))
@@ -121,6 +135,7 @@ class Submitter:
             provider_job_id=remote.provider_job_id,
             credits=remote.credits,
             next_poll_at=now() + timedelta(seconds=self._polls.interval(provider)),
+            poll_failures=0,  # failed resends of a keyed create are no failed polls
         ):
             await self._status.progress(job.model_copy(update={"status": JobStatus.QUEUED}))
         else:
@@ -156,6 +171,19 @@ class Submitter:
         window = since + timedelta(seconds=ADOPTION_SECONDS) if self._public_url else now()
         if job.deadline_at is None or job.deadline_at > window:
             await self._repo.update(job.id, deadline_at=window, next_poll_at=window)
+
+    async def resend_later(
+        self, job: Job, provider: RemoteProvider, exc: ProviderUnavailable
+    ) -> None:
+        """The keyed create of ``job`` got no answer: the poller sends it again (under the
+        same key, so answered with the job if it was made) once a pause has passed, longer
+        after each failure and never before the provider's Retry-After; until the deadline
+        of the first send, when it ends as unconfirmed."""
+        failures = job.poll_failures + 1
+        wait = backoff(self._polls.interval(provider), failures, exc.retry_after)
+        await self._repo.update(
+            job.id, next_poll_at=now() + timedelta(seconds=wait), poll_failures=failures
+        )
 
     async def adopt(self, job: Job, provider: RemoteProvider, provider_job_id: str) -> bool:
         """``job``, whose create got no answer, was claimed by its webhook: from now on an

@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 LINK_TTL_SECONDS = 6 * 3600
 #: How long hosted files stay after their job ended (a late provider retry can still fetch).
 GRACE_SECONDS = 3600
+#: Links are dated from when their job went to its provider; one with less than this left to
+#: live is dated now instead (a job sent again after a long outage).
+MIN_LINK_SECONDS = 3600
 #: The only file names ever served: anything else is 404 before the disk is touched.
 SERVED_NAMES = frozenset({"face.jpg", "face.mp4", "voice.mp3"})
 _JOB_ID = re.compile(r"^[0-9]{1,18}$")
@@ -71,11 +74,12 @@ class MediaHost:
         voice = await _once(folder / "voice.mp3", lambda out: render.to_mp3(order.voice_file, out))
         if not self._public_url:
             return Inputs(face=face, voice=voice)
+        issued = _issued(job)
         return Inputs(
             face=face,
             voice=voice,
-            face_url=None if face is None else self.link(job.id, face.name),
-            voice_url=self.link(job.id, voice.name),
+            face_url=None if face is None else self.link(job.id, face.name, now=issued),
+            voice_url=self.link(job.id, voice.name, now=issued),
         )
 
     def link(self, job_id: int, name: str, *, now: float | None = None) -> str:
@@ -137,6 +141,18 @@ class MediaHost:
             if job is None or (job.finished_at is not None and job.finished_at < cutoff):
                 removed += await asyncio.to_thread(self.remove, job_id)
         return removed
+
+
+def _issued(job: Job) -> float | None:
+    """When ``job``'s links are dated from: when it went to its provider, so the same job
+    prepared again gets the very same links (a create sent again under an idempotency key,
+    sync.so's, must carry the same body); None (now) when that would leave them less than
+    MIN_LINK_SECONDS to live."""
+    if job.started_at is None:
+        return None
+    current = time.time()
+    start = min(job.started_at.timestamp(), current)
+    return start if start + LINK_TTL_SECONDS - current >= MIN_LINK_SECONDS else None
 
 
 async def _once(path: Path, make: Callable[[Path], Awaitable[None]]) -> Path:
