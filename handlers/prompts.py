@@ -27,7 +27,7 @@ from bot.i18n import Translator
 from bot.models import Draft, Step
 from bot.quota_desk import QuotaDesk
 from bot.quotas import Allowance, price
-from bot.speech import VoiceInfo
+from bot.speech import LOCAL, VoiceInfo, engine_of
 from bot.voices import Voices
 from handlers import keyboards, quota_text
 
@@ -202,8 +202,8 @@ class Screens:
         if self._catalog.reads_text(draft):
             provider = t.t(locale, f"provider.{draft.provider}")
             notes.append(t.t(locale, "note.spoken_natively", provider=provider))
-        elif draft.voice_text is not None:
-            notes.append(t.t(locale, "note.spoken"))
+        elif draft.voice_text is not None and engine_of(draft.voice_id or "") == LOCAL:
+            notes.append(t.t(locale, "note.spoken"))  # a provider's voice is no robot
         if self._catalog.is_preview(draft.provider):
             notes.append(t.t(locale, "note.preview"))
         if draft.user_id in self._admins and draft.chat_type == ChatType.PRIVATE:

@@ -73,7 +73,7 @@ async def test_an_avatar_whose_provider_was_turned_off_is_no_dead_end(
         mark = fake.mark()
         fake.press(ANN, ratios.result, button(fake, ratios.result, "9:16"))
         stuck = (await fake.wait_for("editMessageText", since=mark))[-1]
-        assert "None of the providers that are on can make this video" in stuck.params["text"]
+        assert "No provider can make this video right now" in stuck.params["text"]
         assert [text for text, _ in FakeTelegram.buttons(stuck.result)] == ["New video"]
         draft = await bot.services.drafts.get(ANN.id, ANN.id)
     assert draft is not None

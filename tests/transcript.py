@@ -2,10 +2,13 @@
 message the bot sends (text, buttons, reply placeholder), each edit and each button answer,
 in order. Read the output as a new user would.
 
-    .venv/bin/python -m tests.transcript [en|pt_BR]
+    .venv/bin/python -m tests.transcript [en|pt_BR] [--avatars]
 
-It runs offline: the fake Telegram, Magic Hour and lipsync.studio servers on 127.0.0.1, real
-ffmpeg, a temporary SQLite database.
+``--avatars`` prints issue 8's scenarios alone (tests/transcript_avatars.py: stock avatars,
+Creatify, typed text, /voice), which come last otherwise.
+
+It runs offline: the fake Telegram, Magic Hour, lipsync.studio and Creatify servers on
+127.0.0.1, real ffmpeg, a temporary SQLite database.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from tests import media as make
+from tests import transcript_avatars as avatars
 from tests.conftest import TOKEN, Harness, Media
+from tests.fakes.creatify import FakeCreatify
+from tests.fakes.creatify import running as serve_creatify
 from tests.fakes.magichour import TERMINAL, FakeMagicHour
 from tests.fakes.telegram import FakeTelegram, User
 from tests.fakes.telegram import running as serve_telegram
@@ -416,7 +422,23 @@ async def cooldown(t: Transcript, fay: User) -> None:
 # ---------------------------------------------------------------------- running it
 
 
-async def run(locale: str) -> list[str]:
+async def everyday(
+    transcript: Transcript, media: Media, mh: FakeMagicHour, long_voice: Path, who: dict[int, User]
+) -> None:
+    """Everything before issue 8, on one bot (Magic Hour, lipsync.studio, the preview)."""
+    user = transcript.user
+    await private_chat(transcript, media, mh)
+    await group_chat(transcript, media)
+    transcript.chat_id, transcript.quiet = user.id, 0.7  # back in private
+    await quotas(transcript, media, long_voice, who[DAN])
+    await waiting_line(transcript, media, mh, who[BOB], who[CAT])
+    await bot_admin(transcript, who[ADA], who[DAN], who[EVE], who[BOB])
+    await group_admin(transcript, media, who[OLGA], who[MIA])
+    await cooldown(transcript, who[FAY])
+
+
+async def run(locale: str, only_avatars: bool = False) -> list[str]:
+    """Every scenario in ``locale``'s language; ``only_avatars``: issue 8's alone."""
     user = User(111, "Ann" if locale == "en" else "Bia", language_code=LANGUAGE_CODES[locale])
     with tempfile.TemporaryDirectory(prefix="transcript-") as tmp:
         folder = Path(tmp)
@@ -426,9 +448,12 @@ async def run(locale: str) -> list[str]:
         long_voice = make.make_voice_ogg(folder / "long.ogg", seconds=40.0)
         who = people(locale)
         fake = FakeTelegram(TOKEN)
+        creatify = FakeCreatify()  # quick jobs, as the tests' fixture makes them
+        creatify.pending_seconds, creatify.queue_seconds, creatify.render_seconds = 0, 0.02, 0.1
         async with (
             serve_telegram(fake) as telegram_url,
             serving_remote(output, LOG_LEVEL="CRITICAL") as remote,
+            serve_creatify(creatify),
         ):
             harness = Harness(fake, telegram_url, folder)
             try:
@@ -436,14 +461,10 @@ async def run(locale: str) -> list[str]:
                     transcript = Transcript(fake, bot, user)
                     await transcript.settle(0.5)
                     transcript.printed = len(fake.calls)  # start-up calls are not the user's
-                    await private_chat(transcript, media, remote.mh)
-                    await group_chat(transcript, media)
-                    transcript.chat_id, transcript.quiet = user.id, 0.7  # back in private
-                    await quotas(transcript, media, long_voice, who[DAN])
-                    await waiting_line(transcript, media, remote.mh, who[BOB], who[CAT])
-                    await bot_admin(transcript, who[ADA], who[DAN], who[EVE], who[BOB])
-                    await group_admin(transcript, media, who[OLGA], who[MIA])
-                    await cooldown(transcript, who[FAY])
+                    if not only_avatars:
+                        await everyday(transcript, media, remote.mh, long_voice, who)
+                env = remote.env | {"LOG_LEVEL": "CRITICAL"}
+                await avatars.run(transcript, harness, media, env, creatify)
             finally:
                 await fake.aclose()
     return transcript.lines
@@ -451,12 +472,13 @@ async def run(locale: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    locales = args or list(LANGUAGE_CODES)
+    only_avatars = "--avatars" in args
+    locales = [a for a in args if a != "--avatars"] or list(LANGUAGE_CODES)
     for locale in locales:
         if locale not in LANGUAGE_CODES:
             raise SystemExit(f"unknown locale {locale!r}: use one of {', '.join(LANGUAGE_CODES)}")
         print(f"\n######## {locale} (Telegram language {LANGUAGE_CODES[locale]}) ########")
-        asyncio.run(run(locale))
+        asyncio.run(run(locale, only_avatars))
 
 
 if __name__ == "__main__":

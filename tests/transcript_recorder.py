@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from bot.app import Running
@@ -16,8 +17,14 @@ from tests.fakes.telegram import Call, FakeTelegram, User
 
 #: Calls a person never sees, and the long poll that is always open.
 UNSEEN = frozenset(
-    {"getupdates", "sendchataction", "getfile", "getme", "setmycommands", "getchatmember"}
+    {
+        *("getupdates", "sendchataction", "getfile", "getme", "setmycommands", "getchatmember"),
+        "deletewebhook",  # at start-up
+    }
 )
+
+#: Seconds after the user's action from which a bot's answer is marked with its delay.
+SLOW = 1.0
 
 
 @dataclass
@@ -31,6 +38,7 @@ class Transcript:
     printed: int = 0
     quiet: float = 0.7
     chat_id: int = 0  # the chat the scenario is in; 0: the private chat
+    acted: list[float] = field(default_factory=list)  # when the user did things (monotonic)
 
     def __post_init__(self) -> None:
         self.chat_id = self.chat_id or self.user.id
@@ -58,6 +66,7 @@ class Transcript:
     ) -> None:
         """The user does ``action``; then everything the bot does until it goes quiet."""
         self.say(f"{self.user.first_name.upper()}: {what}")
+        self.acted.append(time.monotonic())
         action()
         await self.settle(quiet or self.quiet)
 
@@ -98,6 +107,9 @@ class Transcript:
             return
         params = call.params
         failed = "" if call.status == 200 else f"  !! {call.status} {call.error}"
+        waited = self._waited(call)
+        if waited >= SLOW:  # a wait the user notices
+            failed += f"  (after {waited:.1f} s)"
         if method == "sendmessage":
             self.say(f"BOT{self._chat(params)}{_where(params)}: {params.get('text')}{failed}")
         elif method == "editmessagetext":
@@ -112,6 +124,10 @@ class Transcript:
                 return  # the spinner stops; the user sees nothing
             kind = "ALERT" if params.get("show_alert") else "TOAST"
             self.say(f"BOT {kind}: {params.get('text', '(nothing)')}{failed}")
+        elif method == "deletemessage":
+            self.say(f"BOT{self._chat(params)} deletes #{params.get('message_id')}{failed}")
+        elif method == "sendvoice":
+            self.say(f"BOT{self._chat(params)} sendVoice (a voice message){failed}")
         elif method in {"sendvideo", "sendphoto", "sendaudio", "senddocument"}:
             self.say(
                 f"BOT{self._chat(params)} {call.method}: caption={params.get('caption')!r}{failed}"
@@ -119,6 +135,11 @@ class Transcript:
         else:
             self.say(f"BOT {call.method} {_short(params)}{failed}")
         self._print_markup(params.get("reply_markup"))
+
+    def _waited(self, call: Call) -> float:
+        """Seconds from the user's last action before ``call`` to it (0: none before it)."""
+        before = [at for at in self.acted if at <= call.at]
+        return call.at - before[-1] if before else 0.0
 
     def _chat(self, params: dict) -> str:
         """Where a message went, when that is not the chat the scenario is in."""
@@ -141,13 +162,17 @@ class Transcript:
 
     # ------------------------------------------------------------------ what the user does
 
+    def _from_bot(self, chat_id: int) -> Iterator[dict]:
+        """The bot's messages in ``chat_id``, newest first, as they are now."""
+        for key in sorted(self.fake.messages, key=lambda k: k[1], reverse=True):
+            message = self.fake.messages[key]
+            if key[0] == chat_id and (message.get("from") or {}).get("id") == _bot_id(self.fake):
+                yield message
+
     def last_from_bot(self, chat_id: int, with_button: str = "") -> dict:
         """The newest bot message in ``chat_id`` (with a button whose data starts with
         ``with_button``), as it is now."""
-        for key in sorted(self.fake.messages, key=lambda k: k[1], reverse=True):
-            message = self.fake.messages[key]
-            if key[0] != chat_id or (message.get("from") or {}).get("id") != _bot_id(self.fake):
-                continue
+        for message in self._from_bot(chat_id):
             if any(data.startswith(with_button) for _, data in self.fake.buttons(message)):
                 return message
             if not with_button:
@@ -168,6 +193,17 @@ class Transcript:
         await self.act(
             f"taps [{label}]", lambda: self.fake.press(user or self.user, message, data)
         )
+
+    async def tap(self, chat_id: int, label: str, *, quiet: float | None = None) -> None:
+        """Taps the button whose label starts with ``label`` (as a person reads it) on the
+        newest bot message in ``chat_id`` that has one."""
+        for message in self._from_bot(chat_id):
+            for text, data in self.fake.buttons(message):
+                if text.startswith(label):
+                    tapped = partial(self.fake.press, self.user, message, data)
+                    await self.act(f"taps [{text}]", tapped, quiet=quiet)
+                    return
+        raise AssertionError(f"no bot message in {chat_id} has a button [{label}...]")
 
     async def press_on(self, message: dict, prefix: str) -> None:
         current = self.fake.message(message["chat"]["id"], message["message_id"])
