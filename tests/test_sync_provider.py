@@ -267,6 +267,18 @@ async def test_without_a_quote_the_job_costs_the_price_list(
     job = await make().submit(video_order(), other, name=NAME, webhook_url=None)
     assert job.credits == 0.2
     assert len(fake.generations) == 2
+    # A quote that cannot be a price (negative, absurd, missing) is not believed either.
+    monkeypatch.setattr(sync, "COST_TIMEOUT_SECONDS", 5.0)
+    answers: list[object] = [
+        [{"estimatedGenerationCost": -1}],
+        [{"estimatedGenerationCost": 1e300}],
+        [],
+        {},
+    ]
+    for said in answers:
+        fake.fail_next("POST /v2/analyze/cost", 200, said)
+        job = await make().submit(video_order(), hosted(receiver), name=NAME, webhook_url=None)
+        assert job.credits == 0.2, said
 
 
 # ---------------------------------------------------------------------- reading

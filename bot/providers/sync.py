@@ -63,6 +63,8 @@ SIGNATURE_HEADER = "sync-signature"
 MAX_SIGNATURE_HEADER = 1024
 #: The longest a job waits for sync.so's price before its create goes out regardless.
 COST_TIMEOUT_SECONDS = 5.0
+#: A quote this many times the price list's is not believed.
+QUOTE_SANITY = 10
 #: Ids per list read (``GET /v2/generations?ids=``): UUIDs, so under 2 kB of query.
 LIST_BATCH = 50
 #: What the job's name keeps in a key: sync.so takes ``[A-Za-z0-9._~-]``, 1 to 128.
@@ -199,6 +201,13 @@ class SyncProvider(RemoteProvider):
             log.info("sync.so quoted no readable price; the price list says $%g", listed)
             return listed
         quoted = round(sum(cost for cost in costs if cost is not None), 4)
+        if listed and quoted > listed * QUOTE_SANITY:
+            # Not a price change but a misreading (ours or theirs): it would swamp the
+            # admins' spending reports.
+            log.warning(
+                "sync.so quoted $%g where its price list says $%g; ignored", quoted, listed
+            )
+            return listed
         if listed and abs(quoted - listed) > listed / 4:
             # The admins' estimate at the confirm step comes from the price list.
             log.warning(

@@ -145,7 +145,7 @@ class _Fault:
     method: str | None
     prefix: str
     status: int  # 0: cut the connection
-    body: Json | None
+    body: Any  # a JSON value; None: the usual error body
     times: int
     retry_after: int | None
     delay: float
@@ -263,7 +263,7 @@ class FakeSync:
         self,
         route: str,
         status: int,
-        body: Json | None = None,
+        body: Any = None,
         *,
         times: int = 1,
         retry_after: int | None = None,
