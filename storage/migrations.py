@@ -142,4 +142,41 @@ MIGRATIONS: list[str] = [
     ALTER TABLE jobs DROP COLUMN voice_probe;
     ALTER TABLE jobs DROP COLUMN ratio;
     """,
+    # 6: custom avatars (issue 9): one row per avatar a user asked a provider to build from
+    # their own video. Building takes days, so the row is the avatar's whole state: watched
+    # by webhook (``webhook_token`` is the secret in its URL) and by slow polls
+    # (``next_check_at``, ``checks``) across restarts. ``persona_id`` stays NULL until the
+    # provider's create answers (or, when that answer was lost, its webhook names it);
+    # ``avatar_data`` holds the provider's avatar (stills) once ready; the training and
+    # consent videos are kept only until it settles.
+    """
+    CREATE TABLE custom_avatars (
+        id               INTEGER PRIMARY KEY AUTOINCREMENT,
+        owner_id         INTEGER NOT NULL,
+        chat_id          INTEGER NOT NULL,
+        shared_with_chat INTEGER NOT NULL DEFAULT 0,
+        provider         TEXT NOT NULL,
+        persona_id       TEXT,
+        name             TEXT NOT NULL,
+        gender           TEXT NOT NULL,
+        locale           TEXT NOT NULL,
+        state            TEXT NOT NULL,
+        reason           TEXT,
+        webhook_token    TEXT NOT NULL,
+        training_path    TEXT,
+        consent_path     TEXT,
+        avatar_data      TEXT,
+        created_at       TEXT NOT NULL,
+        updated_at       TEXT NOT NULL,
+        submitted_at     TEXT,
+        ready_at         TEXT,
+        next_check_at    TEXT,
+        checks           INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX custom_avatars_by_owner ON custom_avatars (owner_id, id);
+    CREATE INDEX custom_avatars_due ON custom_avatars (next_check_at) WHERE state = 'pending';
+    CREATE INDEX custom_avatars_ready ON custom_avatars (state) WHERE state = 'ready';
+    CREATE UNIQUE INDEX custom_avatars_by_persona ON custom_avatars (provider, persona_id)
+        WHERE persona_id IS NOT NULL;
+    """,
 ]

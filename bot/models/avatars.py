@@ -31,3 +31,5 @@ class Avatar(BaseModel):
     preview_videos: dict[str, str] = {}
     #: The user who made it (custom avatars, issue 9); None for the provider's stock.
     owner_id: int | None = None
+    #: The group whose members may use it too (a custom avatar its owner shared there).
+    shared_chat_id: int | None = None
