@@ -175,10 +175,12 @@ async def test_a_restart_during_the_create_sends_the_same_create_again(
     fake = harness.fake
     async with harness.bot(**sync.env) as bot:
         made = await order(bot, fake, media)
-        async with asyncio.timeout(20):
-            while not sync.api.generations:
-                await asyncio.sleep(0.05)
         await job_when(bot, made.id, lambda j: j.submit_started_at is not None)
+        # The generation is made and has its inputs (else it would fail for want of them
+        # while the bot is down, a real failure but not this test's).
+        async with asyncio.timeout(20):
+            while len(sync.api.fetched) < 2:
+                await asyncio.sleep(0.05)
     (generation,) = sync.api.generations.values()
     async with harness.bot(**sync.env) as bot:
         job = await delivered(bot, fake, made.id)
