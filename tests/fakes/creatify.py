@@ -57,7 +57,8 @@ Knobs (plain attributes, read when they matter): ``pending_seconds``, ``queue_se
 ``create_status``, ``progress_scale``, ``webhook_mode`` (deliver|drop|duplicate|delay),
 ``webhook_delay``, ``webhook_intermediate``, ``webhook_retry_delays``, ``record_calls``;
 ``seed_personas(n)``, ``add_persona()``, ``voices``, ``credits``; ``fail_next()`` for HTTP
-errors on demand.
+errors on demand. Custom avatars (``personas_v2``, the slot count) are ``fake.custom``, with
+knobs of their own (tests/fakes/creatify_personas.py).
 
 Scale: a job is one slotted record and one task that mostly sleeps; objects are built on
 demand; ``requests`` counts every request by route even when ``record_calls = False``. The
@@ -91,6 +92,7 @@ from tests.fakes.creatify_app import Fault, Handler, Refusal, build_app, default
 from tests.fakes.creatify_catalog import Persona, Voice, stock_personas, stock_voices
 from tests.fakes.creatify_forms import Input, Invalid
 from tests.fakes.creatify_io import Fetch, Outgoing
+from tests.fakes.creatify_personas import CustomPersonas
 from tests.fakes.telegram import serve_asgi
 
 __all__ = ["FakeCreatify", "Fetch", "Job", "WebhookDelivery", "running"]
@@ -238,6 +240,8 @@ class FakeCreatify:
         self._io: Outgoing | None = None
         self._changed: asyncio.Event | None = None
         self._seen_base = ""
+        #: Custom avatars (personas_v2): routes, knobs and records of their own.
+        self.custom = CustomPersonas(self)
         self.app = build_app(self)
 
     # ------------------------------------------------------------------ catalog

@@ -12,6 +12,7 @@ per route (``fake.requests``) and records calls. Job creates and reads live on t
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import http
 import json
 import math
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -112,7 +114,12 @@ def build_app(fake: FakeCreatify) -> Starlette:
         return bound
 
     api: list[tuple[str, dict[str, Handler]]] = [
-        ("/api/personas/", {"GET": bind(personas_list)}),
+        ("/api/personas/", {"GET": bind(personas_list), "POST": fake.custom.create_from_urls}),
+        (
+            "/api/personas_v2/",
+            {"GET": fake.custom.list_own, "POST": fake.custom.create_from_files},
+        ),
+        ("/api/personas_v2/count/", {"GET": fake.custom.count}),
         ("/api/personas/paginated/", {"GET": bind(personas_page)}),
         ("/api/personas/{id}/", {"GET": bind(persona)}),
         ("/api/voices/", {"GET": bind(voices_list)}),
@@ -131,7 +138,13 @@ def build_app(fake: FakeCreatify) -> Starlette:
     ]
     files = {"GET": bind(media_file), "HEAD": bind(media_file)}
     routes = [
-        Route(path, _endpoint(fake, path, table, api=True), methods=METHODS) for path, table in api
+        Route(
+            path,
+            # Only personas_v2 takes files (its multipart uploads): kept for the handler.
+            _endpoint(fake, path, table, api=True, uploads=path == "/api/personas_v2/"),
+            methods=METHODS,
+        )
+        for path, table in api
     ]
     routes.append(
         Route("/_media/{kind}/{rest:path}", _endpoint(fake, "/_media/", files), methods=METHODS)
@@ -144,14 +157,19 @@ def build_app(fake: FakeCreatify) -> Starlette:
 
 
 def _endpoint(
-    fake: FakeCreatify, template: str, handlers: dict[str, Handler], *, api: bool = False
+    fake: FakeCreatify,
+    template: str,
+    handlers: dict[str, Handler],
+    *,
+    api: bool = False,
+    uploads: bool = False,
 ) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         fake.requests[f"{request.method} {template}"] += 1
         body: Any = None
         problem: Response | None = None
         if api and request.method in ("POST", "PUT", "PATCH"):
-            body, problem = await _parse(request)
+            body, problem = await _parse(request, uploads=uploads)
         fault = fake.take_fault(request.method, request.url.path)
         if fault is not None and fault.delay:
             await asyncio.sleep(fault.delay)
@@ -199,8 +217,29 @@ def _no_constants(name: str) -> Any:
     raise ValueError("Out of range float values are not JSON compliant")
 
 
-async def _parse(request: Request) -> tuple[Any, Response | None]:
-    """The body as DRF's default parsers read it (JSON, form, multipart); (None, error)."""
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A file part of a multipart body, as the handler sees it (the bytes are not kept)."""
+
+    filename: str
+    content_type: str
+    size: int
+    head: bytes  # the first 16 bytes, to tell what it really is
+    sha256: str
+
+
+async def _upload(part: UploadFile) -> Upload:
+    digest, size, head = hashlib.sha256(), 0, b""
+    while chunk := await part.read(64 * 1024):
+        digest.update(chunk)
+        head = (head + chunk)[:16] if len(head) < 16 else head
+        size += len(chunk)
+    return Upload(part.filename or "", part.content_type or "", size, head, digest.hexdigest())
+
+
+async def _parse(request: Request, *, uploads: bool = False) -> tuple[Any, Response | None]:
+    """The body as DRF's default parsers read it (JSON, form, multipart); (None, error).
+    File parts are dropped, or with ``uploads`` read into :class:`Upload` records."""
     raw = await request.body()
     ctype = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if not raw:
@@ -213,7 +252,13 @@ async def _parse(request: Request) -> tuple[Any, Response | None]:
     if ctype in FORM_TYPES:
         try:
             async with request.form() as form:
-                return {k: v for k, v in form.items() if isinstance(v, str)}, None
+                fields: dict[str, Any] = {}
+                for key, value in form.items():
+                    if isinstance(value, str):
+                        fields[key] = value
+                    elif uploads:
+                        fields[key] = await _upload(value)
+                return fields, None
         except MultiPartException as exc:
             return None, JSONResponse({"detail": f"Multipart form parse error - {exc}"}, 400)
     message = f'Unsupported media type "{ctype}" in request.'
