@@ -23,6 +23,7 @@ import logging
 import math
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from bot.config import Settings
@@ -34,11 +35,22 @@ from bot.errors import (
     ProviderUnavailable,
     UnknownStatus,
 )
-from bot.models import Avatar, Capabilities, FaceKind, FileFace, JobStatus, Order, RemoteJob
+from bot.models import (
+    Avatar,
+    Capabilities,
+    FaceKind,
+    FileFace,
+    Gender,
+    JobStatus,
+    Order,
+    RemoteJob,
+)
 from bot.providers import creatify_jobs as wire
+from bot.providers import creatify_personas as personas
 from bot.providers.base import Inputs, RemoteProvider, Vendor, WebhookAuth, amount, identifier
 from bot.providers.creatify_catalog import CreatifyVoice, parse_avatars, parse_voices
 from bot.providers.creatify_jobs import AURORA_MAX_SECONDS, MAX_TEXT_CHARS, Kind
+from bot.providers.creatify_personas import PersonaState
 from bot.providers.http import ProviderHTTP
 
 log = logging.getLogger(__name__)
@@ -232,6 +244,50 @@ class CreatifyProvider(RemoteProvider):
         """Every voice accent (``GET /api/voices/``), flattened; malformed ones are skipped."""
         data = await self.call("GET", "/api/voices/", limit=MAX_CATALOG_BYTES)
         return parse_voices(wire.items(data), MAX_CATALOG_ITEMS)
+
+    # --- custom avatars (bot.providers.creatify_personas) ---------------------------------
+
+    async def create_persona(
+        self,
+        name: str,
+        gender: Gender,
+        training: Path,
+        consent: Path | None,
+        webhook_url: str | None,
+    ) -> str:
+        """Upload a custom avatar's videos (``POST /api/personas_v2/``); its persona id.
+
+        Raises:
+            ProviderError: as :meth:`call`; a lost answer is ProviderUnavailable with
+                ``maybe_done`` (the avatar may exist: never sent again).
+        """
+        if webhook_url and len(webhook_url) > personas.MAX_WEBHOOK_URL:
+            log.warning("Creatify: a custom avatar's webhook URL is too long; polling only")
+            webhook_url = None
+        upload = personas.Upload(training, consent)
+        headers = {**self.auth_headers(), "Accept": "application/json"}
+        build = personas.upload_request(
+            f"{self.api_url}{personas.CREATE_PATH}",
+            headers,
+            personas.form(name, gender, webhook_url),
+            upload,
+        )
+        try:
+            data = await self.http.json(build, idempotent=False)
+        except ProviderRejected as exc:
+            raise self.refusal(exc) from None
+        finally:
+            upload.close()
+        return personas.created_id(data)
+
+    async def get_persona(self, persona_id: str) -> PersonaState:
+        """A custom avatar's state (``GET /api/personas/{id}/``)."""
+        data = await self.call("GET", self.job_path(personas.PERSONA_PATH, persona_id) + "/")
+        return personas.parse_persona(data)
+
+    async def persona_slots(self) -> tuple[int, int]:
+        """The account's custom avatars: (made, most it may have)."""
+        return personas.parse_slots(await self.call("GET", personas.SLOTS_PATH))
 
     def refusal(self, exc: ProviderRejected) -> ProviderError:
         # The status for an empty account is undocumented: a 400 that says so is one.

@@ -10,6 +10,7 @@ they are cleaned here (``label``).
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from typing import Any
 
@@ -18,6 +19,8 @@ from pydantic import BaseModel, ConfigDict
 from bot.models.avatars import Avatar, Gender
 from bot.providers.base import identifier
 from bot.providers.creatify_jobs import ACCENT_PREFIX, PROVIDER
+
+log = logging.getLogger(__name__)
 
 #: Voice names are shown in chats: long enough for "Ana Clara 12", no essays.
 MAX_LABEL = 64
@@ -60,9 +63,27 @@ _VARIANTS = {"9_16": "9:16", "1_1": "1:1", "16_9": "16:9"}
 
 
 def parse_avatars(items: list[Any], limit: int) -> list[Avatar]:
-    """The active, well-formed personas of ``GET /api/personas/``, from the first ``limit``
-    items. Pure and slow for a big list (thousands of pydantic models): run off the loop."""
-    return [avatar for item in items[:limit] if (avatar := parse_avatar(item)) is not None]
+    """The active, well-formed stock personas of ``GET /api/personas/``, from the first
+    ``limit`` items. Pure and slow for a big list (thousands of pydantic models): run off the
+    loop.
+
+    The list also holds the account's custom avatars once they are built: each is a real
+    person's face, for its owner only (bot.avatars.custom offers it to them), so anything
+    whose ``type`` is not ``stock`` (the documented example's [C]; custom ones' value is
+    undocumented) is left out, and said in the log."""
+    found: list[Avatar] = []
+    others: dict[str, int] = {}
+    for item in items[:limit]:
+        kind = item.get("type") if isinstance(item, dict) else None
+        if kind is not None and (not isinstance(kind, str) or kind.strip().lower() != "stock"):
+            shown = label(str(kind)) or "?"
+            others[shown] = others.get(shown, 0) + 1
+            continue
+        if (avatar := parse_avatar(item)) is not None:
+            found.append(avatar)
+    if others:
+        log.info("Creatify personas not offered as stock avatars, by type: %s", others)
+    return found
 
 
 def parse_avatar(data: object) -> Avatar | None:

@@ -190,7 +190,7 @@ class ProviderHTTP:
 
     async def json(
         self,
-        request: httpx.Request,
+        request: httpx.Request | Callable[[], httpx.Request],
         *,
         idempotent: bool = True,
         keyed: bool = False,
