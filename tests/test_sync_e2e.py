@@ -19,8 +19,9 @@ import pytest
 
 from bot.app import Running
 from bot.jobs.names import JobNames
-from bot.models import Job, JobStatus
+from bot.models import Job, JobStatus, TextVoice
 from tests.conftest import Harness, Media, free_port, to_chat
+from tests.creatify_flows import job_reaching, message, press_generate, say_text
 from tests.fakes.sync import FakeSync, running
 from tests.fakes.telegram import FakeTelegram
 from tests.flows import button, edited, to_ratio
@@ -261,3 +262,27 @@ async def test_a_rejected_generation_tells_its_reason(
     assert job.reason is not None
     assert not sync.api.charges
     assert videos_for_ann(fake) == 0
+
+
+async def test_typed_text_reaches_sync_as_its_spoken_recording(
+    harness: Harness, sync: Sync, media: Media
+) -> None:
+    """sync.so takes no text of ours: the words are spoken by the built-in voice and that
+    recording is what it fetches and lip-syncs to (its own length, measured by the fake)."""
+    fake = harness.fake
+    async with harness.bot(**sync.env) as bot:
+        mark = fake.mark()
+        fake.send_command(ANN, "/new")
+        fake.send_video(ANN, media.video.read_bytes(), duration=2, width=640, height=360)
+        await message(fake, ANN, "prompt.voice", mark)
+        summary = await say_text(
+            fake, ANN, "Hello! These typed words are spoken, then lip-synced.", provider="sync.so"
+        )
+        press_generate(fake, ANN, summary)
+        await fake.wait_for(VIDEO_FOR_ANN, to_chat(ANN.id), timeout=30)
+        job = await job_reaching(bot, ANN, JobStatus.DELIVERED)
+    assert isinstance(job.order.voice, TextVoice)
+    (generation,) = sync.api.generations.values()
+    assert [(f.kind, f.status) for f in sync.api.fetched] == [("video", 200), ("audio", 200)]
+    assert generation.seconds == pytest.approx(job.order.seconds, abs=0.5)
+    assert job.order.seconds > 2
