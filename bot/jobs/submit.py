@@ -178,9 +178,11 @@ class Submitter:
         """The keyed create of ``job`` got no answer: the poller sends it again (under the
         same key, so answered with the job if it was made) once a pause has passed, longer
         after each failure and never before the provider's Retry-After; until the deadline
-        of the first send, when it ends as unconfirmed."""
+        of the first send, when it ends as unconfirmed. Paced as polls without webhooks:
+        no webhook can name a job whose create went unanswered."""
         failures = job.poll_failures + 1
-        wait = backoff(self._polls.interval(provider), failures, exc.retry_after)
+        interval = self._polls.base_seconds * provider.poll_factor
+        wait = backoff(interval, failures, exc.retry_after)
         await self._repo.update(
             job.id, next_poll_at=now() + timedelta(seconds=wait), poll_failures=failures
         )
