@@ -118,6 +118,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
                 await publish_commands(application.bot, services.translator, settings.admin_ids)
                 await services.conversation.resume_checks()
                 await services.jobs.resume()
+                await services.custom_avatars.start()  # pending ones checked now, then slowly
                 loops = [
                     asyncio.create_task(services.poller.run(stop_background), name="poller"),
                     asyncio.create_task(

@@ -111,6 +111,8 @@ class Settings(StorageSettings):
     user_max_active_jobs: int = Field(2, ge=1)
     #: Jobs each provider works on at once; more wait in line.
     provider_max_active_jobs: int = Field(20, ge=1)
+    #: Who may make custom avatars (/avatar): nobody, the bot admins, or every user.
+    custom_avatars: Literal["off", "admins", "everyone"] = "admins"
     allow_private_urls: bool = False
 
     #: Longest voice accepted, in seconds.
@@ -129,7 +131,7 @@ class Settings(StorageSettings):
             return frozenset(int(part) for part in _split(value))
         return value
 
-    @field_validator("creatify_ratio_format", mode="before")
+    @field_validator("creatify_ratio_format", "custom_avatars", mode="before")
     @classmethod
     def _lower_ratio_format(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value

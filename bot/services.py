@@ -12,6 +12,8 @@ from telegram import Bot
 
 from bot.admin_tools import AdminTools
 from bot.avatars import AvatarCatalog, AvatarPreviews, Avatars, Loader
+from bot.avatars.custom import CustomAvatars
+from bot.avatars.custom_setup import custom_avatars
 from bot.catalog import Catalog
 from bot.config import Settings
 from bot.conversation import AvatarPicker, DraftService, InputChecks
@@ -81,6 +83,8 @@ class Services:
     quota_desk: QuotaDesk
     #: Providers' ready-made avatars, kept fresh in the background (the picker).
     avatars: Avatars
+    #: Users' own avatars (/avatar): made, watched while built, offered to their owners.
+    custom_avatars: CustomAvatars
 
 
 def avatar_sources(providers: dict[str, Provider]) -> dict[str, Loader]:
@@ -206,6 +210,10 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                 ),
             )
             await avatars.catalog.start()
+            custom = custom_avatars(
+                settings, db, providers, avatars.catalog, tasks, bot, translator
+            )
+            await custom.load()  # the ready ones into the picker; app.run starts the watch
             await speech.start()  # the providers' voice lists, read in the background
             try:
                 yield Services(
@@ -249,8 +257,10 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                     ),
                     quota_desk=QuotaDesk(db, quotas, LedgerRepository()),
                     avatars=avatars,
+                    custom_avatars=custom,
                 )
             finally:
+                await custom.close()
                 await avatars.catalog.close()
                 await avatars.previews.close()
                 await board.close()  # pending progress edits: resumed jobs edit again

@@ -99,6 +99,22 @@ def create_web_app(application: BotApplication, services: Services) -> Starlette
         services.jobs.accept_webhook(name, hint, job_number)
         return JSONResponse({"ok": True})
 
+    async def avatar_hook(request: Request) -> Response:
+        """A custom avatar's news (Creatify does not sign): the avatar's own secret in the
+        URL, checked before the body is read; then the avatar is read again from Creatify."""
+        avatar_id = ascii_int(request.path_params["avatar_id"])
+        custom = services.custom_avatars
+        if avatar_id is None or not await custom.verify_webhook(
+            request.path_params["provider"], avatar_id, request.path_params["token"]
+        ):
+            log.warning("Rejected a custom avatar webhook with a wrong token")
+            return PlainTextResponse("invalid token", status_code=401)
+        body = await _small_body(request)
+        if body is None:
+            return PlainTextResponse("too large", status_code=413)
+        custom.webhook(avatar_id, body)
+        return JSONResponse({"ok": True})
+
     async def media(request: Request) -> Response:
         try:
             path = services.host.resolve(
@@ -119,6 +135,7 @@ def create_web_app(application: BotApplication, services: Services) -> Starlette
         Route("/healthz", healthz, methods=["GET"]),
         Route("/hooks/{provider}", signed_hook, methods=["POST"]),
         Route("/hooks/{provider}/{job_id}/{token}", token_hook, methods=["POST"]),
+        Route("/hooks/{provider}/avatars/{avatar_id}/{token}", avatar_hook, methods=["POST"]),
         Route("/media/{job_id}/{name}", media, methods=["GET", "HEAD"]),
     ]
     if settings.telegram_mode == "webhook":

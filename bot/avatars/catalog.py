@@ -23,7 +23,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -94,19 +94,35 @@ class _Snapshot:
     stock: Mapping[Filter, tuple[Avatar, ...]]
     #: Custom avatars by owner.
     owned: Mapping[int, tuple[Avatar, ...]]
+    #: Custom avatars by the group their owner shared them with.
+    shared: Mapping[int, tuple[Avatar, ...]]
     by_ref: Mapping[str, Avatar]
 
     @classmethod
-    def of(cls, lists: Iterable[tuple[Avatar, ...]]) -> _Snapshot:
+    def of(
+        cls,
+        lists: Iterable[tuple[Avatar, ...]],
+        hidden: Collection[tuple[str, str]] = frozenset(),
+    ) -> _Snapshot:
+        """``hidden``: (provider, avatar id) of users' custom avatars, never offered as stock
+        even where a provider lists them among its own (Creatify lists built ones)."""
         every = sorted(
-            (avatar for avatars in lists for avatar in avatars),
+            (
+                avatar
+                for avatars in lists
+                for avatar in avatars
+                if avatar.owner_id is not None or (avatar.provider, avatar.avatar_id) not in hidden
+            ),
             key=lambda a: (a.name.casefold(), a.provider, a.avatar_id),
         )
         stock = tuple(a for a in every if a.owner_id is None)
         owned: dict[int, list[Avatar]] = {}
+        shared: dict[int, list[Avatar]] = {}
         for avatar in every:
             if avatar.owner_id is not None:
                 owned.setdefault(avatar.owner_id, []).append(avatar)
+                if avatar.shared_chat_id is not None:
+                    shared.setdefault(avatar.shared_chat_id, []).append(avatar)
         return cls(
             stock={
                 Filter.ALL: stock,
@@ -114,8 +130,19 @@ class _Snapshot:
                 Filter.MEN: tuple(a for a in stock if a.gender is Gender.MALE),
             },
             owned={owner: tuple(avatars) for owner, avatars in owned.items()},
+            shared={chat: tuple(avatars) for chat, avatars in shared.items()},
             by_ref={ref_of(a): a for a in every},
         )
+
+    def own(self, owner_id: int, chat_id: int | None) -> tuple[Avatar, ...]:
+        """``owner_id``'s custom avatars, and those shared with ``chat_id`` (by name)."""
+        mine = self.owned.get(owner_id, ())
+        if chat_id is None or chat_id not in self.shared:
+            return mine
+        others = tuple(a for a in self.shared[chat_id] if a.owner_id != owner_id)
+        if not others:
+            return mine
+        return tuple(sorted((*mine, *others), key=lambda a: (a.name.casefold(), a.avatar_id)))
 
 
 @dataclass
@@ -167,6 +194,10 @@ class AvatarCatalog:
         self._wall = wall
         self._clock = clock
         self._snapshot = _Snapshot.of(())
+        #: Users' custom avatars (bot.avatars.custom sets them) and every custom avatar's
+        #: (provider, id), which no provider's stock list may offer.
+        self._custom: tuple[Avatar, ...] = ()
+        self._hidden: frozenset[tuple[str, str]] = frozenset()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -177,12 +208,14 @@ class AvatarCatalog:
 
     # --- reads: memory only ------------------------------------------------------------------
 
-    def page(self, wanted: Filter, number: int, owner_id: int) -> AvatarPage:
+    def page(
+        self, wanted: Filter, number: int, owner_id: int, chat_id: int | None = None
+    ) -> AvatarPage:
         """Page ``number`` of ``wanted`` (clamped: a list may have shrunk since the button
-        was made); MINE lists ``owner_id``'s own avatars."""
+        was made); MINE lists ``owner_id``'s own avatars, and those shared with ``chat_id``."""
         snapshot = self._snapshot
         if wanted is Filter.MINE:
-            listed = snapshot.owned.get(owner_id, ())
+            listed = snapshot.own(owner_id, chat_id)
         else:
             listed = snapshot.stock[wanted]
         pages = max(1, math.ceil(len(listed) / PAGE_SIZE))
@@ -190,17 +223,27 @@ class AvatarCatalog:
         start = number * PAGE_SIZE
         return AvatarPage(listed[start : start + PAGE_SIZE], wanted, number, pages, len(listed))
 
-    def find(self, ref: str, owner_id: int) -> Avatar | None:
+    def find(self, ref: str, owner_id: int, chat_id: int | None = None) -> Avatar | None:
         """The avatar ``ref`` names, if it is still listed and ``owner_id`` may use it (a stock
-        avatar, or one of their own: never someone else's custom avatar)."""
+        avatar, one of their own, or one shared with ``chat_id``: never someone else's custom
+        avatar otherwise)."""
         avatar = self._snapshot.by_ref.get(ref)
-        if avatar is None or avatar.owner_id not in (None, owner_id):
-            return None
-        return avatar
+        if avatar is None or avatar.owner_id in (None, owner_id):
+            return avatar
+        if chat_id is not None and avatar.shared_chat_id == chat_id:
+            return avatar
+        return None
 
-    def has_own(self, owner_id: int) -> bool:
-        """Whether the user has custom avatars ([My avatars] shows then)."""
-        return owner_id in self._snapshot.owned
+    def has_own(self, owner_id: int, chat_id: int | None = None) -> bool:
+        """Whether the user has custom avatars, or ``chat_id`` shared ones ([My avatars])."""
+        return bool(self._snapshot.own(owner_id, chat_id))
+
+    def set_custom(self, avatars: Iterable[Avatar], hidden: Collection[tuple[str, str]]) -> None:
+        """Offer these custom avatars (each with its ``owner_id``) from now on, instead of the
+        last ones given; ``hidden``: every custom avatar's (provider, id), ready or not."""
+        self._custom = tuple(a for a in avatars if a.owner_id is not None)
+        self._hidden = frozenset(hidden)
+        self._swap()
 
     def is_empty(self) -> bool:
         return not self._snapshot.by_ref
@@ -292,7 +335,8 @@ class AvatarCatalog:
         return False
 
     def _swap(self) -> None:
-        self._snapshot = _Snapshot.of(s.avatars for s in self._sources.values())
+        lists = [s.avatars for s in self._sources.values()]
+        self._snapshot = _Snapshot.of([*lists, self._custom], self._hidden)
 
     def _path(self, name: str) -> Path:
         return self._folder / f"{name}.json"

@@ -1,0 +1,372 @@
+"""Custom avatars (issue 9): a user's own avatar, built by a provider (Creatify's
+``personas_v2``) from a training video of them speaking and a consent video.
+
+What handlers use (``/avatar``): :meth:`CustomAvatars.allowed`, :meth:`~CustomAvatars.slots_left`
+(before asking for any video), :meth:`~CustomAvatars.create`, :meth:`~CustomAvatars.mine`,
+:meth:`~CustomAvatars.rename`, :meth:`~CustomAvatars.delete` and :meth:`~CustomAvatars.share`.
+A refusal raises a :class:`~bot.avatars.custom_errors.CustomAvatarError`, whose ``key`` and
+``params`` are the words to show.
+
+The row is written before the provider is called, and the videos are copied beside it
+(``<folder>/<id>/``, out of the inputs' retention) until the avatar settles: a create whose
+answer is lost may have made the avatar (and taken a slot), so it is never sent again; it
+stays pending until its webhook names it (bot.avatars.custom_watch). Ready avatars are
+offered by the picker to their owner (and to the group they were made in, if shared).
+Creatify documents no way to delete an avatar: deleting one is ours only (it is hidden and
+its news ignored; its slot at Creatify stays taken).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import shutil
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from bot.avatars.catalog import AvatarCatalog
+from bot.avatars.custom_errors import (
+    AvatarNotFound,
+    AvatarRefused,
+    AvatarsUnavailable,
+    AvatarUnconfirmed,
+    BadName,
+    BadVideo,
+    NoSlots,
+    NotAllowed,
+    NotShareable,
+    TooMany,
+)
+from bot.avatars.custom_watch import AvatarWatcher, Notify, PersonaMaker, WatchPolicy
+from bot.avatars.names import clean_name
+from bot.errors import ProviderError, ProviderRejected, ProviderUnavailable
+from bot.jobs.reasons import shown_reason
+from bot.models import Gender, Reason
+from bot.models.custom_avatars import CustomAvatar, CustomAvatarState
+from bot.providers.creatify_personas import content_type
+from bot.tasks import BackgroundTasks
+from storage.custom_avatars import CustomAvatarRepository
+from storage.db import now
+
+log = logging.getLogger(__name__)
+
+#: CUSTOM_AVATARS: who may make them.
+Who = Literal["off", "admins", "everyone"]
+#: Avatars a user who is not an admin may have being built or ready at once: the account's
+#: slots are shared by every user.
+MAX_PER_OWNER = 3
+
+_SHOWN = (CustomAvatarState.PENDING, CustomAvatarState.READY, CustomAvatarState.FAILED)
+
+
+class CustomAvatars:
+    def __init__(
+        self,
+        repo: CustomAvatarRepository,
+        makers: Mapping[str, PersonaMaker],
+        catalog: AvatarCatalog,
+        tasks: BackgroundTasks,
+        folder: Path,
+        *,
+        who: Who,
+        admins: frozenset[int],
+        public_url: str,
+        policy: WatchPolicy | None = None,
+        max_per_owner: int = MAX_PER_OWNER,
+    ) -> None:
+        """
+        Args:
+            makers: the enabled providers that build avatars, by name (the first is used).
+            folder: where videos wait while their avatar is built.
+            public_url: PUBLIC_URL; without it no webhook can come (polling only).
+        """
+        self._repo = repo
+        self._makers = makers
+        self._folder = folder
+        self._who = who
+        self._admins = admins
+        self._public_url = public_url
+        self._max_per_owner = max_per_owner
+        self.watcher = AvatarWatcher(
+            repo, makers, catalog, tasks, policy or WatchPolicy(), webhooks=bool(public_url)
+        )
+        #: Creates on their way to the provider: slots they will take, not counted there yet.
+        self._uploading = 0
+
+    # --- who may -------------------------------------------------------------------------
+
+    @property
+    def available(self) -> bool:
+        """Whether anyone may make avatars (CUSTOM_AVATARS is not off, a provider can)."""
+        return self._who != "off" and bool(self._makers)
+
+    def allowed(self, user_id: int) -> bool:
+        """Whether ``user_id`` may make avatars (CUSTOM_AVATARS; default: admins only)."""
+        if not self.available:
+            return False
+        return self._who == "everyone" or user_id in self._admins
+
+    def set_notifier(self, on_settled: Notify | None) -> None:
+        """Who is told when an avatar is ready or has failed (the owner's message)."""
+        self.watcher.on_settled = on_settled
+
+    async def slots_left(self) -> int | None:
+        """Avatars the provider account may still take (minus creates on their way); None
+        when no provider can tell right now (or none builds avatars)."""
+        maker = self._maker()
+        if maker is None:
+            return None
+        try:
+            current, most = await maker.persona_slots()
+        except ProviderError as exc:
+            log.warning("Could not read the custom avatar slots: %s", exc)
+            return None
+        return max(0, most - current - self._uploading)
+
+    # --- making one ------------------------------------------------------------------------
+
+    async def create(
+        self,
+        owner_id: int,
+        chat_id: int,
+        name: str,
+        gender: Gender,
+        training: Path,
+        consent: Path | None,
+        *,
+        locale: str = "en",
+    ) -> CustomAvatar:
+        """Send a new avatar to the provider; it comes back pending (days to build).
+
+        The videos are copied (the caller may delete its own) and deleted once it settles.
+
+        Raises:
+            NotAllowed, AvatarsUnavailable, BadName, BadVideo, TooMany, NoSlots: checked
+                before anything is sent.
+            AvatarRefused: the provider refused it (``reason``).
+            AvatarsUnavailable: the provider could not be reached (nothing was made).
+            AvatarUnconfirmed: the create's answer was lost and no webhook can claim it.
+        """
+        if not self.allowed(owner_id):
+            raise NotAllowed
+        maker_name, maker = self._chosen()
+        gender = Gender(gender)  # a bad value is the caller's bug: before anything is written
+        shown = clean_name(name, "")
+        if not shown:
+            raise BadName
+        for video in (training, consent):
+            if video is not None and not await asyncio.to_thread(_usable, video):
+                raise BadVideo(str(video.name))
+        admin = owner_id in self._admins
+        if not admin and await self._repo.count_live(owner_id) >= self._max_per_owner:
+            raise TooMany(limit=self._max_per_owner)
+        left = await self.slots_left()
+        if left is None:
+            raise AvatarsUnavailable
+        if left <= 0:
+            raise NoSlots
+        self._uploading += 1
+        try:
+            avatar = await self._repo.create(
+                owner_id=owner_id,
+                chat_id=chat_id,
+                provider=maker_name,
+                name=shown,
+                gender=gender,
+                locale=locale,
+                webhook_token=secrets.token_urlsafe(24),
+            )
+            return await self._send(avatar, maker, training, consent)
+        finally:
+            self._uploading -= 1
+            self.watcher.wake()
+
+    async def _send(
+        self, avatar: CustomAvatar, maker: PersonaMaker, training: Path, consent: Path | None
+    ) -> CustomAvatar:
+        folder = self._folder / str(avatar.id)
+        try:
+            kept = await asyncio.to_thread(_keep, folder, training, consent)
+        except OSError as exc:
+            log.error("Custom avatar %d: could not keep its videos: %s", avatar.id, exc)
+            await self._end(avatar, "avatar.reason_interrupted")
+            raise AvatarsUnavailable from None
+        # Marked just before the call: from here on, "submitted" means "maybe made".
+        started = now()
+        await self._repo.update(
+            avatar.id, training_path=kept[0], consent_path=kept[1], submitted_at=started
+        )
+        avatar = avatar.model_copy(
+            update={"training_path": kept[0], "consent_path": kept[1], "submitted_at": started}
+        )
+        try:
+            persona_id = await maker.create_persona(
+                avatar.name, avatar.gender, kept[0], kept[1], self.webhook_url(avatar)
+            )
+        except ProviderUnavailable as exc:
+            if not exc.maybe_done:
+                log.warning("Custom avatar %d: not sent: %s", avatar.id, exc)
+                await self._end(avatar, "avatar.reason_interrupted")
+                raise AvatarsUnavailable from None
+            log.warning(
+                "Custom avatar %d: %s may have made it (%s)", avatar.id, avatar.provider, exc
+            )
+            if not self._public_url:
+                await self._end(avatar, "avatar.reason_unconfirmed")
+                raise AvatarUnconfirmed from None
+            # Its webhook will name it; until then it waits (the deadline ends the wait).
+            await self.watcher.check(avatar)
+            return await self._current(avatar)
+        except ProviderRejected as exc:
+            reason = shown_reason(exc.reason) or ""
+            await self._end(avatar, "avatar.reason_provider", reason=reason)
+            raise AvatarRefused(reason=reason) from None
+        except ProviderError as exc:  # bad key, no credits: an admin's problem
+            log.error("Custom avatar %d: %s", avatar.id, exc)
+            await self._end(avatar, "avatar.reason_interrupted")
+            raise AvatarsUnavailable from None
+        pause = self.watcher.policy.pause(0)
+        first = now() + timedelta(seconds=pause)
+        if not await self._repo.adopt(avatar.id, persona_id, next_check_at=first):
+            log.info("Custom avatar %d: its webhook came first", avatar.id)
+        log.info("Custom avatar %d sent to %s as %s", avatar.id, avatar.provider, persona_id)
+        await self.watcher.publish()  # its id is never to be offered as a stock avatar
+        return await self._current(avatar)
+
+    async def _end(self, avatar: CustomAvatar, code: str, **params: str) -> None:
+        """Fail an avatar whose create did not go through (its maker is told by the caller's
+        exception, not by a message), and delete its videos."""
+        reason = Reason(code=code, params=params)
+        await self._repo.transition(
+            avatar.id, [CustomAvatarState.PENDING], CustomAvatarState.FAILED, reason=reason
+        )
+        await self.watcher.forget_files(await self._current(avatar))
+
+    # --- one's own -------------------------------------------------------------------------
+
+    async def mine(self, owner_id: int) -> list[CustomAvatar]:
+        """The user's avatars, newest first: being built, ready and failed (not deleted)."""
+        return await self._repo.of_owner(owner_id)
+
+    async def get(self, owner_id: int, avatar_id: int) -> CustomAvatar:
+        """One of the user's avatars (not deleted).
+
+        Raises:
+            AvatarNotFound: none such of theirs.
+        """
+        avatar = await self._repo.get(avatar_id)
+        if avatar is None or avatar.owner_id != owner_id or avatar.state not in _SHOWN:
+            raise AvatarNotFound
+        return avatar
+
+    async def rename(self, owner_id: int, avatar_id: int, name: str) -> CustomAvatar:
+        """Give one's avatar another name (ours only: the provider keeps the first).
+
+        Raises:
+            BadName: nothing visible in ``name``.
+            AvatarNotFound: none such of theirs.
+        """
+        shown = clean_name(name, "")
+        if not shown:
+            raise BadName
+        if not await self._repo.update(avatar_id, owner_id=owner_id, shown_only=True, name=shown):
+            raise AvatarNotFound
+        await self.watcher.publish()
+        return await self.get(owner_id, avatar_id)
+
+    async def share(self, owner_id: int, avatar_id: int, with_chat: bool) -> CustomAvatar:
+        """Offer one's avatar to the group it was made in too (or stop).
+
+        Raises:
+            NotShareable: it was made in a private chat.
+            AvatarNotFound: none such of theirs.
+        """
+        avatar = await self.get(owner_id, avatar_id)
+        if not avatar.made_in_group:
+            raise NotShareable
+        await self._repo.update(
+            avatar_id, owner_id=owner_id, shown_only=True, shared_with_chat=with_chat
+        )
+        await self.watcher.publish()
+        return await self.get(owner_id, avatar_id)
+
+    async def delete(self, owner_id: int, avatar_id: int) -> None:
+        """Delete one's avatar: hidden at once, its videos deleted. Ours only: Creatify has
+        no documented delete, so a pending one is still built there (and takes its slot).
+
+        Raises:
+            AvatarNotFound: none such of theirs.
+        """
+        avatar = await self.get(owner_id, avatar_id)
+        if not await self._repo.transition(
+            avatar_id, _SHOWN, CustomAvatarState.DELETED, owner_id=owner_id, next_check_at=None
+        ):
+            raise AvatarNotFound
+        await self.watcher.forget_files(avatar)
+        await self.watcher.publish()
+        log.info("Custom avatar %d (%s) deleted by its owner", avatar_id, avatar.persona_id)
+
+    # --- lifecycle and webhooks ----------------------------------------------------------
+
+    async def load(self) -> None:
+        """Offer the ready avatars to the picker (no provider is asked)."""
+        await self.watcher.publish()
+
+    async def start(self) -> None:
+        """Watch the pending avatars (each is checked at once, then slowly)."""
+        await self.watcher.start()
+
+    async def close(self) -> None:
+        await self.watcher.close()
+
+    def webhook_url(self, avatar: CustomAvatar) -> str | None:
+        """Where the provider tells of ``avatar``: its id and its own secret in the path."""
+        if not self._public_url:
+            return None
+        token = avatar.webhook_token
+        return f"{self._public_url}/hooks/{avatar.provider}/avatars/{avatar.id}/{token}"
+
+    async def verify_webhook(self, provider: str, avatar_id: int, token: str) -> bool:
+        return await self.watcher.verify(provider, avatar_id, token)
+
+    def webhook(self, avatar_id: int, body: bytes) -> None:
+        """A verified webhook: the avatar is read again from its provider, in the background."""
+        self.watcher.hinted(avatar_id, body)
+
+    # --- internals ---------------------------------------------------------------------
+
+    def _maker(self) -> PersonaMaker | None:
+        return next(iter(self._makers.values()), None)
+
+    def _chosen(self) -> tuple[str, PersonaMaker]:
+        for name, maker in self._makers.items():
+            return name, maker
+        raise AvatarsUnavailable
+
+    async def _current(self, avatar: CustomAvatar) -> CustomAvatar:
+        found = await self._repo.get(avatar.id)
+        assert found is not None
+        return found
+
+
+def _usable(video: Path) -> bool:
+    """A file the provider may take: there, not empty, an MP4 or a QuickTime movie."""
+    try:
+        return video.is_file() and video.stat().st_size > 0 and content_type(video) is not None
+    except OSError:
+        return False
+
+
+def _keep(folder: Path, training: Path, consent: Path | None) -> tuple[Path, Path | None]:
+    """Copy the videos into ``folder`` (blocking I/O); their new paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    kept_training = folder / f"training{training.suffix.lower()}"
+    shutil.copyfile(training, kept_training)
+    kept_consent = None
+    if consent is not None:
+        kept_consent = folder / f"consent{consent.suffix.lower()}"
+        shutil.copyfile(consent, kept_consent)
+    return kept_training, kept_consent
