@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot.errors import ProviderAuthError, ProviderError, ProviderOutOfCredits
 from bot.health import ProviderHealth
 from bot.jobs.service import JobService
-from bot.models import Draft, VoiceKind
+from bot.models import Draft, FaceKind, VoiceKind
 from bot.providers import Provider, RemoteProvider
 
 
@@ -62,6 +62,15 @@ class Catalog:
             and (draft.avatar is None or draft.avatar.provider == name)
             and name not in draft.avoid
         ]
+
+    def takes_face(self, face: FaceKind) -> bool:
+        """Whether some enabled provider makes a video from this kind of face (with any
+        voice: typed text is a recording once spoken)."""
+        return any(
+            provider.capabilities.accepts(face, voice)
+            for provider in self._providers.values()
+            for voice in VoiceKind
+        )
 
     def takes_recordings(self, draft: Draft) -> bool:
         """Whether some enabled provider makes the draft's face from a recording (for an

@@ -101,6 +101,15 @@ class SpeechBroken(MediaError):
     key = "error.check_failed"
 
 
+class FaceNotTaken(MediaError):
+    """No enabled provider makes a video from this kind of face (``face``: photo or video);
+    ``other_taken``: whether the other kind would do (else only avatars are left)."""
+
+    def __init__(self, face: str, *, other_taken: bool) -> None:
+        super().__init__(f"no provider takes a {face}")
+        self.key = f"error.no_{face}" if other_taken else "error.avatars_only"
+
+
 class RecordingNotTaken(MediaError):
     """The chosen face can only be made from typed text: a provider's avatar when the bot is
     not public (the provider takes recordings only by URL)."""

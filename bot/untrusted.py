@@ -47,16 +47,16 @@ def json_object(body: bytes) -> dict[str, Any] | None:
 
 
 def clean_text(value: str, limit: int) -> str:
-    """``value`` fit to show on one line of a chat or a log: control characters (newlines,
-    tabs, NUL) become spaces; format characters (right-to-left overrides, zero-width spaces),
-    surrogates, private-use and unassigned ones are dropped; runs of spaces collapse; at most
-    ``limit`` characters. Empty when nothing is left."""
-    kept = "".join(_shown(char) for char in value[: limit * 4])
-    return " ".join(kept.split())[:limit].strip()
+    """``value`` fit to show on one line of a chat or a log: whitespace (newlines, tabs)
+    becomes spaces; other control characters (NUL, ESC), format characters (right-to-left
+    overrides, zero-width spaces), surrogates, private-use and unassigned ones are dropped;
+    runs of spaces collapse; at most ``limit`` characters, ending in "…" when cut. Empty
+    when nothing is left."""
+    kept = " ".join("".join(_shown(char) for char in value[: limit * 4 + 1]).split())
+    return kept if len(kept) <= limit else kept[: limit - 1].rstrip() + "…"
 
 
 def _shown(char: str) -> str:
-    kind = unicodedata.category(char)
-    if kind == "Cc":
+    if char.isspace():  # line breaks and tabs too: they part two words
         return " "
-    return "" if kind[0] == "C" else char
+    return "" if unicodedata.category(char)[0] == "C" else char

@@ -19,7 +19,7 @@ from pathlib import Path
 from bot.errors import RenderError, SpeechError
 from bot.media.ffmpeg import input_args, run_ffmpeg
 from bot.speech import VoiceInfo
-from bot.speech.engine import engine_of
+from bot.speech.engine import engine_of, family
 from bot.speech.router import Speech
 from storage import UserRepository
 
@@ -53,6 +53,10 @@ class Current:
 
     voice: VoiceInfo
     replaced: bool
+
+
+#: What a provider's stock avatars speak with their own voices (Creatify's are English).
+AVATARS_LANGUAGE = "en"
 
 
 class Voices:
@@ -93,12 +97,15 @@ class Voices:
 
     async def reading(self, user_id: int, language: str, provider: str | None) -> str | None:
         """The voice id a typed text is ordered with. For an avatar of ``provider`` (which
-        reads the text with its own voices), the user's choice if it is one of that
-        provider's, else that provider's first voice for ``language``: a Brazilian's text
-        must not go out bare, to be read by the avatar's English voice. None: the default."""
+        reads the text with its own voices): the user's choice if it is one of that
+        provider's; else the avatar's own voice (None) for English, what stock avatars speak;
+        else that provider's first voice for ``language``, since a Brazilian's text must not
+        be read by the avatar's English voice."""
         chosen = await self.chosen_id(user_id)
         if provider is None or (chosen is not None and engine_of(chosen) == provider):
             return chosen
+        if family(language) == AVATARS_LANGUAGE:
+            return None
         own = [v for v in await self._speech.voices(language) if v.engine == provider]
         return own[0].voice_id if own else None
 

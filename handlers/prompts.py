@@ -24,7 +24,7 @@ from bot.catalog import Catalog
 from bot.context import BotContext
 from bot.conversation import DraftService
 from bot.i18n import Translator
-from bot.models import Draft, Step
+from bot.models import Draft, FaceKind, Step
 from bot.quota_desk import QuotaDesk
 from bot.quotas import Allowance, price
 from bot.speech import LOCAL, VoiceInfo, engine_of
@@ -80,7 +80,8 @@ class Screens:
         CONFIRM steps read what the user has left, for the price)."""
         t, locale = self._t, draft.locale
         if draft.step is Step.MEDIA:
-            text = t.t(locale, "prompt.media")
+            files = any(self._catalog.takes_face(f) for f in (FaceKind.PHOTO, FaceKind.VIDEO))
+            text = t.t(locale, "prompt.media" if files else "prompt.media_avatars_only")
             if self._drafts.picker.available and draft.chat_type != ChatType.PRIVATE:
                 text += "\n" + t.t(locale, "prompt.avatars_in_private")  # no buttons in groups
             return text, self._media_buttons(draft)

@@ -88,5 +88,68 @@ async def test_groups_are_told_where_the_avatars_are(
     async with harness.bot(**creatify_env(creatify, public=False)):
         mark = fake.mark()
         fake.send_command(ANN, "/new", chat=group)
-        prompt = await said(fake, group["id"], "Send a photo", mark)
+        prompt = (await fake.wait_for("sendMessage", since=mark))[0]
     assert "Ready-made avatars are in a private chat with me" in prompt.params["text"]
+
+
+async def test_a_still_telegram_refuses_leaves_the_name_and_the_button(
+    harness: Harness, creatify: FakeCreatify
+) -> None:
+    fake = harness.fake
+    creatify.add_persona("Jessica", "f")
+    fake.fail("sendPhoto", 400, "Bad Request: IMAGE_PROCESS_FAILED")
+    async with harness.bot(**creatify_env(creatify, public=False)):
+        mark = fake.mark()
+        fake.send_command(ANN, "/new")
+        prompt = (await fake.wait_for("sendMessage", since=mark))[0]
+        mark = fake.mark()
+        fake.press(ANN, prompt.result, button(fake, prompt.result, "Avatars"))
+        picker = (await fake.wait_for("editMessageText", since=mark))[0]
+        mark = fake.mark()
+        fake.press(ANN, picker.result, button(fake, picker.result, "Jessica"))
+        # Telegram would not take the picture: the name alone, with its button.
+        named = await said(fake, ANN.id, "Jessica", mark)
+        mark = fake.mark()
+        fake.press(ANN, named.result, button(fake, named.result, "Use Jessica"))
+        await said(fake, ANN.id, TEXT_ONLY, mark)
+
+
+async def test_a_photo_is_refused_up_front_when_only_avatars_can_be_made(
+    harness: Harness, creatify: FakeCreatify, media: Media
+) -> None:
+    fake = harness.fake
+    creatify.add_persona("Jessica", "f")
+    async with harness.bot(**creatify_env(creatify, public=False)) as bot:
+        mark = fake.mark()
+        fake.send_command(ANN, "/new")
+        await said(fake, ANN.id, "Pick a ready-made avatar to speak for you.", mark)
+        mark = fake.mark()
+        fake.send_photo(ANN, media.photo.read_bytes())
+        await said(fake, ANN.id, "please pick a ready-made avatar instead", mark)
+        draft = await bot.services.drafts.get(ANN.id, ANN.id)
+    assert draft is not None
+    assert (draft.step, draft.media) == (Step.MEDIA, None)  # nothing downloaded
+
+
+async def test_a_photo_instead_of_an_avatar_drops_the_avatars_voice(
+    harness: Harness, creatify: FakeCreatify, media: Media
+) -> None:
+    fake = harness.fake
+    creatify.add_persona("Jessica", "f")
+    accent = creatify.accent_ids()[0]
+    env = creatify_env(creatify, public=False, PROVIDERS="creatify,preview")
+    async with harness.bot(**env) as bot:
+        await bot.services.users.set_voice(ANN.id, f"creatify:{accent}")
+        await pick(fake, ANN, "Jessica", TEXT_ONLY)
+        mark = fake.mark()
+        fake.send_text(ANN, "Hello there.")
+        await said(fake, ANN.id, "Pick the shape", mark)
+        mark = fake.mark()
+        fake.send_photo(ANN, media.photo.read_bytes())
+        offer = await said(fake, ANN.id, "new face", mark)
+        mark = fake.mark()
+        fake.press(ANN, offer.result, button(fake, offer.result, "Use this face instead"))
+        await fake.wait_for("sendMessage", since=mark)
+        draft = await bot.services.drafts.get(ANN.id, ANN.id)
+    assert draft is not None
+    assert (draft.avatar, draft.voice_id, draft.voice_text) == (None, None, "Hello there.")

@@ -91,6 +91,8 @@ def on(creatify: FakeCreatify) -> dict[str, str]:
         "CREATIFY_API_KEY": creatify.api_key,
         "CREATIFY_API_URL": creatify.base_url,
         "ALLOW_PRIVATE_URLS": "true",
+        # The preview takes photos: the MEDIA prompt asks for one, with [Avatars] under it.
+        "PROVIDERS": "creatify,preview",
     }
 
 

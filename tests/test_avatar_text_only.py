@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bot.models import JobStatus, TextVoice
 from tests.conftest import Harness, Media
-from tests.creatify_flows import creatify_env, edit, job_reaching, message, press_generate
+from tests.creatify_flows import creatify_env, edit, job_reaching, press_generate
 from tests.fakes.creatify import FakeCreatify
 from tests.fakes.telegram import FakeTelegram, User
 from tests.flows import button, said
@@ -18,7 +18,7 @@ LUIZA = User(832, "Luiza", language_code="pt-br")
 async def pick(fake: FakeTelegram, user: User, avatar: str, voice_prompt: str) -> None:
     mark = fake.mark()
     fake.send_command(user, "/new")
-    prompt = await message(fake, user, "prompt.media", mark)
+    prompt = (await fake.wait_for("sendMessage", since=mark))[0]  # photos may not be taken
     mark = fake.mark()
     fake.press(user, prompt.result, button(fake, prompt.result, "Avat"))  # Avatars / Avatares
     picker = await edit(fake, user, "avatars.title", mark)

@@ -15,7 +15,6 @@ import pytest
 from bot.models import AvatarFace, FileFace, JobStatus, TextVoice
 from tests.conftest import Harness, Media, to_chat
 from tests.creatify_flows import (
-    TEXTS,
     creates,
     creatify_env,
     job_reaching,
@@ -223,8 +222,8 @@ async def test_lost_repeated_or_late_webhooks_deliver_once(
 async def test_failed_job_explains_and_try_again_keeps_the_text(
     harness: Harness, creatify: FakeCreatify
 ) -> None:
-    """Creatify fails the job: the user reads its reason with [Try again] [Other provider]
-    [New]; no other provider takes an avatar, and says so; [Try again] makes the same order,
+    """Creatify fails the job: the user reads its reason with [Try again] [New] (no
+    [Other provider]: no other provider takes an avatar); [Try again] makes the same order,
     typed text and all, and the first reservation goes back."""
     creatify.fail_next_jobs(reason="Avatar rendering failed, please retry")
     avatar_id, name = first_persona(creatify)
@@ -237,11 +236,7 @@ async def test_failed_job_explains_and_try_again_keeps_the_text(
         first = await job_reaching(bot, ANN, JobStatus.FAILED)
         assert await seconds_used(bot, ANN) == 0
         labels = [text for text, _ in fake.buttons(failure.result)]
-        assert labels == ["Try again", "Other provider", "New video"]
-        mark = fake.mark()
-        fake.press(ANN, failure.result, button(fake, failure.result, "Other provider"))
-        [alert] = await fake.wait_for("answerCallbackQuery", since=mark)
-        assert alert.params["text"] == TEXTS.t("en", "failure.no_other_provider")
+        assert labels == ["Try again", "New video"]
         mark = fake.mark()
         fake.press(ANN, failure.result, button(fake, failure.result, "Try again"))
         await fake.wait_for("sendVideo", to_chat(ANN.id), since=mark, timeout=30)

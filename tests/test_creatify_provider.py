@@ -590,7 +590,7 @@ async def test_an_answer_too_big_to_parse_is_unreadable(
             {"status": "failed", "failed_reason": {"x": 1}},
             {"status": JobStatus.FAILED, "error": None},
         ),
-        ({"status": "failed", "failed_reason": "x" * 1000}, {"error": "x" * 300}),
+        ({"status": "failed", "failed_reason": "x" * 1000}, {"error": "x" * 299 + "…"}),
         ({"status": "IN_QUEUE"}, {"status": JobStatus.QUEUED}),
     ],
 )

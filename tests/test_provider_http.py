@@ -322,7 +322,7 @@ async def test_an_answer_dripping_slowly_is_given_up(monkeypatch: pytest.MonkeyP
         ),
         ({"scenes": [{"text": ["This field is required."]}]}, "scenes: text: This field is"),
         ({"a\n\u202eb": ["line\r\none\x00\ttwo"]}, "a b: line one two"),
-        ({"detail": "x" * 5000}, "x" * 300),
+        ({"detail": "x" * 5000}, "x" * 299 + "…"),
         ({"id": "abc", "status": 3}, "HTTP 400 Bad Request"),  # not an error shape
         ({"detail": "\n\u200b\x07"}, "HTTP 400 Bad Request"),  # nothing left to show
     ],

@@ -14,11 +14,20 @@ import pytest
 from bot.errors import SpeechBroken, SpeechUnavailable, TextTooLongSpoken
 from bot.media.intake import MediaService
 from bot.speech import LocalSpeech
+from bot.speech.cache import spoken_path
+from bot.speech.router import Speech
 
 WORDS = "Happy birthday, dear friend!"
 
 
-class SlowSpeaker:
+class BuiltIn:
+    """Only the built-in engine is on: every voice id is its own."""
+
+    def speaking(self, voice_id: str | None) -> str | None:
+        return voice_id
+
+
+class SlowSpeaker(BuiltIn):
     """The real voice, with a pause before the file is written (what a busy loop does)."""
 
     def __init__(self, speech: LocalSpeech) -> None:
@@ -42,7 +51,7 @@ class SlowSpeaker:
         return seconds
 
 
-class BrokenSpeaker:
+class BrokenSpeaker(BuiltIn):
     async def speak(
         self,
         text: str,
@@ -101,7 +110,7 @@ async def test_an_engine_that_cannot_run_is_not_the_users_fault(tmp_path: Path) 
 
 async def test_speech_over_the_limit_says_how_long_rounded_up(tmp_path: Path) -> None:
     async with LocalSpeech() as speech:
-        media = service(tmp_path, speech, max_voice_seconds=1)
+        media = service(tmp_path, Speech(speech, {}), max_voice_seconds=1)
         with pytest.raises(TextTooLongSpoken) as refused:
             await media.ingest_text(WORDS, "en")
     assert refused.value.params["limit"] == 1
@@ -110,7 +119,18 @@ async def test_speech_over_the_limit_says_how_long_rounded_up(tmp_path: Path) ->
 
 async def test_spoken_in_the_users_own_language(tmp_path: Path) -> None:
     async with LocalSpeech() as speech:
-        media = service(tmp_path, speech)
+        media = service(tmp_path, Speech(speech, {}))
         german = await media.ingest_text("Guten Tag, wie geht es Ihnen?", "de")
     digest = hashlib.sha256(b"de\0Guten Tag, wie geht es Ihnen?").hexdigest()[:32]
     assert Path(str(german.path)).name == f"text-{digest}.wav"
+
+
+async def test_a_voice_whose_engine_is_off_is_not_cached_as_that_voice(tmp_path: Path) -> None:
+    # Creatify was turned off: its voice is read by the built-in one, and that recording is
+    # filed as the built-in one's, never served later as Creatify's.
+    async with LocalSpeech() as speech:
+        media = service(tmp_path, Speech(speech, {}))
+        await media.ingest_text(WORDS, "en", "creatify:7a258b67")
+    inputs = tmp_path / "inputs"
+    assert spoken_path(inputs, WORDS, "en", None).exists()
+    assert not spoken_path(inputs, WORDS, "en", "creatify:7a258b67").exists()

@@ -195,11 +195,9 @@ async def test_too_long_text_names_the_limit_and_keeps_the_avatar(
 async def test_a_brazilians_text_reaches_creatify_with_a_portuguese_voice(
     harness: Harness, creatify: FakeCreatify
 ) -> None:
-    """Known bug (issue 8; reported to the lead): without a voice chosen with /voice, the text
-    goes to Creatify with no ``accent``, so the avatar's default voice (not chosen for the
-    language) reads Portuguese words. A Brazilian's text must go with one of Creatify's
-    Brazilian Portuguese accents (``GET /api/voices/``), as the built-in voice would speak
-    it in Portuguese."""
+    """Without a voice chosen with /voice, a Brazilian's text goes to Creatify with one of its
+    Brazilian Portuguese accents (``GET /api/voices/``), not bare, which the avatar's own
+    English voice would read."""
     portuguese = {
         accent_id
         for voice in creatify.voices

@@ -23,7 +23,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,6 +54,8 @@ MAX_KEPT = 20_000
 #: Stills downloaded at once, process-wide: a preview is a nicety, the result downloads
 #: (limits.DOWNLOADS) are what users wait for, and neither must hold up the other.
 STILLS = WorkLimit(2)
+#: How long a still Telegram refused is shown by name alone before it is tried again.
+REFUSED_SECONDS = 3600.0
 _IMAGES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
 
 #: A still to send: Telegram's file id for it, or its bytes to upload.
@@ -78,6 +82,9 @@ class AvatarPreviews:
         self._allow_private = allow_private
         self._ids: dict[str, str] = self._read()
         self._locks: dict[str, asyncio.Lock] = {}
+        #: Stills Telegram refused to take (an odd size, say), and when: shown by name alone
+        #: for a while instead of being downloaded and refused again at every tap.
+        self._refused: dict[str, float] = {}
         self._loading: set[int] = set()
         # The file ids are written to disk in the background, one write at a time: a user's
         # turn ends when the still is in their chat, not when a disk has caught up.
@@ -113,6 +120,8 @@ class AvatarPreviews:
         if url is None:
             return None
         key = _key(url)
+        if time.monotonic() - self._refused.get(key, -math.inf) < REFUSED_SECONDS:
+            return None
         reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
 
         async def send_photo(photo: Photo) -> Message:
@@ -151,6 +160,10 @@ class AvatarPreviews:
         try:
             with path.open("rb") as photo:
                 sent = await send_photo(photo)
+        except BadRequest as exc:  # Telegram will not take this picture: the name will do
+            log.warning("Telegram refused an avatar still: %s", exc)
+            self._refused[key] = time.monotonic()
+            return None
         finally:
             path.unlink(missing_ok=True)
         if sent.photo:

@@ -20,9 +20,18 @@ from bot import callback_data as cd
 from bot.catalog import Catalog
 from bot.conversation.checks import InputChecks
 from bot.conversation.picker import AvatarPicker
-from bot.errors import MediaTooLong, RecordingNotTaken
+from bot.errors import FaceNotTaken, MediaTooLong, RecordingNotTaken
 from bot.media.intake import MediaService
-from bot.models import AspectRatio, AvatarFace, Draft, InputFile, MediaKind, Step, VoiceKind
+from bot.models import (
+    AspectRatio,
+    AvatarFace,
+    Draft,
+    FaceKind,
+    InputFile,
+    MediaKind,
+    Step,
+    VoiceKind,
+)
 from bot.tasks import BackgroundTasks
 from storage import DraftRepository
 
@@ -136,8 +145,10 @@ class DraftService:
         conversation ended meanwhile.
 
         Raises:
-            MediaError: too big to download (the draft is unchanged).
+            MediaError: too big to download, or a kind of face no provider takes (the draft
+                is unchanged).
         """
+        self._check_face(kind)
         self._media.check_size(file)
         update = {"step": Step.MEDIA_CHECK, "media": file, "media_kind": kind, "avatar": None}
         return await self._start_check(await self._said(draft, Step.MEDIA, update))
@@ -207,8 +218,9 @@ class DraftService:
         conversation ended meanwhile.
 
         Raises:
-            MediaError: too big to download.
+            MediaError: too big to download, or a kind of face no provider takes.
         """
+        self._check_face(kind)
         self._media.check_size(file)
         update = {"offered_media": file, "offered_media_kind": kind}
         return await self._said(draft, None, update)
@@ -373,8 +385,11 @@ class DraftService:
             cleared = {"offered_media": None, "offered_media_kind": None} if still_offered else {}
             if isinstance(face, tuple):
                 return current.model_copy(update=cleared)
-            # The sent face replaces an avatar too (which would otherwise win: Draft.face_kind).
+            # The sent face replaces an avatar too (which would otherwise win: Draft.face_kind),
+            # and the avatar's provider voice with it: the text was spoken by the built-in one.
             update = {"media": face, "media_kind": kind, "avatar": None, **cleared}
+            if current.avatar is not None:
+                update["voice_id"] = None
             return self._keep_choices(current.model_copy(update=update))
 
         current = await self._repo.update(draft, swap_in)
@@ -385,6 +400,15 @@ class DraftService:
             await self._presenter_().refuse(current, key, **params)
         elif current.step not in CHECKS:  # a running check prompts when done
             await self._presenter_().swapped(current)
+
+    def _check_face(self, kind: MediaKind) -> None:
+        """Refuse, before any download, a kind of face no enabled provider takes (Creatify
+        alone without PUBLIC_URL takes avatars only): else the user would learn it only at
+        the PROVIDER step, after the voice."""
+        if self._catalog.takes_face(FaceKind(kind.value)):
+            return
+        other = FaceKind.VIDEO if kind is MediaKind.PHOTO else FaceKind.PHOTO
+        raise FaceNotTaken(kind.value, other_taken=self._catalog.takes_face(other))
 
     def _single_choice(self, draft: Draft) -> Draft:
         """The draft past PROVIDER when exactly one provider can do this."""

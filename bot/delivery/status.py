@@ -131,11 +131,11 @@ class StatusMessages:
         return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)]])
 
     def _way_forward(self, job: Job) -> InlineKeyboardMarkup:
-        buttons = [
-            ("button.retry", cd.RETRY),
-            ("button.other_provider", cd.OTHER_PROVIDER),
-            ("button.new", cd.RESTART),
-        ]
+        # An avatar is made only by its own provider: no [Other provider] for it.
+        other = (
+            [] if job.order.face_file is None else [("button.other_provider", cd.OTHER_PROVIDER)]
+        )
+        buttons = [("button.retry", cd.RETRY), *other, ("button.new", cd.RESTART)]
         return InlineKeyboardMarkup(
             [
                 [

@@ -67,6 +67,11 @@ class Speaker(Protocol):
         max_seconds: float | None = None,
     ) -> float: ...
 
+    def speaking(self, voice_id: str | None) -> str | None:
+        """The voice that really speaks for ``voice_id`` (None: the language's own, when
+        its engine is off)."""
+        ...
+
 
 class MediaService:
     def __init__(
@@ -109,6 +114,9 @@ class MediaService:
             MediaError: too long (as text, or once spoken), or nothing to say.
         """
         self.check_text(text)
+        # Filed under the voice that really speaks: a provider voice whose engine is off is
+        # read by the built-in one, which must not be kept as that provider's.
+        voice_id = self._speaker.speaking(voice_id)
         # A provider's paid speech lands here too when no one waits for it (bot.speech.cache).
         path = spoken_path(self._inputs, text, language, voice_id)
         if path.exists():

@@ -16,6 +16,7 @@ from typing import Any
 from bot.errors import ProviderRejected
 from bot.models import AspectRatio, FaceKind, FileFace, JobStatus, Order, RemoteJob, TextVoice
 from bot.providers.base import Inputs, amount, identifier, text
+from bot.untrusted import clean_text
 
 PROVIDER = "creatify"
 #: ``TextVoice.voice_id`` of a Creatify accent; any other voice id belongs to another engine
@@ -192,7 +193,7 @@ def parse_job(
         status=status,
         progress=100 if status is JobStatus.SUCCEEDED else percent(data.get("progress")),
         output_url=url if status is JobStatus.SUCCEEDED else None,
-        error=(reason.strip()[:MAX_REASON] or None) if reason else None,
+        error=(clean_text(reason, MAX_REASON) or None) if reason else None,
         credits=amount(data.get("credits_used")),
         name=text(data.get("name")),
     )

@@ -27,6 +27,7 @@ from bot.providers.base import (
     text,
 )
 from bot.providers.http import ProviderHTTP
+from bot.untrusted import clean_text
 
 #: Billing: at least 5 s per video; credits per second by resolution (providers.md 3.7).
 MIN_BILLED_SECONDS = 5
@@ -110,7 +111,7 @@ class LipsyncStudioProvider(RemoteProvider):
             provider_job_id=job_id,
             status=status,
             output_url=url,
-            error=str(error)[:300] if error and status is JobStatus.FAILED else None,
+            error=clean_text(str(error), 300) if error and status is JobStatus.FAILED else None,
         )
 
 

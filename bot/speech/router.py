@@ -86,17 +86,27 @@ class Speech:
     ) -> float:
         """Speak ``text`` into a WAV file at ``out`` with the engine ``voice_id`` names (see
         :meth:`LocalSpeech.speak` and :meth:`SpeechEngine.speak` for the errors)."""
+        voice_id = self.speaking(voice_id)
         if voice_id is not None and engine_of(voice_id) != LOCAL:
-            engine = self._engines.get(engine_of(voice_id))
-            if engine is not None:
-                return await engine.speak(
-                    text, language, out, voice_id=voice_id, max_seconds=max_seconds
-                )
-            self._warn(voice_id)
-            voice_id = None
+            engine = self._engines[engine_of(voice_id)]
+            return await engine.speak(
+                text, language, out, voice_id=voice_id, max_seconds=max_seconds
+            )
         return await self._local.speak(
             text, language, out, voice_id=voice_id, max_seconds=max_seconds
         )
+
+    def speaking(self, voice_id: str | None) -> str | None:
+        """The voice that really speaks for ``voice_id``: itself, or None (the language's
+        own built-in voice) when its engine is off (said once in the log)."""
+        if (
+            voice_id is None
+            or engine_of(voice_id) == LOCAL
+            or engine_of(voice_id) in self._engines
+        ):
+            return voice_id
+        self._warn(voice_id)
+        return None
 
     async def sample(self, voice: VoiceInfo, text: str, out: Path) -> bool:
         """A short recording of ``voice`` at ``out``: ``text`` spoken by a built-in voice,
