@@ -19,19 +19,21 @@ class AvatarPicker:
         return self._catalog.available
 
     def page(self, draft: Draft, shown: Filter, number: int) -> AvatarPage:
-        """Page ``number`` of ``shown`` for the draft's user (MINE: their own avatars)."""
-        page = self._catalog.page(shown, number, draft.user_id)
+        """Page ``number`` of ``shown`` for the draft's user (MINE: their own avatars, and
+        those shared with the draft's chat)."""
+        page = self._catalog.page(shown, number, draft.user_id, draft.chat_id)
         if not page.total and self._catalog.is_empty():
             self._catalog.wanted()  # nothing at all yet: ask the providers again, not in this tap
         return page
 
     def has_own(self, draft: Draft) -> bool:
-        """Whether the draft's user has avatars of their own ([My avatars])."""
-        return self._catalog.has_own(draft.user_id)
+        """Whether the draft's user has avatars of their own, or its chat shared ones ([My
+        avatars])."""
+        return self._catalog.has_own(draft.user_id, draft.chat_id)
 
     def find(self, draft: Draft, ref: str) -> Avatar | None:
         """The avatar a button's ``ref`` names, if it is still offered to the draft's user (a
         forged or outdated ref, or someone else's custom avatar: None)."""
         if not cd.is_avatar_ref(ref):
             return None
-        return self._catalog.find(ref, draft.user_id)
+        return self._catalog.find(ref, draft.user_id, draft.chat_id)
