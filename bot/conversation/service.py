@@ -3,10 +3,10 @@ PROVIDER -> CONFIRM (design §1). Handlers ask for a transition and render the d
 
 State lives in the drafts table, keyed by (chat, user), not in memory: a restart resumes at the
 same step with everything the user already sent. Files are downloaded and probed by background
-checks (``*_CHECK`` steps), which move the draft on and tell the user through the
-:class:`Presenter` the handlers attach. Every change but a fresh start is compare-and-set
-(:meth:`DraftRepository.update`), so a check, a face swap and what the user sends meanwhile
-never undo each other.
+checks (``*_CHECK`` steps, :mod:`bot.conversation.background`), which move the draft on and
+tell the user through the :class:`Presenter` the handlers attach. Every change but a fresh
+start is compare-and-set (:meth:`DraftRepository.update`), so a check, a face swap and what
+the user sends meanwhile never undo each other.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from __future__ import annotations
 import logging
 import secrets
 from enum import Enum
-from typing import Protocol
 
 from bot import callback_data as cd
 from bot.catalog import Catalog
+from bot.conversation.background import BackgroundChecks, Presenter
 from bot.conversation.checks import InputChecks
 from bot.conversation.picker import AvatarPicker
+from bot.conversation.steps import StepRules
 from bot.errors import FaceNotTaken, MediaTooLong, RecordingNotTaken
 from bot.media.intake import MediaService
 from bot.models import (
@@ -36,23 +37,6 @@ from bot.tasks import BackgroundTasks
 from storage import DraftRepository
 
 log = logging.getLogger(__name__)
-
-#: The step a background check returns to when the file is refused, and moves on to when
-#: it is accepted.
-CHECKS = {
-    Step.MEDIA_CHECK: (Step.MEDIA, Step.VOICE),
-    Step.VOICE_CHECK: (Step.VOICE, Step.RATIO),
-}
-
-
-class Presenter(Protocol):
-    """How background checks talk to the user (the handlers' prompts)."""
-
-    async def prompt(self, draft: Draft) -> None: ...
-
-    async def refuse(self, draft: Draft, key: str, **params: object) -> None: ...
-
-    async def swapped(self, draft: Draft) -> None: ...
 
 
 class Press(Enum):
@@ -77,15 +61,14 @@ class DraftService:
         self._repo = repo
         #: Which avatars a draft is offered at the MEDIA step.
         self.picker = picker
-        self._checks = checks
         self._media = media
         self._catalog = catalog
-        self._tasks = tasks
-        self._presenter: Presenter | None = None
+        self._rules = StepRules(catalog)
+        self._background = BackgroundChecks(repo, tasks, checks, self._rules)
 
     def attach(self, presenter: Presenter) -> None:
         """Where background checks report (set once at start-up, before any update)."""
-        self._presenter = presenter
+        self._background.attach(presenter)
 
     @property
     def max_voice_seconds(self) -> float:
@@ -124,7 +107,7 @@ class DraftService:
     ) -> Draft:
         """A fresh draft for this (chat, user), replacing any other; starts at VOICE when the
         face (a file or an avatar) is already known ([Again])."""
-        self._tasks.cancel(_check_key(chat_id, user_id))
+        self._background.cancel(chat_id, user_id)
         draft = Draft(
             chat_id=chat_id,
             user_id=user_id,
@@ -151,7 +134,7 @@ class DraftService:
         self._check_face(kind)
         self._media.check_size(file)
         update = {"step": Step.MEDIA_CHECK, "media": file, "media_kind": kind, "avatar": None}
-        return await self._start_check(await self._said(draft, Step.MEDIA, update))
+        return await self._background.start(await self._said(draft, Step.MEDIA, update))
 
     async def choose_avatar(self, draft: Draft, ref: str) -> Draft | None:
         """[Use NAME] in the avatar picker: the avatar ``ref`` names is the face, and the
@@ -193,7 +176,7 @@ class DraftService:
             "voice_kind": VoiceKind.AUDIO,
             "voice_text": None,
         }
-        return await self._start_check(await self._said(draft, Step.VOICE, update))
+        return await self._background.start(await self._said(draft, Step.VOICE, update))
 
     async def accept_text(self, draft: Draft, text: str, voice_id: str | None) -> Draft | None:
         """Take typed text as the voice: it is spoken in the background (by ``voice_id``,
@@ -211,7 +194,7 @@ class DraftService:
             "voice_text": text,
             "voice_id": voice_id,
         }
-        return await self._start_check(await self._said(draft, Step.VOICE, update))
+        return await self._background.start(await self._said(draft, Step.VOICE, update))
 
     async def offer_face(self, draft: Draft, file: InputFile, kind: MediaKind) -> Draft | None:
         """Keep a face sent after the MEDIA step for [Use this face instead]; None if the
@@ -227,9 +210,7 @@ class DraftService:
 
     def use_offered_face(self, draft: Draft) -> None:
         """Check the offered face in the background; it replaces the old one once it passes."""
-        # Its own task key: a voice check running at the same time must not cancel it.
-        key = f"swap:{draft.chat_id}:{draft.user_id}"
-        self._tasks.spawn(key, self._swap(draft), replace=True)
+        self._background.swap(draft)
 
     async def choose(self, draft: Draft, action: str, value: str) -> Draft | None:
         """A ratio or provider button; the saved draft, or None if the press is out of place
@@ -250,7 +231,7 @@ class DraftService:
                 update = {"provider": value, "step": Step.CONFIRM}
             else:
                 return None
-            return self._single_choice(current.model_copy(update=update))
+            return self._rules.single_choice(current.model_copy(update=update))
 
         return await self._repo.update(draft, chosen)
 
@@ -298,21 +279,18 @@ class DraftService:
 
     async def cancel(self, draft: Draft) -> bool:
         """End a conversation and any check it has running. Returns whether there was one."""
-        self._tasks.cancel(_check_key(draft.chat_id, draft.user_id))
+        self._background.cancel(draft.chat_id, draft.user_id)
         return await self._repo.delete(draft.chat_id, draft.user_id)
 
     async def adopt(self, draft: Draft) -> Draft:
         """Make a draft built elsewhere ([Other provider] after a failure) the user's
         conversation, past PROVIDER when only one provider is able."""
-        self._tasks.cancel(_check_key(draft.chat_id, draft.user_id))
-        return await self._repo.save(self._single_choice(draft))
+        self._background.cancel(draft.chat_id, draft.user_id)
+        return await self._repo.save(self._rules.single_choice(draft))
 
     async def resume_checks(self) -> int:
         """After a restart, restart the checks that were under way. Returns how many."""
-        drafts = await self._repo.in_steps(*CHECKS)
-        for draft in drafts:
-            await self._start_check(draft)
-        return len(drafts)
+        return await self._background.resume()
 
     async def _said(
         self, draft: Draft, step: Step | None, update: dict[str, object]
@@ -335,72 +313,6 @@ class DraftService:
 
         return await self._repo.update(draft, apply)
 
-    # --- background work --------------------------------------------------------------------
-
-    async def _start_check(self, draft: Draft | None) -> Draft | None:
-        if draft is not None:
-            key = _check_key(draft.chat_id, draft.user_id)
-            self._tasks.spawn(key, self._check(draft), replace=True)
-        return draft
-
-    async def _check(self, draft: Draft) -> None:
-        """Download and probe the file a ``*_CHECK`` draft is waiting on, then move it on."""
-        refused_step, next_step = CHECKS[draft.step]
-        field = "media" if draft.step is Step.MEDIA_CHECK else "voice"
-        if draft.step is Step.MEDIA_CHECK:
-            result = await self._checks.face(draft)
-        else:
-            result = await self._checks.voice(draft)
-
-        def settle(current: Draft) -> Draft | None:
-            if current.step is not draft.step:
-                return None  # moved on meanwhile
-            if isinstance(result, tuple):
-                cleared = {field: None, **({"voice_text": None} if field == "voice" else {})}
-                return current.model_copy(update={"step": refused_step, **cleared})
-            moved = current.model_copy(update={"step": next_step, field: result})
-            return self._single_choice(self._keep_chosen(moved))
-
-        settled = await self._repo.update(draft, settle)
-        if settled is None:
-            return  # the user canceled or started over meanwhile
-        if isinstance(result, tuple):
-            key, params = result
-            await self._presenter_().refuse(settled, key, **params)
-        else:
-            await self._presenter_().prompt(settled)
-
-    async def _swap(self, draft: Draft) -> None:
-        """Check the offered face; swap it in keeping the voice and still-valid choices."""
-        offered, kind = draft.offered_media, draft.offered_media_kind
-        assert offered is not None
-        assert kind is not None
-        face = await self._checks.offered_face(draft)
-
-        def swap_in(current: Draft) -> Draft:
-            # A face sent while this one was checked is the one offered now: it stays.
-            still_offered = current.offered_media is not None and _same_file(
-                current.offered_media, offered
-            )
-            cleared = {"offered_media": None, "offered_media_kind": None} if still_offered else {}
-            if isinstance(face, tuple):
-                return current.model_copy(update=cleared)
-            # The sent face replaces an avatar too (which would otherwise win: Draft.face_kind),
-            # and the avatar's provider voice with it: the text was spoken by the built-in one.
-            update = {"media": face, "media_kind": kind, "avatar": None, **cleared}
-            if current.avatar is not None:
-                update["voice_id"] = None
-            return self._keep_choices(current.model_copy(update=update))
-
-        current = await self._repo.update(draft, swap_in)
-        if current is None:
-            return  # canceled, generated or started over meanwhile
-        if isinstance(face, tuple):
-            key, params = face
-            await self._presenter_().refuse(current, key, **params)
-        elif current.step not in CHECKS:  # a running check prompts when done
-            await self._presenter_().swapped(current)
-
     def _check_face(self, kind: MediaKind) -> None:
         """Refuse, before any download, a kind of face no enabled provider takes (Creatify
         alone without PUBLIC_URL takes avatars only): else the user would learn it only at
@@ -409,47 +321,3 @@ class DraftService:
             return
         other = FaceKind.VIDEO if kind is MediaKind.PHOTO else FaceKind.PHOTO
         raise FaceNotTaken(kind.value, other_taken=self._catalog.takes_face(other))
-
-    def _single_choice(self, draft: Draft) -> Draft:
-        """The draft past PROVIDER when exactly one provider can do this."""
-        if draft.step is Step.PROVIDER:
-            able = self._catalog.able(draft)
-            if len(able) == 1:
-                return draft.model_copy(update={"provider": able[0], "step": Step.CONFIRM})
-        return draft
-
-    def _keep_chosen(self, draft: Draft) -> Draft:
-        """A voice checked after [Shorter voice] arrives at RATIO with the shape still chosen:
-        on to the summary with the same provider (or PROVIDER, if it cannot take this)."""
-        if draft.step is not Step.RATIO or draft.ratio is None:
-            return draft
-        if draft.provider is not None and draft.provider in self._catalog.able(draft):
-            return draft.model_copy(update={"step": Step.CONFIRM})
-        return draft.model_copy(update={"step": Step.PROVIDER, "provider": None})
-
-    def _keep_choices(self, draft: Draft) -> Draft:
-        """The draft with its choices still valid for a new face: a provider that cannot take
-        it is dropped, and at CONFIRM that means picking again (or the only one able)."""
-        able = self._catalog.able(draft)
-        if draft.provider is None or draft.provider in able:
-            return draft
-        if draft.step is not Step.CONFIRM:
-            return draft.model_copy(update={"provider": None})
-        if len(able) == 1:
-            return draft.model_copy(update={"provider": able[0]})
-        return draft.model_copy(update={"provider": None, "step": Step.PROVIDER})
-
-    def _presenter_(self) -> Presenter:
-        assert self._presenter is not None, "DraftService.attach() was not called"
-        return self._presenter
-
-
-def _same_file(a: InputFile, b: InputFile) -> bool:
-    """The same file Telegram holds (file ids differ between bots and over time)."""
-    if a.file_unique_id and b.file_unique_id:
-        return a.file_unique_id == b.file_unique_id
-    return a.file_id == b.file_id
-
-
-def _check_key(chat_id: int, user_id: int) -> str:
-    return f"check:{chat_id}:{user_id}"
