@@ -26,10 +26,10 @@ from bot.conversation import DraftService
 from bot.i18n import Translator
 from bot.models import Draft, FaceKind, Step
 from bot.quota_desk import QuotaDesk
-from bot.quotas import Allowance, price
-from bot.speech import LOCAL, VoiceInfo, engine_of
+from bot.speech import VoiceInfo
 from bot.voices import Voices
 from handlers import keyboards, quota_text
+from handlers.summary import price_of, summary
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class Screens:
             return t.t(locale, "prompt.ratio"), keyboards.ratios(draft)
         if draft.step is Step.PROVIDER:
             # Every provider costs the same seconds of quota: the voice's length.
-            cost = t.t(locale, "price.button", seconds=_price(draft))
+            cost = t.t(locale, "price.button", seconds=price_of(draft))
             choices = [
                 (name, f"{t.t(locale, f'provider.{name}')} · {cost}")
                 for name in self._catalog.able(draft)
@@ -105,9 +105,10 @@ class Screens:
             allowances = await self._quotas.allowances(
                 draft.user_id, draft.chat_id, draft.chat_type
             )
-            short = quota_text.short_of(_price(draft), allowances)
-            shorter = short is not None and quota_text.offers_shorter(short, _price(draft))
-            return self._summary(draft, allowances), keyboards.confirm(t, draft, shorter=shorter)
+            short = quota_text.short_of(price_of(draft), allowances)
+            shorter = short is not None and quota_text.offers_shorter(short, price_of(draft))
+            text = summary(t, self._catalog, self._admins, draft, allowances)
+            return text, keyboards.confirm(t, draft, shorter=shorter)
         return t.t(locale, "error.still_checking"), None
 
     async def _voice_prompt(self, draft: Draft) -> str:
@@ -193,43 +194,6 @@ class Screens:
         text, markup = await self.render(draft)
         await self._send(draft, f"{lead}\n\n{text}", markup)
 
-    def _summary(self, draft: Draft, allowances: list[Allowance]) -> str:
-        t, locale = self._t, draft.locale
-        assert draft.voice is not None
-        assert draft.voice.probe is not None
-        assert draft.provider
-        seconds = _price(draft)
-        notes = []
-        if self._catalog.reads_text(draft):
-            provider = t.t(locale, f"provider.{draft.provider}")
-            notes.append(t.t(locale, "note.spoken_natively", provider=provider))
-        elif draft.voice_text is not None and engine_of(draft.voice_id or "") == LOCAL:
-            notes.append(t.t(locale, "note.spoken"))  # a provider's voice is no robot
-        if self._catalog.is_preview(draft.provider):
-            notes.append(t.t(locale, "note.preview"))
-        if draft.user_id in self._admins and draft.chat_type == ChatType.PRIVATE:
-            # Provider credits are money: only the bot's admins see them, and not in a group.
-            credits = self._catalog.quote(draft, draft.provider)
-            if credits:
-                notes.append(t.t(locale, "price.admin_credits", credits=f"{credits:g}"))
-        short = quota_text.short_of(seconds, allowances)
-        if short is not None:
-            # Said before [Generate] rather than only after it.
-            key = "short" if quota_text.offers_shorter(short, seconds) else "nothing_left"
-            notes.append(t.t(locale, f"price.{key}", left=short.left))
-        return t.t(
-            locale,
-            "prompt.confirm",
-            face=t.t(
-                locale, f"face.{draft.face_kind}", name=draft.avatar.name if draft.avatar else ""
-            ),
-            seconds=seconds,  # rounded as the price is: the two never disagree
-            ratio=draft.ratio,
-            provider=t.t(locale, f"provider.{draft.provider}"),
-            cost=quota_text.price(t, locale, seconds, allowances),
-            note="\n".join(notes),
-        ).strip()
-
     async def _send(self, draft: Draft, text: str, markup: InlineKeyboardMarkup | None) -> None:
         reply_markup: InlineKeyboardMarkup | ForceReply | None = markup
         reply = None
@@ -245,13 +209,6 @@ class Screens:
         )
         if draft.chat_type != ChatType.PRIVATE:
             await self._drafts.remember_prompt(draft, sent.message_id)
-
-
-def _price(draft: Draft) -> int:
-    """Seconds of quota the draft's video costs (what [Generate] reserves)."""
-    assert draft.voice is not None
-    assert draft.voice.probe is not None
-    return price(draft.voice.probe.duration)
 
 
 async def edit(
