@@ -13,6 +13,8 @@ from storage.db import Database
 
 #: The file fields of a draft's InputFile, read out of its JSON without parsing it in Python.
 _INPUT_FIELDS = ("path", "file_id", "file_unique_id", "source")
+#: A draft's InputFiles: its face and its voices.
+_DRAFT_SLOTS = ("media", "voice", "voice2")
 
 
 class MediaReferences:
@@ -29,7 +31,8 @@ class MediaReferences:
             rows = await self._db.fetchall(
                 """
                 SELECT json_extract(order_data, '$.face.path'),
-                    json_extract(order_data, '$.voice.path'), output_path FROM jobs
+                    json_extract(order_data, '$.voice.path'),
+                    json_extract(order_data, '$.dialogue.voice.path'), output_path FROM jobs
                 WHERE id > ? AND id <= ? AND (finished_at IS NULL OR finished_at >= ?)
                 """,
                 (start, start + batch, ended_after.isoformat()),
@@ -37,11 +40,12 @@ class MediaReferences:
             yield [path for row in rows for path in row if path]
 
     async def draft_files(self, batch: int) -> AsyncIterator[list[dict[str, str | None]]]:
-        """The face and voice of every stored draft, as the fields of their InputFile
-        (``path`` is None while the file is still being downloaded); one list per batch."""
+        """The face and voices (a dialogue's second speaker's too) of every stored draft, as
+        the fields of their InputFile (``path`` is None while the file is still being
+        downloaded); one list per batch."""
         columns = ", ".join(
             f"json_extract(data, '$.{slot}.{field}') AS {slot}_{field}"
-            for slot in ("media", "voice")
+            for slot in _DRAFT_SLOTS
             for field in _INPUT_FIELDS
         )
         after = 0
@@ -55,7 +59,7 @@ class MediaReferences:
             after = rows[-1]["rowid"]
             files = []
             for row in rows:
-                for slot in ("media", "voice"):
+                for slot in _DRAFT_SLOTS:
                     fields = {field: row[f"{slot}_{field}"] for field in _INPUT_FIELDS}
                     if fields["source"] is not None:
                         files.append(fields)

@@ -27,11 +27,13 @@ from bot.models.order import (
     AudioVoice,
     AvatarFace,
     Capabilities,
+    Dialogue,
     Face,
     FaceKind,
     FileFace,
     Order,
     TextVoice,
+    Turns,
     Voice,
 )
 
@@ -47,6 +49,7 @@ __all__ = [
     "AvatarFace",
     "Capabilities",
     "DeliveryClaim",
+    "Dialogue",
     "Draft",
     "Face",
     "FaceKind",
@@ -64,6 +67,7 @@ __all__ = [
     "RemoteJob",
     "Step",
     "TextVoice",
+    "Turns",
     "Voice",
     "VoiceKind",
 ]

@@ -1,4 +1,9 @@
-"""The conversation in progress, as stored between updates."""
+"""The conversation in progress, as stored between updates.
+
+A dialogue's draft holds its second speaker beside the first: ``avatar2`` and the ``voice2*``
+fields mirror ``avatar`` and ``voice*`` (see :func:`second_speaker`), and ``turns`` says how
+the two take turns. Drafts stored before dialogues existed load as single-speaker ones.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,29 @@ from bot.models.media import AspectRatio, InputFile, MediaKind, VoiceKind
 from bot.models.order import (
     AudioVoice,
     AvatarFace,
+    Dialogue,
     FaceKind,
     FileFace,
     Order,
     TextVoice,
+    Turns,
     Voice,
+    dialogue_seconds,
 )
+
+#: A speaker's voice fields; the second speaker's are the same with a ``2`` after ``voice``.
+VOICE_FIELDS = ("voice", "voice_kind", "voice_text", "voice_id")
+
+
+def second_speaker(fields: dict[str, object], second: bool = True) -> dict[str, object]:
+    """``fields`` of the first speaker's voice (``voice``, ``voice_text``...) renamed as the
+    second's (``voice2``, ``voice2_text``...) when ``second``; other names stay."""
+    if not second:
+        return fields
+    return {
+        (name.replace("voice", "voice2", 1) if name in VOICE_FIELDS else name): value
+        for name, value in fields.items()
+    }
 
 
 class Step(StrEnum):
@@ -30,6 +52,11 @@ class Step(StrEnum):
     MEDIA_CHECK = "media_check"
     VOICE = "voice"
     VOICE_CHECK = "voice_check"
+    #: A dialogue's second speaker's voice (VOICE is then the first's).
+    VOICE2 = "voice2"
+    VOICE2_CHECK = "voice2_check"
+    #: A dialogue's speakers one after the other or at the same time.
+    TURNS = "turns"
     RATIO = "ratio"
     PROVIDER = "provider"
     CONFIRM = "confirm"
@@ -54,6 +81,17 @@ class Draft(BaseModel):
     voice_text: str | None = None
     #: The speaking voice chosen (with /voice) when the text was typed; None: the default.
     voice_id: str | None = None
+    #: Two people talking (design §1, Dialogue): the face is one photo of both, or
+    #: ``avatar`` and ``avatar2``; the voice fields are the first (left) speaker's.
+    dialogue: bool = False
+    #: The second speaker's avatar, when the face is two avatars.
+    avatar2: AvatarFace | None = None
+    #: The second (right) speaker's voice, as the first's fields above.
+    voice2_kind: VoiceKind | None = None
+    voice2: InputFile | None = None
+    voice2_text: str | None = None
+    voice2_id: str | None = None
+    turns: Turns | None = None
     ratio: AspectRatio | None = None
     provider: str | None = None
     #: Providers not to offer: the one that just failed these inputs ([Other provider]).
@@ -79,30 +117,40 @@ class Draft(BaseModel):
             return FaceKind.AVATAR
         return None if self.media_kind is None else FaceKind(self.media_kind.value)
 
+    @property
+    def voice_kinds(self) -> list[VoiceKind] | None:
+        """The kinds of every voice the draft needs (the second speaker's too, in a
+        dialogue); None while one is missing."""
+        kinds = [self.voice_kind, self.voice2_kind] if self.dialogue else [self.voice_kind]
+        return None if None in kinds else [kind for kind in kinds if kind is not None]
+
+    @property
+    def seconds(self) -> float:
+        """Length of the video as checked so far: the voice's, or a dialogue's by its
+        turns (see :func:`dialogue_seconds`); 0 for a voice not checked yet."""
+        first = _duration(self.voice)
+        if not self.dialogue:
+            return first
+        return dialogue_seconds(first, _duration(self.voice2), self.turns)
+
     @classmethod
     def of_order(cls, order: Order, *, source: str, **fields: object) -> Draft:
-        """A draft holding ``order``'s face, voice and ratio (to retry it, or make it at
-        another provider); ``source`` says where its files came from."""
-        face, voice = order.face, order.voice
-        held: dict[str, object] = {"ratio": order.ratio, "voice_kind": voice.kind}
+        """A draft holding ``order``'s face, voice and ratio (and a dialogue's second
+        speaker and turns: the order whole), to retry it or make it at another provider;
+        ``source`` says where its files came from."""
+        face = order.face
+        held: dict[str, object] = {"ratio": order.ratio, **_held_voice(order.voice, source)}
         if isinstance(face, FileFace):
             held["media_kind"] = face.media_kind
             held["media"] = InputFile(file_id="", source=source, path=face.path, probe=face.probe)
         else:
             held["avatar"] = face
-        if isinstance(voice, TextVoice):
-            held["voice"] = InputFile(
-                file_id="", source="text", path=voice.path, probe=voice.probe
-            )
-            held |= {
-                "voice_text": voice.text,
-                "voice_id": voice.voice_id,
-                "language": voice.language,
-            }
-        else:
-            held["voice"] = InputFile(
-                file_id="", source=source, path=voice.path, probe=voice.probe
-            )
+        dialogue = order.dialogue
+        if dialogue is not None:
+            second = second_speaker(_held_voice(dialogue.voice, source))
+            second.pop("language", None)  # one language per draft: the first speaker's
+            held |= {"dialogue": True, "avatar2": dialogue.avatar, "turns": dialogue.turns}
+            held |= second
         return cls.model_validate({**held, **fields})
 
     def order(self) -> Order:
@@ -113,7 +161,16 @@ class Draft(BaseModel):
         """
         if self.ratio is None:
             raise ValueError("no ratio chosen")
-        return Order(face=self._face(), voice=self._voice(), ratio=self.ratio)
+        dialogue = None
+        if self.dialogue:
+            if self.turns is None:
+                raise ValueError("no turns chosen")
+            if self.avatar is not None and self.avatar2 is None:
+                raise ValueError("no second avatar")
+            dialogue = Dialogue(
+                voice=self._voice(second=True), avatar=self.avatar2, turns=self.turns
+            )
+        return Order(face=self._face(), voice=self._voice(), ratio=self.ratio, dialogue=dialogue)
 
     def _face(self) -> AvatarFace | FileFace:
         if self.avatar is not None:
@@ -124,16 +181,37 @@ class Draft(BaseModel):
         kind = FaceKind(self.media_kind.value)
         return FileFace(kind=kind, path=media.path, probe=media.probe)
 
-    def _voice(self) -> Voice:
-        voice = self.voice
+    def _voice(self, *, second: bool = False) -> Voice:
+        voice, text = (self.voice2, self.voice2_text) if second else (self.voice, self.voice_text)
         if voice is None or voice.path is None or voice.probe is None:
             raise ValueError("no checked voice")
-        if self.voice_text is None:
+        if text is None:
             return AudioVoice(path=voice.path, probe=voice.probe)
         return TextVoice(
-            text=self.voice_text,
+            text=text,
             language=self.language or self.locale,
-            voice_id=self.voice_id,
+            voice_id=self.voice2_id if second else self.voice_id,
             path=voice.path,
             probe=voice.probe,
         )
+
+
+def _held_voice(voice: Voice, source: str) -> dict[str, object]:
+    """The first speaker's voice fields of a draft holding ``voice``."""
+    if isinstance(voice, TextVoice):
+        held = InputFile(file_id="", source="text", path=voice.path, probe=voice.probe)
+        return {
+            "voice": held,
+            "voice_kind": voice.kind,
+            "voice_text": voice.text,
+            "voice_id": voice.voice_id,
+            "language": voice.language,
+        }
+    held = InputFile(file_id="", source=source, path=voice.path, probe=voice.probe)
+    return {"voice": held, "voice_kind": voice.kind}
+
+
+def _duration(voice: InputFile | None) -> float:
+    if voice is None or voice.probe is None:
+        return 0.0
+    return voice.probe.duration or 0.0

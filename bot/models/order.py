@@ -5,11 +5,17 @@ A typed text is always spoken at the VOICE step (by the local engine or a provid
 so its length, price and quota are known before [Generate]; a provider that takes text
 natively gets the text, the others get the spoken file. The order is stored as one JSON
 column, so a new kind of face or voice needs no new columns.
+
+A dialogue (two people talking, design §1) is an order with a :class:`Dialogue`: the order's
+face and voice are the first (left) speaker's, the dialogue holds the second's voice, the
+second avatar (when the face is two avatars rather than one photo of both) and how the two
+take turns. Orders stored before dialogues existed load with none.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
@@ -94,19 +100,54 @@ class TextVoice(BaseModel):
 Voice = Annotated[AudioVoice | TextVoice, Field(discriminator="kind")]
 
 
+class Turns(StrEnum):
+    """How the two speakers of a dialogue take turns."""
+
+    #: The first (left) speaker, then the second (right).
+    ONE_AFTER_THE_OTHER = "one_after_the_other"
+    #: Both at once.
+    AT_THE_SAME_TIME = "at_the_same_time"
+
+
+def dialogue_seconds(first: float, second: float, turns: Turns | None) -> float:
+    """Length of a dialogue: the sum of the voices one after the other, the longer at the
+    same time (``turns`` not chosen yet: the sum, the most it can be)."""
+    return max(first, second) if turns is Turns.AT_THE_SAME_TIME else first + second
+
+
+class Dialogue(BaseModel):
+    """The second speaker of a two-speaker order, and how the two take turns."""
+
+    model_config = ConfigDict(frozen=True)
+
+    #: The second (right) speaker's voice.
+    voice: Voice
+    #: The second speaker's avatar; None when the face is one photo of both speakers.
+    avatar: AvatarFace | None = None
+    turns: Turns
+
+
 class Order(BaseModel):
     """Everything a provider needs to render one video."""
 
     model_config = ConfigDict(frozen=True)
 
+    #: The face; in a dialogue, the photo of both speakers or the first speaker's avatar.
     face: Face
+    #: The voice; in a dialogue, the first (left) speaker's.
     voice: Voice
     ratio: AspectRatio
+    dialogue: Dialogue | None = None
 
     @property
     def seconds(self) -> float:
-        """Length of the video: the voice's, as recorded or spoken."""
-        return self.voice.probe.duration or 0.0
+        """Length of the video: the voice's, as recorded or spoken; a dialogue's by its
+        turns (what quota and most providers bill)."""
+        first = self.voice.probe.duration or 0.0
+        if self.dialogue is None:
+            return first
+        second = self.dialogue.voice.probe.duration or 0.0
+        return dialogue_seconds(first, second, self.dialogue.turns)
 
     @property
     def face_kind(self) -> FaceKind:
@@ -126,10 +167,16 @@ class Order(BaseModel):
         """The voice as a recording (a text's spoken copy)."""
         return Path(self.voice.path)
 
+    @property
+    def voices(self) -> list[Voice]:
+        """The voices, the first speaker's first."""
+        return [self.voice] if self.dialogue is None else [self.voice, self.dialogue.voice]
+
     def files(self) -> list[Path]:
         """Every file of the user's the order refers to (what retention must keep)."""
         face = self.face_file
-        return [Path(face.path), self.voice_file] if face else [self.voice_file]
+        voices = [Path(voice.path) for voice in self.voices]
+        return [Path(face.path), *voices] if face else voices
 
 
 class Capabilities(BaseModel):
@@ -151,6 +198,13 @@ class Capabilities(BaseModel):
     max_text_chars: int | None = None
     #: Free and offline: users are told it does not move lips.
     is_preview: bool = False
+    #: Two-speaker videos: the faces it makes them of (a photo of both people; two of its
+    #: avatars), none when it makes none...
+    dialogue_faces: frozenset[FaceKind] = frozenset()
+    #: ...how the two may take turns...
+    dialogue_turns: frozenset[Turns] = frozenset()
+    #: ...and whether their voices may be recordings (Creatify's scenes take text only).
+    dialogue_audio: bool = True
 
     def accepts(self, face: FaceKind, voice: VoiceKind, seconds: float = 0.0) -> bool:
         """Whether this provider can render this face with this voice of ``seconds``; typed
@@ -158,3 +212,20 @@ class Capabilities(BaseModel):
         takes_voice = self.audio or (voice is VoiceKind.TEXT and self.native_text)
         fits = self.max_seconds is None or seconds <= self.max_seconds
         return face in self.faces and takes_voice and fits
+
+    def accepts_dialogue(
+        self,
+        face: FaceKind,
+        voices: Collection[VoiceKind] = (),
+        turns: Turns | None = None,
+        seconds: float = 0.0,
+    ) -> bool:
+        """Whether this provider makes a dialogue of this face with these voices, taking
+        ``turns`` (None: either way it offers) and lasting ``seconds``."""
+        recordings = self.audio and self.dialogue_audio
+        takes_voices = all(
+            recordings or (voice is VoiceKind.TEXT and self.native_text) for voice in voices
+        )
+        takes_turns = bool(self.dialogue_turns) and (turns is None or turns in self.dialogue_turns)
+        fits = self.max_seconds is None or seconds <= self.max_seconds
+        return face in self.dialogue_faces and takes_voices and takes_turns and fits
