@@ -258,9 +258,10 @@ async def test_the_client_reads_odd_answers_defensively() -> None:
     failed = parse_persona({"id": "p", "process_status": "Rejected", "failed_reason": "a\nb"})
     assert failed.status is PersonaStatus.FAILED
     assert failed.reason == "a b"
-    for bad in ({}, {"id": "../x"}, [], "x"):
+    shapes: tuple[object, ...] = ({}, {"id": "../x"}, [], "x")
+    for shape in shapes:
         with pytest.raises(ProviderUnavailable):
-            parse_persona(bad)
+            parse_persona(shape)
     for bad in (
         {"max_count": 3},
         {"max_count": True, "current_count": 0},

@@ -354,7 +354,8 @@ async def test_render_short_video_loops_to_voice_length(
     files: dict[str, Path], tmp_path: Path
 ) -> None:
     order = await _order(MediaKind.VIDEO, files["video"], files["mp3"], AspectRatio.LANDSCAPE)
-    assert (order.face.probe.duration, order.seconds) == pytest.approx((2, 4), abs=0.1)
+    assert order.face_file is not None
+    assert (order.face_file.probe.duration, order.seconds) == pytest.approx((2, 4), abs=0.1)
     fractions: list[float] = []
     out = tmp_path / "out.mp4"
 

@@ -292,7 +292,9 @@ async def test_an_answer_dripping_slowly_is_given_up(monkeypatch: pytest.MonkeyP
             await asyncio.sleep(0.05)  # each read in time, the whole never
             yield b" "
 
-    answers = [httpx.Response(200, content=drip()) for _ in range(2)]
+    answers: list[httpx.Response | Exception] = [
+        httpx.Response(200, content=drip()) for _ in range(2)
+    ]
     http, seen = _http(answers, attempts=2)
     with pytest.raises(ProviderUnavailable, match="no answer") as info:
         await http.json(httpx.Request("GET", URL))

@@ -136,7 +136,7 @@ class CustomPersonas:
         self.builds[persona.id] = build
         self.fake._spawn(self._build(build))
         base = self.fake.base()
-        answer = {
+        answer: dict[str, Any] = {
             "id": persona.id,
             "gender": gender,
             "creator_name": name,
