@@ -29,7 +29,7 @@ GRACE_SECONDS = 3600
 #: live is dated now instead (a job sent again after a long outage).
 MIN_LINK_SECONDS = 3600
 #: The only file names ever served: anything else is 404 before the disk is touched.
-SERVED_NAMES = frozenset({"face.jpg", "face.mp4", "voice.mp3"})
+SERVED_NAMES = frozenset({"face.jpg", "face.mp4", "voice.mp3", "voice2.mp3"})
 _JOB_ID = re.compile(r"^[0-9]{1,18}$")
 
 
@@ -52,7 +52,7 @@ class MediaHost:
 
         Face: photo -> JPEG, video -> H.264 MP4, both cropped to fill the chosen ratio (the
         video looped or cut to the voice's length); an avatar has no file. Voice (a
-        recording, or typed text as spoken) -> MP3.
+        recording, or typed text as spoken) -> MP3, and a dialogue's second voice too.
 
         Raises:
             RenderError: ffmpeg failed.
@@ -72,14 +72,20 @@ class MediaHost:
                 folder / "face.mp4", lambda out: render.to_provider_video(order, out)
             )
         voice = await _once(folder / "voice.mp3", lambda out: render.to_mp3(order.voice_file, out))
+        voice2: Path | None = None
+        if order.dialogue is not None:
+            second = Path(order.dialogue.voice.path)
+            voice2 = await _once(folder / "voice2.mp3", lambda out: render.to_mp3(second, out))
         if not self._public_url:
-            return Inputs(face=face, voice=voice)
+            return Inputs(face=face, voice=voice, voice2=voice2)
         issued = _issued(job)
         return Inputs(
             face=face,
             voice=voice,
             face_url=None if face is None else self.link(job.id, face.name, now=issued),
             voice_url=self.link(job.id, voice.name, now=issued),
+            voice2=voice2,
+            voice2_url=None if voice2 is None else self.link(job.id, voice2.name, now=issued),
         )
 
     def link(self, job_id: int, name: str, *, now: float | None = None) -> str:

@@ -78,9 +78,13 @@ class Inputs:
 
     #: None when the face is a provider's avatar.
     face: Path | None
+    #: The voice; in a dialogue, the first (left) speaker's.
     voice: Path
     face_url: str | None = None
     voice_url: str | None = None
+    #: A dialogue's second (right) speaker's voice.
+    voice2: Path | None = None
+    voice2_url: str | None = None
 
 
 class RemoteProvider(Provider):

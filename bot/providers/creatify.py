@@ -5,7 +5,9 @@ Routes (providers.md section 1):
 - avatar + text of 2+ paragraphs -> ``POST /api/lipsyncs_v2/``, one scene per paragraph;
 - avatar + text -> ``POST /api/lipsyncs/`` (Creatify's own TTS speaks it);
 - avatar + recording -> ``POST /api/lipsyncs/`` with the recording's URL;
-- photo + any voice -> ``POST /api/aurora/`` with the photo's and the spoken audio's URLs.
+- photo + any voice -> ``POST /api/aurora/`` with the photo's and the spoken audio's URLs;
+- two avatars with a text each (a dialogue) -> ``POST /api/lipsyncs_v2/``, their paragraphs
+  in turn.
 
 Creatify takes media only by URL, so photos and recordings need PUBLIC_URL; avatars with
 text need nothing public, which is why ``needs_public_urls`` is False and the capabilities
@@ -44,6 +46,7 @@ from bot.models import (
     JobStatus,
     Order,
     RemoteJob,
+    Turns,
 )
 from bot.providers import creatify_jobs as wire
 from bot.providers import creatify_personas as personas
@@ -118,6 +121,11 @@ class CreatifyProvider(RemoteProvider):
             # Aurora takes 60 s of audio; one limit covers every face (see the report).
             max_seconds=AURORA_MAX_SECONDS if public else None,
             max_text_chars=MAX_TEXT_CHARS,
+            # Two of its avatars talking, each reading a text, one after the other: v2's
+            # scenes take text voices [C] (an audio voice is undocumented).
+            dialogue_faces=frozenset({FaceKind.AVATAR}),
+            dialogue_turns=frozenset({Turns.ONE_AFTER_THE_OTHER}),
+            dialogue_audio=False,
         )
         self._long_webhook_logged = False
         self._kinds: OrderedDict[str, Kind] = OrderedDict()

@@ -11,10 +11,20 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from enum import Enum
+from itertools import zip_longest
 from typing import Any
 
 from bot.errors import ProviderRejected
-from bot.models import AspectRatio, FaceKind, FileFace, JobStatus, Order, RemoteJob, TextVoice
+from bot.models import (
+    AspectRatio,
+    AvatarFace,
+    FaceKind,
+    FileFace,
+    JobStatus,
+    Order,
+    RemoteJob,
+    TextVoice,
+)
 from bot.providers.base import Inputs, amount, identifier, text
 from bot.untrusted import clean_text
 
@@ -88,12 +98,15 @@ def route(order: Order, inputs: Inputs, aurora_model: str) -> tuple[Kind, dict[s
 
     - photo + any voice -> Aurora, with the photo's and the spoken audio's URLs;
     - avatar + recording -> v1 with the recording's URL;
-    - avatar + text -> v1 with the text, or v2 with one scene per paragraph when several.
+    - avatar + text -> v1 with the text, or v2 with one scene per paragraph when several;
+    - two avatars, each with a text (a dialogue) -> v2, the speakers' paragraphs in turn.
 
     Raises:
         ProviderRejected: an order Creatify cannot take (a video face, media without
             PUBLIC_URL...): possible only when settings changed after it was made.
     """
+    if order.dialogue is not None:
+        return Kind.V2, {"video_inputs": _dialogue_scenes(order)}
     face, voice = order.face, order.voice
     if isinstance(face, FileFace):
         if face.kind is not FaceKind.PHOTO:
@@ -110,19 +123,65 @@ def route(order: Order, inputs: Inputs, aurora_model: str) -> tuple[Kind, dict[s
         if not inputs.voice_url:
             raise ProviderRejected(PROVIDER, _NOT_PUBLIC)
         return Kind.V1, {"creator": face.avatar_id, "audio": inputs.voice_url}
-    paragraphs = voice.paragraphs()
-    if not paragraphs:
-        raise ProviderRejected(PROVIDER, "the text is empty")
-    if sum(len(paragraph) for paragraph in paragraphs) > MAX_TEXT_CHARS:
-        raise ProviderRejected(PROVIDER, f"texts are limited to {MAX_TEXT_CHARS} characters")
+    paragraphs = _paragraphs([voice])[0]
     voice_id = accent(voice.voice_id)  # another engine's voice id is never sent
-    if len(paragraphs) > MAX_SCENES:
-        last = "\n\n".join(paragraphs[MAX_SCENES - 1 :])
-        paragraphs = [*paragraphs[: MAX_SCENES - 1], last]
+    paragraphs = _at_most(paragraphs, MAX_SCENES)
     if len(paragraphs) > 1:
         return Kind.V2, {"video_inputs": _scenes(face.avatar_id, paragraphs, voice_id)}
     body = {"creator": face.avatar_id, "text": paragraphs[0]}
     return Kind.V1, body | ({"accent": voice_id} if voice_id else {})
+
+
+def _paragraphs(voices: list[TextVoice]) -> list[list[str]]:
+    """Each text's paragraphs (one scene each).
+
+    Raises:
+        ProviderRejected: a text is empty, or they are longer than Creatify reads.
+    """
+    split = [voice.paragraphs() for voice in voices]
+    if not all(split):
+        raise ProviderRejected(PROVIDER, "the text is empty")
+    if sum(len(paragraph) for paragraphs in split for paragraph in paragraphs) > MAX_TEXT_CHARS:
+        raise ProviderRejected(PROVIDER, f"texts are limited to {MAX_TEXT_CHARS} characters")
+    return split
+
+
+def _at_most(paragraphs: list[str], scenes: int) -> list[str]:
+    """``paragraphs`` as ``scenes`` at most, those past the last joined into it."""
+    if len(paragraphs) <= scenes:
+        return paragraphs
+    return [*paragraphs[: scenes - 1], "\n\n".join(paragraphs[scenes - 1 :])]
+
+
+def _dialogue_scenes(order: Order) -> list[dict[str, Any]]:
+    """Two avatars talking: one scene per paragraph, the speakers in turn (A1, B1, A2,
+    B2...; the longer text's extra paragraphs at the end), each read by its own speaker's
+    voice. At most MAX_SCENES: a speaker's paragraphs past their share join their last."""
+    dialogue = order.dialogue
+    assert dialogue is not None
+    first, second = order.face, dialogue.avatar
+    voices = [order.voice, dialogue.voice]
+    if not isinstance(first, AvatarFace) or second is None:
+        raise ProviderRejected(PROVIDER, "Creatify makes dialogues of two avatars only")
+    texts = [voice for voice in voices if isinstance(voice, TextVoice)]
+    if len(texts) != len(voices):
+        raise ProviderRejected(PROVIDER, "each avatar of a dialogue needs a typed text")
+    for avatar in (first, second):
+        if identifier(avatar.avatar_id) != avatar.avatar_id:
+            raise ProviderRejected(PROVIDER, "not an avatar of Creatify")
+    a, b = _paragraphs(texts)
+    # A short side keeps all its scenes; the other gets the rest of the budget.
+    half = MAX_SCENES // 2
+    a = _at_most(a, max(half, MAX_SCENES - min(len(b), half)))
+    b = _at_most(b, MAX_SCENES - len(a))
+    accents = [accent(voice.voice_id) for voice in texts]
+    scenes = []
+    for line_a, line_b in zip_longest(a, b):
+        if line_a is not None:
+            scenes += _scenes(first.avatar_id, [line_a], accents[0])
+        if line_b is not None:
+            scenes += _scenes(second.avatar_id, [line_b], accents[1])
+    return scenes
 
 
 _NOT_PUBLIC = "Creatify takes media only by URL, and the bot has no PUBLIC_URL"

@@ -1,4 +1,5 @@
-"""lipsync.studio: ``lipsync-video`` and ``lipsync-image``; inputs by public URL only.
+"""lipsync.studio: ``lipsync-video``, ``lipsync-image`` and, for two people talking,
+``lipsync-image-multi`` (one photo of both, a voice each); inputs by public URL only.
 
 Its webhooks are not signed, so each job's webhook URL carries a secret token, and every
 webhook is confirmed by reading the job back (``GET /api/v1/jobs/{id}``).
@@ -14,8 +15,8 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from bot.config import Settings
-from bot.errors import ProviderUnavailable
-from bot.models import Capabilities, FaceKind, JobStatus, Order, RemoteJob
+from bot.errors import ProviderRejected, ProviderUnavailable
+from bot.models import Capabilities, FaceKind, JobStatus, Order, RemoteJob, Turns
 from bot.providers.base import (
     Inputs,
     RemoteProvider,
@@ -32,11 +33,18 @@ from bot.untrusted import clean_text
 #: Billing: at least 5 s per video; credits per second by resolution (providers.md 3.7).
 MIN_BILLED_SECONDS = 5
 CREDITS_PER_SECOND = {"480p": 2, "720p": 4}
+#: image-multi's ``order``: ``meanwhile`` [C]; ``left_right`` (left first) [I: WaveSpeed's
+#: InfiniteTalk multi, whose fields match] (providers.md 3.3).
+ORDERS = {Turns.ONE_AFTER_THE_OTHER: "left_right", Turns.AT_THE_SAME_TIME: "meanwhile"}
 
 
 class LipsyncStudioProvider(RemoteProvider):
     name = "lipsync_studio"
-    capabilities = Capabilities(faces=frozenset({FaceKind.PHOTO, FaceKind.VIDEO}))
+    capabilities = Capabilities(
+        faces=frozenset({FaceKind.PHOTO, FaceKind.VIDEO}),
+        dialogue_faces=frozenset({FaceKind.PHOTO}),
+        dialogue_turns=frozenset(ORDERS),
+    )
     needs_public_urls = True
     webhook_auth = WebhookAuth.URL_TOKEN
     statuses: ClassVar[Mapping[str, JobStatus]] = {
@@ -48,6 +56,8 @@ class LipsyncStudioProvider(RemoteProvider):
     }
 
     def estimate_cost(self, order: Order) -> float:
+        # A dialogue's seconds are already image-multi's: the longer voice when at the same
+        # time, their sum otherwise (providers.md 3.7).
         face = file_face(self.name, order)
         billed = max(MIN_BILLED_SECONDS, math.ceil(order.seconds))
         return float(billed * CREDITS_PER_SECOND[resolution(face.probe)])
@@ -58,17 +68,25 @@ class LipsyncStudioProvider(RemoteProvider):
         if not inputs.face_url or not inputs.voice_url:
             raise ValueError("lipsync.studio needs hosted inputs (PUBLIC_URL)")
         face = file_face(self.name, order)
-        if face.kind is FaceKind.PHOTO:
-            path, face_field = "/api/v1/lipsync-image", "image"
-        else:
-            path, face_field = "/api/v1/lipsync-video", "video"
-        body: dict[str, Any] = {
-            "formState": {
-                face_field: inputs.face_url,
-                "audio": inputs.voice_url,
-                "resolution": resolution(face.probe),
+        form: dict[str, Any]
+        if order.dialogue is not None:
+            if face.kind is not FaceKind.PHOTO or not inputs.voice2_url:
+                # Possible only when settings changed after the order was made.
+                raise ProviderRejected(self.name, "a dialogue needs one photo and two voices")
+            path = "/api/v1/lipsync-image-multi"
+            form = {
+                "image": inputs.face_url,
+                "left_audio": inputs.voice_url,
+                "right_audio": inputs.voice2_url,
+                "order": ORDERS[order.dialogue.turns],
             }
-        }
+        elif face.kind is FaceKind.PHOTO:
+            path = "/api/v1/lipsync-image"
+            form = {"image": inputs.face_url, "audio": inputs.voice_url}
+        else:
+            path = "/api/v1/lipsync-video"
+            form = {"video": inputs.face_url, "audio": inputs.voice_url}
+        body: dict[str, Any] = {"formState": {**form, "resolution": resolution(face.probe)}}
         if webhook_url:
             body["webhook"] = webhook_url
         data = await self.call("POST", path, body, idempotent=False)

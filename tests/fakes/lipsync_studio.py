@@ -33,7 +33,10 @@ What is documented and what is not (see /work/shared/providers.md section 3):
     ``webhook_retries`` times with exponential backoff on a non-2xx answer or a connection error;
   - a failed job's credits are refunded; the webhook URL may be plain http (the docs say HTTPS,
     but tests run on 127.0.0.1);
-  - unknown ``formState`` fields are ignored; redirects of input URLs are followed.
+  - unknown ``formState`` fields are ignored; redirects of input URLs are followed;
+  - ``lipsync-image-multi`` needs two faces in its image: the fake "sees" ``faces_seen`` (2)
+    and, with fewer, fails the job once its inputs are fetched, with FEW_FACES_ERROR (worded
+    after InfiniteTalk-style detectors; the real wording is unknown) and a refund.
 
 Credits: the fake cannot know the audio length before downloading it, so a create reserves the
 charge for ``assumed_seconds`` (the 5 s minimum) and answers 402 if the balance cannot cover that;
@@ -83,6 +86,8 @@ CHUNK = 64 * 1024
 URL_FIELDS = ("video", "image", "audio", "left_audio", "right_audio", "mask_image")
 AUDIO_FIELDS = ("audio", "left_audio", "right_audio")
 ORDERS = frozenset({"meanwhile", "left_right", "right_left"})
+#: Why an image-multi job fails when its image shows fewer than two faces [I].
+FEW_FACES_ERROR = "Fewer than two faces were detected in the image (found {found})"
 
 
 class ApiCall(NamedTuple):
@@ -172,6 +177,8 @@ class FakeLipsyncStudio:
     * ``webhook_mode`` (``deliver|drop|duplicate|delay``), ``webhook_delay``,
       ``webhook_retries``, ``webhook_backoff``;
     * ``resolutions``: allowed resolution -> credits per second (tests may add ``"360p"``);
+    * ``faces_seen``: faces "detected" in an image-multi job's image (fewer than two: the
+      job fails with FEW_FACES_ERROR after fetching its inputs);
     * ``record_calls``: append every API request to ``calls``.
     """
 
@@ -191,6 +198,7 @@ class FakeLipsyncStudio:
         self.probe_audio = True
         self.assumed_seconds = 5.0
         self.resolutions: dict[str, int] = {"480p": 2, "720p": 4}
+        self.faces_seen = 2
         self.create_status = 200
         self.webhook_mode: WebhookMode = "deliver"
         self.webhook_delay = 0.5
@@ -460,6 +468,8 @@ class FakeLipsyncStudio:
         audio_files: dict[str, Path] = {}
         try:
             error = await self._fetch_all(job, audio_files) if self.fetch_inputs else None
+            if error is None and job.model == "lipsync-image-multi" and self.faces_seen < 2:
+                error = FEW_FACES_ERROR.format(found=max(0, self.faces_seen))
             if error is None and audio_files:
                 error = await self._settle(job, audio_files)
             for path in audio_files.values():
