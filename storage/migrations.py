@@ -179,4 +179,16 @@ MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX custom_avatars_by_persona ON custom_avatars (provider, persona_id)
         WHERE persona_id IS NOT NULL;
     """,
+    # 7: the /avatar conversation (issue 9), one per user: the videos checked so far, the
+    # name and gender, as a JSON document (like drafts: new fields need no migration), so a
+    # restart in the middle loses nothing. ``version`` is its compare-and-set stamp.
+    """
+    CREATE TABLE avatar_setups (
+        user_id    INTEGER PRIMARY KEY,
+        step       TEXT NOT NULL,
+        data       TEXT NOT NULL,
+        version    INTEGER NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    """,
 ]

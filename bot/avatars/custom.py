@@ -109,6 +109,19 @@ class CustomAvatars:
             return False
         return self._who == "everyone" or user_id in self._admins
 
+    async def check_room(self, owner_id: int) -> None:
+        """Refuse, before any video is asked for, a user who may not make one more.
+
+        Raises:
+            NotAllowed: CUSTOM_AVATARS does not let them.
+            TooMany: not an admin, and as many being built or ready as one may have.
+        """
+        if not self.allowed(owner_id):
+            raise NotAllowed
+        admin = owner_id in self._admins
+        if not admin and await self._repo.count_live(owner_id) >= self._max_per_owner:
+            raise TooMany(limit=self._max_per_owner)
+
     def set_notifier(self, on_settled: Notify | None) -> None:
         """Who is told when an avatar is ready or has failed (the owner's message)."""
         self.watcher.on_settled = on_settled
@@ -160,9 +173,7 @@ class CustomAvatars:
         for video in (training, consent):
             if video is not None and not await asyncio.to_thread(_usable, video):
                 raise BadVideo(str(video.name))
-        admin = owner_id in self._admins
-        if not admin and await self._repo.count_live(owner_id) >= self._max_per_owner:
-            raise TooMany(limit=self._max_per_owner)
+        await self.check_room(owner_id)
         left = await self.slots_left()
         if left is None:
             raise AvatarsUnavailable
