@@ -37,6 +37,7 @@ from bot.telegram.ratelimit import ChatPacer
 from bot.telegram.request import BoundedRequest
 from bot.telegram.updates import PerChatUpdateProcessor
 from bot.web import create_web_app, make_server, webhook_secret
+from handlers.avatar_screens import SetupScreens
 from handlers.menu import publish_commands
 from handlers.prompts import Screens
 from storage.db import now
@@ -103,6 +104,9 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
                 services.voices,
             )
         )
+        services.avatar_setups.attach(
+            SetupScreens(application.bot, services.translator, settings.download_limit)
+        )
         server = make_server(create_web_app(application, services), settings)
         await connect(application, settings)  # getMe, with errors an operator can act on
         async with application:  # (initialized above) ... shutdown
@@ -115,10 +119,17 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
             loops: list[asyncio.Task[None]] = []
             try:
                 await _until_started(server, server_task)
-                await publish_commands(application.bot, services.translator, settings.admin_ids)
+                makers = settings.custom_avatars if services.custom_avatars.available else "off"
+                await publish_commands(
+                    application.bot,
+                    services.translator,
+                    settings.admin_ids,
+                    avatar_makers=makers,
+                )
                 await services.conversation.resume_checks()
                 await services.jobs.resume()
                 await services.custom_avatars.start()  # pending ones checked now, then slowly
+                await services.avatar_setups.resume()  # /avatar's checks and sends cut short
                 loops = [
                     asyncio.create_task(services.poller.run(stop_background), name="poller"),
                     asyncio.create_task(

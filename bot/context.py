@@ -13,6 +13,8 @@ from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.admin_tools import AdminTools
 from bot.avatars import Avatars
+from bot.avatars.custom import CustomAvatars
+from bot.avatars.setup import AvatarSetups
 from bot.catalog import Catalog
 from bot.conversation import DraftService
 from bot.cooldown import Cooldown
@@ -85,6 +87,16 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         return self._services.avatars
 
     @property
+    def custom_avatars(self) -> CustomAvatars:
+        """Users' own avatars (/avatar): who may make them, one's list, rename, share, delete."""
+        return self._services.custom_avatars
+
+    @property
+    def avatar_setups(self) -> AvatarSetups:
+        """The /avatar conversation: a new avatar's videos, name and gender; renames."""
+        return self._services.avatar_setups
+
+    @property
     def _services(self) -> Services:
         services = self.bot_data[SERVICES_KEY]
         assert isinstance(services, Services)
@@ -103,6 +115,13 @@ def admin_ids(application: BotApplication) -> frozenset[int]:
     services = application.bot_data[SERVICES_KEY]
     assert isinstance(services, Services)
     return services.settings.admin_ids
+
+
+def avatar_setups(application: BotApplication) -> AvatarSetups:
+    """The /avatar conversations, for the filter that sends their users' messages to them."""
+    services = application.bot_data[SERVICES_KEY]
+    assert isinstance(services, Services)
+    return services.avatar_setups
 
 
 def attach(application: BotApplication, services: Services) -> None:

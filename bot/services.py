@@ -14,6 +14,7 @@ from bot.admin_tools import AdminTools
 from bot.avatars import AvatarCatalog, AvatarPreviews, Avatars, Loader
 from bot.avatars.custom import CustomAvatars
 from bot.avatars.custom_setup import custom_avatars
+from bot.avatars.setup import AvatarSetups, make_setups
 from bot.catalog import Catalog
 from bot.config import Settings
 from bot.conversation import AvatarPicker, DraftService, InputChecks
@@ -85,6 +86,8 @@ class Services:
     avatars: Avatars
     #: Users' own avatars (/avatar): made, watched while built, offered to their owners.
     custom_avatars: CustomAvatars
+    #: The /avatar conversation: the videos, name and gender of a new avatar; renames.
+    avatar_setups: AvatarSetups
 
 
 def avatar_sources(providers: dict[str, Provider]) -> dict[str, Loader]:
@@ -214,6 +217,17 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                 settings, db, providers, avatars.catalog, tasks, bot, translator
             )
             await custom.load()  # the ready ones into the picker; app.run starts the watch
+            setups = make_setups(
+                db,
+                custom,
+                tasks,
+                settings.data_dir / "avatar_setups",
+                bot=bot,
+                http=http,
+                signer=signer,
+                download_limit=settings.download_limit,
+            )
+            await setups.load()  # who is in one, before any update; app.run resumes them
             await speech.start()  # the providers' voice lists, read in the background
             try:
                 yield Services(
@@ -258,6 +272,7 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                     quota_desk=QuotaDesk(db, quotas, LedgerRepository()),
                     avatars=avatars,
                     custom_avatars=custom,
+                    avatar_setups=setups,
                 )
             finally:
                 await custom.close()

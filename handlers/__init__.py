@@ -6,9 +6,11 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
 
 from bot import callback_data as cd
-from bot.context import BotApplication, admin_ids
+from bot.context import BotApplication, admin_ids, avatar_setups
 from handlers import (
     admin,
+    avatar_screens,
+    avatar_setup,
     avatars,
     commands,
     conversation,
@@ -19,6 +21,7 @@ from handlers import (
     group_quota,
     job_buttons,
     migration,
+    my_avatars,
     quota,
     voice,
 )
@@ -39,6 +42,10 @@ def register(application: BotApplication) -> None:
     # banned users and in groups where the bot is off (ApplicationHandlerStop).
     application.add_handler(TypeHandler(Update, gate.gate), group=-1)
     admin_only = AdminOnly(admin_ids(application))
+    # A user making an avatar: their private messages (and /cancel) go to that first.
+    in_avatar_setup = filters.ChatType.PRIVATE & avatar_setup.InAvatarSetup(
+        avatar_setups(application)
+    )
 
     commands_ = [
         # A group's move to a supergroup (service messages, which on_message would take).
@@ -46,10 +53,12 @@ def register(application: BotApplication) -> None:
         CommandHandler("start", commands.start, filters=_USER_MESSAGES),
         CommandHandler("help", commands.help_command, filters=_USER_MESSAGES),
         CommandHandler(["new", "lipsync"], conversation.new, filters=_USER_MESSAGES),
+        CommandHandler("cancel", avatar_setup.cancel, filters=_USER_MESSAGES & in_avatar_setup),
         CommandHandler("cancel", commands.cancel, filters=_USER_MESSAGES),
         CommandHandler("jobs", commands.jobs, filters=_USER_MESSAGES),
         CommandHandler("quota", quota.quota, filters=_USER_MESSAGES),
         CommandHandler("voice", voice.voice, filters=_USER_MESSAGES),
+        CommandHandler("avatar", my_avatars.avatar, filters=_USER_MESSAGES),
         # Bot admins only: anyone else's falls through to unknown_command (the same answer).
         *(
             CommandHandler(name, callback, filters=_USER_MESSAGES & admin_only)
@@ -61,7 +70,11 @@ def register(application: BotApplication) -> None:
         MessageHandler(_CAPTION_COMMAND & _USER_MESSAGES, conversation.new_from_caption),
         # After every CommandHandler: only commands nobody above took get here.
         MessageHandler(filters.COMMAND & _USER_MESSAGES, commands.unknown_command),
-        # Every other message from a user goes to the conversation router.
+        # Every other message from a user goes to the avatar being made, or else to the
+        # conversation router.
+        MessageHandler(
+            _USER_MESSAGES & ~filters.COMMAND & in_avatar_setup, avatar_setup.on_message
+        ),
         MessageHandler(_USER_MESSAGES & ~filters.COMMAND, conversation.on_message),
     ]
     buttons = [
@@ -75,6 +88,7 @@ def register(application: BotApplication) -> None:
         CallbackQueryHandler(voice.on_button, pattern=cd.VOICE_PATTERN),
         CallbackQueryHandler(voice.on_menu_button, pattern=cd.VOICE_MENU_PATTERN),
         CallbackQueryHandler(avatars.on_button, pattern=cd.AVATAR_PATTERN),
+        CallbackQueryHandler(my_avatars.on_button, pattern=avatar_screens.PATTERN),
         # Last: any other payload still gets an answer.
         CallbackQueryHandler(commands.unknown_button),
     ]

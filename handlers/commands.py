@@ -53,6 +53,8 @@ async def help_command(update: Update, context: BotContext) -> None:
         limit=int(context.drafts.max_voice_seconds),
         size_mb=context.drafts.download_limit // 1_000_000,
     )
+    if context.custom_avatars.allowed(user.id):
+        text += "\n\n" + t.t(locale, "help.avatar")
     if _in_group(message):
         text += "\n\n" + t.t(locale, "hint.groups")
         text += "\n\n" + t.t(locale, "help.group_admins")

@@ -27,18 +27,27 @@ COMMANDS = ("new", "jobs", "quota", "voice", "cancel", "help")
 ADMIN_COMMANDS = tuple(admin.HANDLERS)
 
 
-async def publish_commands(bot: Bot, translator: Translator, admins: Iterable[int]) -> None:
-    """Set the menus (best effort: a menu is not worth failing start-up)."""
+async def publish_commands(
+    bot: Bot, translator: Translator, admins: Iterable[int], *, avatar_makers: str = "off"
+) -> None:
+    """Set the menus (best effort: a menu is not worth failing start-up).
+
+    Args:
+        avatar_makers: who may make custom avatars (CUSTOM_AVATARS; "off" when no provider
+            builds them): /avatar is in the menus of those who may ("admins": the bot's).
+    """
+    everyone = _with_avatar(COMMANDS) if avatar_makers == "everyone" else COMMANDS
+    for_admins = _with_avatar(COMMANDS) if avatar_makers != "off" else COMMANDS
     for locale in translator.locales:
         # The default locale is the fallback for every language without its own menu.
         language = None if locale == DEFAULT_LOCALE else locale.split("_")[0]
-        await _set(bot, translator, locale, COMMANDS, language=language)
+        await _set(bot, translator, locale, everyone, language=language)
         # Every group's administrators (a menu is cosmetic: the commands check the sender).
         await _set(
             bot,
             translator,
             locale,
-            COMMANDS + GROUP_ADMIN_COMMANDS,
+            everyone + GROUP_ADMIN_COMMANDS,
             language=language,
             scope=BotCommandScopeAllChatAdministrators(),
         )
@@ -47,10 +56,16 @@ async def publish_commands(bot: Bot, translator: Translator, admins: Iterable[in
                 bot,
                 translator,
                 locale,
-                COMMANDS + ADMIN_COMMANDS,
+                for_admins + ADMIN_COMMANDS,
                 language=language,
                 scope=BotCommandScopeChat(admin_id),
             )
+
+
+def _with_avatar(names: tuple[str, ...]) -> tuple[str, ...]:
+    """``names`` with /avatar after /voice."""
+    at = names.index("voice") + 1
+    return (*names[:at], "avatar", *names[at:])
 
 
 async def _set(

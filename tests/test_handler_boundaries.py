@@ -38,4 +38,6 @@ def test_the_context_offers_only_narrow_services() -> None:
         "quotas",
         "voices",
         "avatars",
+        "custom_avatars",
+        "avatar_setups",
     }
