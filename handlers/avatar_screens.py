@@ -41,6 +41,9 @@ GENDER, CREATE, CANCEL = "g", "ok", "x"
 _ACTIONS = frozenset(
     {NEW, RENAME, DELETE, DELETE_YES, LIST, SHARE, UNSHARE, GENDER, CREATE, CANCEL}
 )
+#: Avatars listed, newest first: failed ones pile up, and a message holds 4,096 characters
+#: (a failure's reason alone may take 300).
+MAX_LISTED = 10
 #: Names in buttons are cut shorter than elsewhere: a row may hold two.
 _NAME_IN_BUTTON = 16
 
@@ -90,7 +93,7 @@ def listing(
     when they may make one."""
     lines = [t.t(locale, "avatar.list_header" if avatars else "avatar.list_none")]
     rows: list[list[InlineKeyboardButton]] = []
-    for number, avatar in enumerate(avatars, start=1):
+    for number, avatar in enumerate(avatars[:MAX_LISTED], start=1):
         lines.append(_line(t, locale, number, avatar))
         name = label(avatar.name)[:_NAME_IN_BUTTON]
         rows.append(
@@ -106,6 +109,8 @@ def listing(
                 else ("avatar.button_share", SHARE)
             )
             rows.append([_button(t, locale, key, action, user_id, avatar.id, name)])
+    if len(avatars) > MAX_LISTED:
+        lines.append(t.t(locale, "avatar.list_more", count=len(avatars) - MAX_LISTED))
     if new_origin is not None:
         lines.append(t.t(locale, "avatar.list_new_hint"))
         rows.append([_button(t, locale, "avatar.button_new", NEW, user_id, new_origin)])

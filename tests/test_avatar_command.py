@@ -7,140 +7,32 @@ list renames, deletes and shares."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 
 from bot.app import Running
-from bot.i18n import Translator
 from bot.models import JobStatus
-from bot.models.custom_avatars import CustomAvatar, CustomAvatarState
-from tests import media as make
+from bot.models.custom_avatars import CustomAvatarState
+from tests.avatar_flows import (
+    ANN,
+    BOB,
+    TEXTS,
+    Videos,
+    bot,
+    create,
+    edited,
+    env,
+    listed,
+    said,
+    settled,
+    to_summary,
+    videos,
+    words,
+)
 from tests.conftest import Harness, to_chat
-from tests.creatify_flows import creatify_env, job_reaching, press_generate, say_text, with_button
+from tests.creatify_flows import job_reaching, press_generate, say_text, with_button
 from tests.fakes.creatify import FakeCreatify
-from tests.fakes.telegram import Call, FakeTelegram, User
 from tests.flows import button
 
-ANN = User(911, "Ann", language_code="en")  # an admin: may make avatars
-BOB = User(922, "Bob", language_code="pt-br")  # not an admin
-TEXTS = Translator.load()
-
-
-def words(key: str, user: User = ANN) -> str:
-    """The fixed start of locale text ``key`` in the user's language (up to a placeholder)."""
-    locale = "pt_BR" if (user.language_code or "").startswith("pt") else "en"
-    return TEXTS.t(locale, key).split("{")[0].strip()[:40]
-
-
-class Videos:
-    """Small real videos, made once per session."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.training = make.make_video(folder / "training.mp4", width=320, height=240, seconds=16)
-        self.consent = make.make_video(folder / "consent.mp4", width=320, height=240, seconds=4)
-        self.short = make.make_video(folder / "short.mp4", width=320, height=240, seconds=6)
-        self.mute = make.make_video(
-            folder / "mute.mp4", width=320, height=240, seconds=16, audio=False
-        )
-        self.hushed = folder / "hushed.mp4"  # a sound track of silence
-        make.ffmpeg(
-            *("-f", "lavfi", "-i", "testsrc2=s=320x240:r=25"),
-            *("-f", "lavfi", "-i", "anullsrc=r=44100:cl=mono"),
-            *("-t", "16", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"),
-            *("-c:a", "aac", "-movflags", "+faststart", "-f", "mp4", self.hushed),
-        )
-        self.webm = folder / "clip.webm"
-        make.ffmpeg(
-            *("-f", "lavfi", "-i", "testsrc2=s=320x240:r=25"),
-            *("-f", "lavfi", "-i", "sine=f=330:sample_rate=48000"),
-            *("-t", "16", "-c:v", "libvpx", "-deadline", "realtime", "-c:a", "libopus"),
-            *("-f", "webm", self.webm),
-        )
-        self.photo = make.make_photo(folder / "face.jpg")
-
-
-@pytest.fixture(scope="session")
-def videos(tmp_path_factory: pytest.TempPathFactory) -> Videos:
-    return Videos(tmp_path_factory.mktemp("avatar-videos"))
-
-
-@pytest.fixture
-def env(creatify: FakeCreatify) -> dict[str, str]:
-    creatify.custom.build_seconds = 0.3
-    return creatify_env(creatify, ADMIN_IDS=str(ANN.id), PROVIDERS="creatify")
-
-
-@pytest.fixture
-async def bot(harness: Harness, env: dict[str, str]) -> AsyncIterator[Running]:
-    async with harness.bot(**env) as running_bot:
-        yield running_bot
-
-
-# --- steps as the user takes them -------------------------------------------------------------
-
-
-async def said(fake: FakeTelegram, user: User, key: str, since: int) -> Call:
-    calls = await fake.wait_for("sendMessage", to_chat(user.id, words(key, user)), since=since)
-    return calls[0]
-
-
-async def edited(fake: FakeTelegram, user: User, key: str, since: int) -> Call:
-    found = await fake.wait_for("editMessageText", to_chat(user.id, words(key, user)), since=since)
-    return found[0]
-
-
-async def listed(fake: FakeTelegram, user: User = ANN, chat: dict | None = None) -> Call:
-    """/avatar; the list (in the private chat)."""
-    mark = fake.mark()
-    fake.send_command(user, "/avatar", chat=chat)
-    return (await fake.wait_for("sendMessage", to_chat(user.id), since=mark))[0]
-
-
-async def new_avatar(fake: FakeTelegram, user: User = ANN, chat: dict | None = None) -> Call:
-    """/avatar and [New avatar]: the first step's prompt."""
-    shown = await listed(fake, user, chat)
-    mark = fake.mark()
-    fake.press(user, shown.result, button(fake, shown.result, words("avatar.button_new", user)))
-    return await said(fake, user, "avatar.ask_training", mark)
-
-
-def send_video(fake: FakeTelegram, user: User, path: Path, seconds: int) -> None:
-    fake.send_video(user, path.read_bytes(), duration=seconds, width=320, height=240)
-
-
-async def to_summary(fake: FakeTelegram, videos: Videos, user: User = ANN, **where: dict) -> Call:
-    """Every step up to the summary with [Create]."""
-    await new_avatar(fake, user, where.get("chat"))
-    mark = fake.mark()
-    send_video(fake, user, videos.training, 16)
-    await said(fake, user, "avatar.ask_consent", mark)
-    mark = fake.mark()
-    send_video(fake, user, videos.consent, 4)
-    await said(fake, user, "avatar.ask_name", mark)
-    mark = fake.mark()
-    fake.send_text(user, "Ann's twin")
-    genders = await said(fake, user, "avatar.ask_gender", mark)
-    mark = fake.mark()
-    fake.press(user, genders.result, button(fake, genders.result, words("avatar.button_f", user)))
-    return await edited(fake, user, "avatar.summary", mark)
-
-
-async def create(fake: FakeTelegram, summary: Call, user: User = ANN) -> None:
-    mark = fake.mark()
-    fake.press(user, summary.result, button(fake, summary.result, words("avatar.button_create")))
-    await said(fake, user, "avatar.building", mark)
-
-
-async def settled(bot: Running, user: User = ANN) -> CustomAvatar:
-    async with asyncio.timeout(10):
-        while True:
-            mine = await bot.services.custom_avatars.mine(user.id)
-            if mine and mine[0].state is not CustomAvatarState.PENDING:
-                return mine[0]
-            await asyncio.sleep(0.02)
+__all__ = ["bot", "env", "videos"]  # fixtures
 
 
 # --- the whole way ----------------------------------------------------------------------------
@@ -193,3 +85,160 @@ async def test_an_avatar_made_step_by_step_is_built_told_picked_and_used(
     job = await job_reaching(bot, ANN, JobStatus.SUCCEEDED, JobStatus.FAILED)
     assert job.status is JobStatus.SUCCEEDED, job.reason
     assert job.order.face.avatar_id == avatar.persona_id  # type: ignore[union-attr]
+
+
+# --- who may, and slots -----------------------------------------------------------------------
+
+
+async def test_someone_not_allowed_is_told_and_nothing_is_asked(
+    bot: Running, harness: Harness, creatify: FakeCreatify
+) -> None:
+    fake = harness.fake
+    shown = await listed(fake, BOB)
+    assert shown.params["text"] == TEXTS.t("pt_BR", "avatar.not_allowed")
+    assert not fake.buttons(shown.result)
+    # A [New avatar] forged by a modified client is refused the same way.
+    mark = fake.mark()
+    fake.press(BOB, shown.result, f"ca:n:{BOB.id}:", forged=True)
+    await said(fake, BOB, "avatar.not_allowed", mark)
+    assert await bot.services.avatar_setups.get(BOB.id) is None
+    assert creatify.requests["GET /api/personas_v2/count/"] == 0
+
+
+async def test_no_slots_left_is_said_before_any_video_is_asked_for(
+    bot: Running, harness: Harness, creatify: FakeCreatify
+) -> None:
+    fake = harness.fake
+    creatify.custom.max_count = 1
+    creatify.add_persona(
+        "Made elsewhere", type="custom", is_active=False, process_status="pending"
+    )
+    shown = await listed(fake)
+    mark = fake.mark()
+    fake.press(ANN, shown.result, button(fake, shown.result, words("avatar.button_new")))
+    await said(fake, ANN, "avatar.no_slots", mark)
+    await asyncio.sleep(0.2)
+    assert not [c for c in fake.sent(ANN.id, "sendMessage")[-1:] if "Step 1" in str(c.params)]
+    assert await bot.services.avatar_setups.get(ANN.id) is None
+    assert creatify.requests["POST /api/personas_v2/"] == 0
+
+
+async def test_a_forged_group_origin_is_refused(bot: Running, harness: Harness) -> None:
+    fake = harness.fake
+    group = fake.group()
+    shown = await listed(fake)
+    mark = fake.mark()
+    fake.press(ANN, shown.result, f"ca:n:{ANN.id}:{group['id']}.{'0' * 16}", forged=True)
+    answer = (await fake.wait_for("answerCallbackQuery", since=mark))[0]
+    assert answer.params.get("show_alert")
+    assert await bot.services.avatar_setups.get(ANN.id) is None
+
+
+# --- in a group; rename, share, delete ----------------------------------------------------
+
+
+async def test_made_from_a_group_then_shared_renamed_and_deleted_from_the_list(
+    bot: Running, harness: Harness, videos: Videos
+) -> None:
+    fake = harness.fake
+    group = fake.group()
+    fake.chat_for(ANN)  # Ann has opened her private chat with the bot
+    mark = fake.mark()
+    fake.send_command(ANN, "/avatar", chat=group)
+    await fake.wait_for(
+        "sendMessage", to_chat(group["id"], words("avatar.sent_privately")), since=mark
+    )
+    summary = await to_summary(fake, videos, chat=group)
+    assert words("avatar.summary_group") in summary.params["text"]
+    mark = fake.mark()
+    await create(fake, summary)
+    await said(fake, ANN, "avatar.ready", mark)
+    avatar = await settled(bot)
+    assert avatar.chat_id == group["id"]
+    catalog = bot.services.avatars.catalog
+    assert not catalog.has_own(BOB.id, group["id"])
+
+    shown = await listed(fake)
+    assert [label for label, _ in fake.buttons(shown.result)] == [
+        "✏️ Rename Ann's twin",
+        "🗑 Delete Ann's twin",
+        "👥 Share Ann's twin with the group",
+        "New avatar",
+    ]
+    mark = fake.mark()
+    fake.press(ANN, shown.result, button(fake, shown.result, "👥 Share"))
+    after = await edited(fake, ANN, "avatar.list_header", mark)
+    assert words("avatar.list_shared") in after.params["text"]
+    assert catalog.has_own(BOB.id, group["id"])  # the group's members may use it
+    assert not catalog.has_own(BOB.id)  # elsewhere not
+    assert "Stop sharing Ann's twin" in [label for label, _ in fake.buttons(after.result)]
+
+    # Rename: a bad name is refused and asked again; a good one is kept.
+    mark = fake.mark()
+    fake.press(ANN, after.result, button(fake, after.result, "✏️ Rename"))
+    await said(fake, ANN, "avatar.ask_rename", mark)
+    mark = fake.mark()
+    fake.send_text(ANN, "x" * 41)
+    refused = await said(fake, ANN, "avatar.name_too_long", mark)
+    assert words("avatar.ask_rename") in refused.params["text"]
+    mark = fake.mark()
+    fake.send_text(ANN, "  Twin two  ")
+    await said(fake, ANN, "avatar.renamed", mark)
+    assert (await bot.services.custom_avatars.get(ANN.id, avatar.id)).name == "Twin two"
+
+    # Delete asks first; [No] keeps it, [Yes] deletes it.
+    shown = await listed(fake)
+    mark = fake.mark()
+    fake.press(ANN, shown.result, button(fake, shown.result, "🗑 Delete"))
+    question = await edited(fake, ANN, "avatar.confirm_delete", mark)
+    mark = fake.mark()
+    fake.press(
+        ANN, question.result, button(fake, question.result, words("avatar.button_delete_no"))
+    )
+    back = await edited(fake, ANN, "avatar.list_header", mark)
+    assert "Twin two" in back.params["text"]
+    mark = fake.mark()
+    fake.press(ANN, back.result, button(fake, back.result, "🗑 Delete"))
+    question = await edited(fake, ANN, "avatar.confirm_delete", mark)
+    mark = fake.mark()
+    fake.press(ANN, question.result, button(fake, question.result, "Yes, delete"))
+    gone = await edited(fake, ANN, "avatar.list_none", mark)
+    assert [label for label, _ in fake.buttons(gone.result)] == ["New avatar"]
+    assert not catalog.has_own(ANN.id)
+    assert not catalog.has_own(BOB.id, group["id"])
+    # An old [Rename] of the deleted avatar is answered, and changes nothing.
+    mark = fake.mark()
+    fake.press(ANN, shown.result, button(fake, shown.result, "✏️ Rename"), forged=True)
+    answer = (await fake.wait_for("answerCallbackQuery", since=mark))[0]
+    assert answer.params.get("show_alert")
+    assert await bot.services.avatar_setups.get(ANN.id) is None
+
+
+async def test_someone_elses_list_buttons_change_nothing(
+    bot: Running, harness: Harness, videos: Videos
+) -> None:
+    fake = harness.fake
+    summary = await to_summary(fake, videos)
+    await create(fake, summary)
+    avatar = await settled(bot)
+    shown = await listed(fake)
+    mark = fake.mark()
+    for label in ("🗑 Delete", "✏️ Rename"):
+        fake.press(BOB, shown.result, button(fake, shown.result, label))
+    fake.press(BOB, shown.result, f"ca:dy:{BOB.id}:{avatar.id}", forged=True)  # not his
+    fake.press(BOB, shown.result, f"ca:dy:{BOB.id}:١٢", forged=True)  # not ASCII digits
+    answers = await fake.wait_for("answerCallbackQuery", count=4, since=mark)
+    assert all(a.params.get("show_alert") for a in answers)
+    assert (await bot.services.custom_avatars.get(ANN.id, avatar.id)).name == "Ann's twin"
+
+
+async def test_in_a_group_without_a_private_chat_it_says_how_to_open_one(
+    bot: Running, harness: Harness
+) -> None:
+    fake = harness.fake
+    group = fake.group()
+    mark = fake.mark()
+    fake.send_command(ANN, "/avatar", chat=group)
+    await fake.wait_for(
+        "sendMessage", to_chat(group["id"], words("avatar.ask_privately")), since=mark
+    )

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 from telegram import Bot
+from telegram.error import TelegramError
 
 from bot.avatars.custom_errors import CustomAvatarError
 from bot.errors import MediaError, UnsupportedFormat, UnsupportedMedia
@@ -113,6 +114,9 @@ async def fetch_and_check(
     except MediaError as exc:  # too big, damaged, a failed download: its own words
         partial.unlink(missing_ok=True)
         raise SetupRefused(exc.key, **exc.params) from exc
+    except TelegramError as exc:  # getFile timed out or failed: sending it again may work
+        partial.unlink(missing_ok=True)
+        raise SetupRefused("error.download_failed") from exc
     except BaseException:
         partial.unlink(missing_ok=True)
         raise

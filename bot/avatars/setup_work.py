@@ -25,6 +25,7 @@ from bot.avatars.custom import CustomAvatars
 from bot.avatars.custom_errors import AvatarsUnavailable, CustomAvatarError, NoSlots, TooMany
 from bot.avatars.setup_state import CHECKS, AvatarSetup, SetupStep
 from bot.avatars.setup_videos import CONSENT, TRAINING, SetupRefused, fetch_and_check
+from bot.models.custom_avatars import CustomAvatar
 from bot.tasks import BackgroundTasks
 from storage.avatar_setups import AvatarSetupRepository
 from storage.db import now
@@ -218,8 +219,9 @@ class SetupWork:
     async def _resume_send(self, setup: AvatarSetup) -> None:
         since = setup.sending_since or setup.updated_at or now()
         made = [a for a in await self._avatars.mine(setup.user_id) if a.created_at >= since]
-        if made:
-            # The create got as far as the avatar's row: its own state says the rest.
+        if made and not _never_sent(made[0]):
+            # The upload may have left: never sent twice. The avatar's row (its webhook, its
+            # polls) says what became of it, in /avatar.
             await self.end(setup)
             await self._presenter_().tell(
                 setup, "avatar.setup_sent_before_restart", name=made[0].name
@@ -230,6 +232,12 @@ class SetupWork:
     def _presenter_(self) -> SetupPresenter:
         assert self._presenter is not None, "SetupWork.attach() was not called"
         return self._presenter
+
+
+def _never_sent(avatar: CustomAvatar) -> bool:
+    """Whether the avatar's upload surely never left (it is marked just before it goes): its
+    row fails (or has failed) as interrupted, and the setup's own videos may go again."""
+    return avatar.submitted_at is None
 
 
 def _key(user_id: int) -> str:
