@@ -242,3 +242,30 @@ async def test_in_a_group_without_a_private_chat_it_says_how_to_open_one(
     await fake.wait_for(
         "sendMessage", to_chat(group["id"], words("avatar.ask_privately")), since=mark
     )
+
+
+# --- menus and /help ------------------------------------------------------------------------
+
+
+async def test_avatar_is_in_the_menu_and_help_of_those_who_may_make_one(
+    harness: Harness, env: dict[str, str]
+) -> None:
+    fake = harness.fake
+    fake.chat_for(ANN)  # an admin's menu is scoped to their private chat
+
+    def menu(scope: dict | None = None) -> list[str]:
+        return [c["command"] for c in fake.commands_for(scope)]
+
+    async with harness.bot(**env):
+        assert "avatar" not in menu()
+        admins = menu({"type": "chat", "chat_id": ANN.id})
+        assert admins[admins.index("voice") + 1] == "avatar"
+        mark = fake.mark()
+        fake.send_command(ANN, "/help")
+        fake.send_command(BOB, "/help")
+        helps = await fake.wait_for("sendMessage", count=2, since=mark)
+        texts = {str(c.params["chat_id"]): str(c.params["text"]) for c in helps}
+        assert TEXTS.t("en", "help.avatar") in texts[str(ANN.id)]
+        assert "/avatar" not in texts[str(BOB.id)]
+    async with harness.bot(**env | {"CUSTOM_AVATARS": "everyone"}):
+        assert "avatar" in menu()
