@@ -125,6 +125,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
                     services.translator,
                     settings.admin_ids,
                     avatar_makers=makers,
+                    dialogue=bool(services.catalog.dialogue_faces()),
                 )
                 await services.conversation.resume_checks()
                 await services.jobs.resume()

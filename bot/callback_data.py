@@ -18,6 +18,11 @@ CANCEL = "x"
 #: [Shorter voice]: a conversation button (see ``step``) when the voice costs more quota
 #: than is left; back to the VOICE step keeping the face and choices.
 SHORTER_VOICE = "short"
+#: A dialogue's conversation buttons (see ``step``): [Dialogue] and [One speaker] at the
+#: MEDIA step (no value), and the TURNS step's choice (value: a ``Turns``).
+DIALOGUE = "dlg"
+ONE_SPEAKER = "solo"
+TURNS = "t"
 AGAIN = "again"
 NEW = "new"
 RESEND = "send"
@@ -26,21 +31,25 @@ GET_VIDEO = "get"
 #: [Use this face instead]: a conversation button (see ``step``) with no value.
 USE_FACE = "face"
 #: Buttons on a job's status message ([Cancel]) and on its failure message ([Try again]
-#: [Other provider] [New]); each carries the job id, and only the job's owner may press them.
+#: [Other provider] [New], and [Other photo] for a dialogue's photo); each carries the job
+#: id, and only the job's owner may press them.
 STOP = "stop"
 RETRY = "retry"
 OTHER_PROVIDER = "other"
+OTHER_PHOTO = "photo"
 RESTART = "anew"
 
 #: Patterns for CallbackQueryHandler. They match on the prefix alone, so a malformed or forged
 #: payload still reaches its handler, whose parser rejects it and answers "stale button".
-STEP_PATTERN = rf"^({RATIO}|{PROVIDER}|{GENERATE}|{CANCEL}|{SHORTER_VOICE}):"
+STEP_PATTERN = (
+    rf"^({RATIO}|{PROVIDER}|{GENERATE}|{CANCEL}|{SHORTER_VOICE}|{DIALOGUE}|{ONE_SPEAKER}|{TURNS}):"
+)
 AGAIN_PATTERN = rf"^{AGAIN}:"
 NEW_PATTERN = rf"^{NEW}$"
 RESEND_PATTERN = rf"^{RESEND}:"
 GET_VIDEO_PATTERN = rf"^{GET_VIDEO}:"
 USE_FACE_PATTERN = rf"^{USE_FACE}:"
-JOB_CONTROL_PATTERN = rf"^({STOP}|{RETRY}|{OTHER_PROVIDER}|{RESTART}):"
+JOB_CONTROL_PATTERN = rf"^({STOP}|{RETRY}|{OTHER_PROVIDER}|{OTHER_PHOTO}|{RESTART}):"
 #: /voice's buttons: ``vc:<user id>:<voice id>``, or ``-`` for the language's own voice.
 VOICE = "vc"
 VOICE_PATTERN = rf"^{VOICE}:"

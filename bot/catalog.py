@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot.errors import ProviderAuthError, ProviderError, ProviderOutOfCredits
 from bot.health import ProviderHealth
 from bot.jobs.service import JobService
-from bot.models import Draft, FaceKind, VoiceKind
+from bot.models import Draft, FaceKind, Turns, VoiceKind
 from bot.providers import Provider, RemoteProvider
 
 
@@ -48,20 +48,49 @@ class Catalog:
         return self._providers[name].capabilities.is_preview
 
     def able(self, draft: Draft) -> list[str]:
-        """Enabled providers able to make the draft's face with its voice (and, once chosen,
-        its ratio), in menu order; an avatar is made only by its own provider."""
-        face, voice = draft.face_kind, draft.voice_kind
-        if face is None or voice is None:
+        """Enabled providers able to make the draft's face with its voice (a dialogue's with
+        both voices and, once chosen, its turns) and, once chosen, its ratio, in menu order;
+        an avatar is made only by its own provider."""
+        face, voices = draft.face_kind, draft.voice_kinds
+        if face is None or voices is None:
             return []
-        seconds = (draft.voice.probe.duration or 0.0) if draft.voice and draft.voice.probe else 0
+        seconds = draft.seconds
         return [
             name
             for name, provider in self._providers.items()
-            if provider.capabilities.accepts(face, voice, seconds)
+            if (
+                provider.capabilities.accepts_dialogue(face, voices, draft.turns, seconds)
+                if draft.dialogue
+                else provider.capabilities.accepts(face, voices[0], seconds)
+            )
             and (draft.ratio is None or draft.ratio in provider.capabilities.ratios)
-            and (draft.avatar is None or draft.avatar.provider == name)
+            and _owns_avatars(name, draft)
             and name not in draft.avoid
         ]
+
+    def turns_offered(self, draft: Draft) -> list[Turns]:
+        """The ways a dialogue's speakers may take turns that some provider able to make the
+        draft offers (TURNS is asked only when there are two)."""
+        return [
+            turns
+            for turns in Turns
+            if self.able(draft.model_copy(update={"turns": turns, "ratio": None}))
+        ]
+
+    def dialogue_faces(self) -> frozenset[FaceKind]:
+        """The faces some enabled provider makes dialogues of ([Dialogue] when any)."""
+        faces: frozenset[FaceKind] = frozenset()
+        for provider in self._providers.values():
+            faces |= provider.capabilities.dialogue_faces
+        return faces
+
+    def makes_dialogue(self, face: FaceKind, name: str | None = None) -> bool:
+        """Whether provider ``name`` (None: any enabled one) makes dialogues of this face."""
+        return any(
+            face in provider.capabilities.dialogue_faces
+            for each, provider in self._providers.items()
+            if name is None or each == name
+        )
 
     def takes_face(self, face: FaceKind) -> bool:
         """Whether some enabled provider makes a video from this kind of face (with any
@@ -73,21 +102,27 @@ class Catalog:
         )
 
     def takes_recordings(self, draft: Draft) -> bool:
-        """Whether some enabled provider makes the draft's face from a recording (for an
-        avatar, only its own provider counts)."""
+        """Whether some enabled provider makes the draft's face (a dialogue's) from a
+        recording (for an avatar, only its own provider counts)."""
         face = draft.face_kind
         if face is None:
             return True
+        audio = [VoiceKind.AUDIO]
         return any(
-            provider.capabilities.accepts(face, VoiceKind.AUDIO)
-            and (draft.avatar is None or draft.avatar.provider == name)
+            (
+                provider.capabilities.accepts_dialogue(face, audio)
+                if draft.dialogue
+                else provider.capabilities.accepts(face, VoiceKind.AUDIO)
+            )
+            and _owns_avatars(name, draft)
             for name, provider in self._providers.items()
         )
 
     def reads_text(self, draft: Draft) -> bool:
         """Whether the draft's provider speaks its typed text with its own voice: an avatar's
         provider that takes text (any other face gets the built-in voice's recording)."""
-        if draft.voice_text is None or draft.avatar is None or draft.provider is None:
+        typed = draft.voice_text is not None or (draft.dialogue and draft.voice2_text is not None)
+        if not typed or draft.avatar is None or draft.provider is None:
             return False
         return self._providers[draft.provider].capabilities.native_text
 
@@ -126,3 +161,11 @@ class Catalog:
         if credits is None:
             return report
         return ProviderReport(report.name, "ok", credits, report.in_flight)
+
+
+def _owns_avatars(name: str, draft: Draft) -> bool:
+    """Whether the draft's avatars, if any, are provider ``name``'s (an avatar is made only
+    by its own provider)."""
+    return all(
+        avatar is None or avatar.provider == name for avatar in (draft.avatar, draft.avatar2)
+    )

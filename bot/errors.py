@@ -117,6 +117,21 @@ class RecordingNotTaken(MediaError):
     key = "error.text_only"
 
 
+class DialogueFaceNotTaken(MediaError):
+    """No enabled provider makes a dialogue of this kind of face (a video, say);
+    ``photo_taken``: whether a photo of both people would do (else only two avatars)."""
+
+    def __init__(self, face: str, *, photo_taken: bool) -> None:
+        super().__init__(f"no provider makes a dialogue of a {face}")
+        self.key = "error.dialogue_photo_only" if photo_taken else "error.dialogue_avatars_only"
+
+
+class DialogueRecordingNotTaken(RecordingNotTaken):
+    """A dialogue's avatars speak typed text only (Creatify's scenes)."""
+
+    key = "error.dialogue_text_only"
+
+
 class TextUnspeakable(MediaError):
     """Typed text that gives no speech (only emoji or symbols, say), or a speech engine that
     failed."""

@@ -39,9 +39,12 @@ class UserJobs:
         """/cancel: the user's queued or running jobs in this chat. Returns their ids."""
         return await self._controls.cancel_active(chat_id, user_id)
 
-    def inputs_of(self, job: Job, *, step: Step, provider: str | None) -> Draft | None:
-        """A draft at ``step`` with ``job``'s inputs; None when its files are gone."""
-        return self._controls.draft_from(job, step=step, provider=provider)
+    def inputs_of(
+        self, job: Job, *, step: Step, provider: str | None, new_face: bool = False
+    ) -> Draft | None:
+        """A draft at ``step`` with ``job``'s inputs (``new_face``: all but its face);
+        None when its files are gone."""
+        return self._controls.draft_from(job, step=step, provider=provider, new_face=new_face)
 
     async def recent(self, user_id: int, limit: int) -> list[Job]:
         return await self._jobs.recent(user_id, limit)

@@ -10,7 +10,7 @@ from telegram.error import Forbidden
 
 from bot.context import BotContext
 from bot.models import AvatarFace, DeliveryClaim, InputFile, Job, JobStatus
-from handlers import keyboards
+from handlers import dialogue_screens, keyboards
 from handlers.buttons import owned_job, pressed, stale
 from handlers.conversation import begin
 from handlers.gate import may_start
@@ -53,6 +53,8 @@ async def help_command(update: Update, context: BotContext) -> None:
         limit=int(context.drafts.max_voice_seconds),
         size_mb=context.drafts.download_limit // 1_000_000,
     )
+    if dialogue_screens.offered(context.catalog, picker=context.drafts.picker.available):
+        text += "\n\n" + t.t(locale, "help.dialogue")
     if context.custom_avatars.allowed(user.id):
         text += "\n\n" + t.t(locale, "help.avatar")
     if _in_group(message):
@@ -170,7 +172,8 @@ async def resend(update: Update, context: BotContext) -> None:
 
 
 async def again(update: Update, context: BotContext) -> None:
-    """[Again]: a new video with the same face; asks for a new voice."""
+    """[Again]: a new video with the same face (a dialogue's faces); asks for a new voice
+    (a dialogue's two, and their turns)."""
     job = await owned_job(update, context)
     if job is None:
         return
@@ -178,15 +181,22 @@ async def again(update: Update, context: BotContext) -> None:
         return
     query, _ = pressed(update)
     await query.answer()
-    face = job.order.face
+    face, two = job.order.face, job.order.dialogue is not None
+    second = job.order.dialogue.avatar if job.order.dialogue is not None else None
     if isinstance(face, AvatarFace):
         kept = face.provider in context.catalog  # else its provider is off now: a new face
-        draft = await begin(context, update, avatar=face if kept else None)
+        draft = await begin(
+            context,
+            update,
+            avatar=face if kept else None,
+            dialogue=two,
+            avatar2=second if kept else None,
+        )
     elif Path(face.path).exists():
         held = InputFile(file_id="", source="again", path=face.path, probe=face.probe)
-        draft = await begin(context, update, face=held, face_kind=face.media_kind)
+        draft = await begin(context, update, face=held, face_kind=face.media_kind, dialogue=two)
     else:
-        draft = await begin(context, update)
+        draft = await begin(context, update, dialogue=two)
     await Screens.of(context).prompt(draft)
 
 

@@ -1,4 +1,5 @@
-"""The /new conversation's handlers: MEDIA -> VOICE -> RATIO -> PROVIDER -> CONFIRM -> a job.
+"""The /new conversation's handlers: MEDIA -> VOICE -> RATIO -> PROVIDER -> CONFIRM -> a job
+(a dialogue's, from [Dialogue] or /dialogue: MEDIA -> VOICE -> VOICE2 -> TURNS -> RATIO...).
 
 They route what the user sent to a transition of :class:`bot.conversation.DraftService` and
 render the draft it returns; files are checked in the background by the service.
@@ -18,7 +19,7 @@ from bot.conversation import CHECKS
 from bot.errors import MediaError
 from bot.models import AvatarFace, Draft, InputFile, MediaKind, Step
 from bot.quotas import QuotaExceeded, TooManyActive
-from handlers import keyboards
+from handlers import dialogue_screens, keyboards
 from handlers.buttons import alert, pressed, stale, step_press
 from handlers.gate import may_start
 from handlers.incoming import Incoming, Kind, classify, replies_to
@@ -42,6 +43,26 @@ async def new(update: Update, context: BotContext) -> None:
         await Screens.of(context).prompt(draft)
 
 
+async def dialogue(update: Update, context: BotContext) -> None:
+    """/dialogue: start a video of two people talking (in groups, where the MEDIA prompt has
+    no [Dialogue] button, the way to one); as a reply to a photo, use that as the face."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    assert user is not None
+    if not dialogue_screens.offered(context.catalog, picker=context.drafts.picker.available):
+        locale = context.t.negotiate(user.language_code)
+        await message.reply_text(context.t.t(locale, "error.no_dialogue"))
+        return
+    if not await may_start(update, context):
+        return
+    target = message.reply_to_message
+    draft = await begin(context, update, dialogue=True)
+    if target is not None and classify(target).kind is Kind.FACE:
+        await take_face(context, draft, classify(target))
+    else:
+        await Screens.of(context).prompt(draft)
+
+
 async def new_from_caption(update: Update, context: BotContext) -> None:
     """A photo or video captioned /lipsync: start and take it as the face at once."""
     message = update.effective_message
@@ -58,8 +79,11 @@ async def begin(
     face: InputFile | None = None,
     face_kind: MediaKind | None = None,
     avatar: AvatarFace | None = None,
+    dialogue: bool = False,
+    avatar2: AvatarFace | None = None,
 ) -> Draft:
-    """A fresh draft for the update's (chat, user), replacing any other."""
+    """A fresh draft for the update's (chat, user), replacing any other (``dialogue``: of
+    two people talking)."""
     chat, user, message = update.effective_chat, update.effective_user, update.effective_message
     assert chat is not None
     assert user is not None
@@ -73,6 +97,8 @@ async def begin(
         face=face,
         face_kind=face_kind,
         avatar=avatar,
+        dialogue=dialogue,
+        avatar2=avatar2,
     )
 
 
@@ -136,7 +162,7 @@ async def _route(context: BotContext, draft: Draft, incoming: Incoming) -> None:
     elif draft.step is Step.MEDIA:
         key = "error.voice_first" if incoming.kind is Kind.VOICE else "error.need_face"
         await screens.refuse(draft, key)
-    elif draft.step is not Step.VOICE:
+    elif draft.step not in (Step.VOICE, Step.VOICE2):
         await screens.refuse(draft, "error.use_buttons")
     elif incoming.kind is Kind.VOICE:
         assert incoming.file is not None
@@ -146,6 +172,7 @@ async def _route(context: BotContext, draft: Draft, incoming: Incoming) -> None:
             await screens.refuse(draft, exc.key, **exc.params)
     elif incoming.kind is Kind.TEXT:
         try:
+            # A dialogue's avatars are both of one provider.
             provider = draft.avatar.provider if draft.avatar is not None else None
             language = draft.language or draft.locale
             voice_id = await context.voices.reading(draft.user_id, language, provider)
@@ -177,7 +204,8 @@ async def take_face(context: BotContext, draft: Draft, incoming: Incoming) -> No
 
 
 async def on_step_button(update: Update, context: BotContext) -> None:
-    """Ratio, provider, [Generate] and [Cancel] presses."""
+    """Turns, ratio, provider, [Generate] and [Cancel] presses; [Dialogue] and [One
+    speaker] at the MEDIA step."""
     press = await step_press(update, context)
     if press is None:
         return
@@ -201,6 +229,13 @@ async def on_step_button(update: Update, context: BotContext) -> None:
     elif button.action == cd.GENERATE and draft.step is Step.CONFIRM:
         await query.answer()
         await _generate(context, draft, message_id)
+    elif button.action in (cd.DIALOGUE, cd.ONE_SPEAKER):
+        updated = await context.drafts.set_dialogue(draft, button.action == cd.DIALOGUE)
+        if updated is None:
+            await stale(update, context)
+            return
+        await query.answer()
+        await Screens.of(context).show(query, updated)
     elif button.action == cd.SHORTER_VOICE:
         if await shorter_voice(context, draft, query.message):
             await query.answer()

@@ -1,5 +1,6 @@
 """The buttons on a job's messages: [Cancel] on its status message, and after a failure
-[Try again] [Other provider] [New]. Only the job's owner may press them."""
+[Try again] [Other provider] [New] ([Other photo] for a dialogue's photo). Only the job's
+owner may press them."""
 
 from __future__ import annotations
 
@@ -39,6 +40,8 @@ async def on_job_button(update: Update, context: BotContext) -> None:
         await _retry(query, context, job)
     elif action == cd.OTHER_PROVIDER:
         await _other_provider(query, context, job)
+    elif action == cd.OTHER_PHOTO:
+        await _other_photo(query, context, job)
     elif await may_start(update, context):  # [New]; a refusal answers the press itself
         await query.answer()
         await Screens.of(context).prompt(await begin(context, update))
@@ -99,4 +102,20 @@ async def _other_provider(query: CallbackQuery, context: BotContext, job: Job) -
     await query.answer()
     assert query.message is not None
     draft = draft.model_copy(update={"reply_to": query.message.message_id})
+    await Screens.of(context).prompt(await context.drafts.adopt(draft))
+
+
+async def _other_photo(query: CallbackQuery, context: BotContext, job: Job) -> None:
+    """A dialogue's MEDIA step again, asking only for a new photo: both voices, the turns,
+    the shape and the provider (while it is on) are kept, so the photo leads straight to the
+    summary."""
+    t = context.t
+    provider = job.provider if job.provider in context.catalog else None
+    draft = context.jobs.inputs_of(job, step=Step.MEDIA, provider=provider, new_face=True)
+    if draft is None or not draft.dialogue:
+        await query.answer(t.t(job.locale, "failure.inputs_gone", job_id=job.id), show_alert=True)
+        return
+    await query.answer()
+    assert query.message is not None
+    draft = draft.model_copy(update={"reply_to": query.message.message_id, "avoid": []})
     await Screens.of(context).prompt(await context.drafts.adopt(draft))

@@ -9,7 +9,7 @@ from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup
 from bot import callback_data as cd
 from bot.avatars import Filter
 from bot.i18n import Translator
-from bot.models import AspectRatio, Draft
+from bot.models import AspectRatio, Draft, Turns
 
 
 def ratios(draft: Draft) -> InlineKeyboardMarkup:
@@ -61,11 +61,41 @@ def confirm(t: Translator, draft: Draft, *, shorter: bool = False) -> InlineKeyb
     return InlineKeyboardMarkup(rows)
 
 
-def avatars(t: Translator, draft: Draft) -> InlineKeyboardMarkup:
-    """[Avatars] under the MEDIA prompt: opens the ready-made avatars' picker in place."""
-    data = cd.avatar_page(draft.user_id, draft.token, Filter.ALL.value, 0)
+def media_choices(
+    t: Translator, draft: Draft, *, avatars: bool, dialogue: bool = False, solo: bool = False
+) -> InlineKeyboardMarkup | None:
+    """The MEDIA prompt's buttons, one a row: [Avatars] (opens the ready-made avatars'
+    picker in place), [Dialogue] (two people talking), [One speaker] (back from a
+    dialogue); None when there is none."""
+    locale = draft.locale
+
+    def step(key: str, action: str) -> InlineKeyboardButton:
+        data = cd.step(action, draft.user_id, draft.token)
+        return InlineKeyboardButton(t.t(locale, key), callback_data=data)
+
+    rows = []
+    if avatars:
+        data = cd.avatar_page(draft.user_id, draft.token, Filter.ALL.value, 0)
+        rows.append([InlineKeyboardButton(t.t(locale, "avatars.open"), callback_data=data)])
+    if dialogue:
+        rows.append([step("dialogue.button", cd.DIALOGUE)])
+    if solo:
+        rows.append([step("dialogue.solo", cd.ONE_SPEAKER)])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def turns(t: Translator, draft: Draft, offered: Sequence[Turns]) -> InlineKeyboardMarkup:
+    """[One after the other] [At the same time]: how a dialogue's speakers take turns."""
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(t.t(draft.locale, "avatars.open"), callback_data=data)]]
+        [
+            [
+                InlineKeyboardButton(
+                    t.t(draft.locale, f"button.{way.value}"),
+                    callback_data=cd.step(cd.TURNS, draft.user_id, draft.token, way.value),
+                )
+                for way in offered
+            ]
+        ]
     )
 
 

@@ -28,16 +28,24 @@ ADMIN_COMMANDS = tuple(admin.HANDLERS)
 
 
 async def publish_commands(
-    bot: Bot, translator: Translator, admins: Iterable[int], *, avatar_makers: str = "off"
+    bot: Bot,
+    translator: Translator,
+    admins: Iterable[int],
+    *,
+    avatar_makers: str = "off",
+    dialogue: bool = False,
 ) -> None:
     """Set the menus (best effort: a menu is not worth failing start-up).
 
     Args:
         avatar_makers: who may make custom avatars (CUSTOM_AVATARS; "off" when no provider
             builds them): /avatar is in the menus of those who may ("admins": the bot's).
+        dialogue: whether a provider makes videos of two people talking (/dialogue, after
+            /new, in every menu).
     """
-    everyone = _with_avatar(COMMANDS) if avatar_makers == "everyone" else COMMANDS
-    for_admins = _with_avatar(COMMANDS) if avatar_makers != "off" else COMMANDS
+    commands = ("new", "dialogue", *COMMANDS[1:]) if dialogue else COMMANDS
+    everyone = _with_avatar(commands) if avatar_makers == "everyone" else commands
+    for_admins = _with_avatar(commands) if avatar_makers != "off" else commands
     for locale in translator.locales:
         # The default locale is the fallback for every language without its own menu.
         language = None if locale == DEFAULT_LOCALE else locale.split("_")[0]

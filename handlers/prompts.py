@@ -28,7 +28,7 @@ from bot.models import Draft, FaceKind, Step
 from bot.quota_desk import QuotaDesk
 from bot.speech import VoiceInfo
 from bot.voices import Voices
-from handlers import keyboards, quota_text
+from handlers import dialogue_screens, keyboards, quota_text
 from handlers.summary import price_of, summary
 
 log = logging.getLogger(__name__)
@@ -79,14 +79,21 @@ class Screens:
         """The prompt text and buttons for the step the draft is at (the PROVIDER and
         CONFIRM steps read what the user has left, for the price)."""
         t, locale = self._t, draft.locale
+        if draft.step is Step.MEDIA and draft.dialogue:
+            return dialogue_screens.media(t, self._catalog, draft, picker=self._picker)
         if draft.step is Step.MEDIA:
             files = any(self._catalog.takes_face(f) for f in (FaceKind.PHOTO, FaceKind.VIDEO))
             text = t.t(locale, "prompt.media" if files else "prompt.media_avatars_only")
             if self._drafts.picker.available and draft.chat_type != ChatType.PRIVATE:
                 text += "\n" + t.t(locale, "prompt.avatars_in_private")  # no buttons in groups
             return text, self._media_buttons(draft)
-        if draft.step is Step.VOICE:
-            return await self._voice_prompt(draft), await self._voice_button(draft)
+        if draft.step in (Step.VOICE, Step.VOICE2):
+            text = await self._voice_prompt(draft)
+            if draft.dialogue:
+                text = f"{dialogue_screens.voice_lead(t, draft)}\n{text}"
+            return text, await self._voice_button(draft)
+        if draft.step is Step.TURNS:
+            return dialogue_screens.turns(t, self._catalog, draft)
         if draft.step is Step.RATIO:
             return t.t(locale, "prompt.ratio"), keyboards.ratios(draft)
         if draft.step is Step.PROVIDER:
@@ -131,13 +138,18 @@ class Screens:
         return f"{text}\n{t.t(locale, f'price.{note}', left=tightest.left, limit=limit)}"
 
     def _media_buttons(self, draft: Draft) -> InlineKeyboardMarkup | None:
-        """[Avatars] under the MEDIA prompt when a provider has ready-made avatars. Private
-        chats only, as [Voice: NAME]: a group's prompt must force a reply instead."""
-        if not self._drafts.picker.available:
-            return None
+        """[Avatars] under the MEDIA prompt when a provider has ready-made avatars, and
+        [Dialogue] when one makes two-speaker videos. Private chats only, as [Voice: NAME]:
+        a group's prompt must force a reply instead (groups have /dialogue)."""
         if draft.chat_type != ChatType.PRIVATE:
             return None
-        return keyboards.avatars(self._t, draft)
+        dialogue = dialogue_screens.offered(self._catalog, picker=self._picker)
+        return keyboards.media_choices(self._t, draft, avatars=self._picker, dialogue=dialogue)
+
+    @property
+    def _picker(self) -> bool:
+        """Whether a provider with avatars is on (the picker has some to show)."""
+        return self._drafts.picker.available
 
     async def _voice_button(self, draft: Draft) -> InlineKeyboardMarkup | None:
         """[Voice: NAME] under the VOICE prompt, for whoever types their text: it opens

@@ -1,5 +1,6 @@
 """The summary at the CONFIRM step: the face, the voice, the shape, the provider, the price in
-the user's own unit, and the notes that matter before [Generate]."""
+the user's own unit, and the notes that matter before [Generate]; a dialogue's names both
+speakers, what each says it with and how they take turns."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ from bot.models import Draft
 from bot.quotas import Allowance, price
 from bot.speech import LOCAL, engine_of
 from handlers import quota_text
+from handlers.dialogue_screens import speaker
 
 
 def price_of(draft: Draft) -> int:
-    """Seconds of quota the draft's video costs (what [Generate] reserves)."""
+    """Seconds of quota the draft's video costs (what [Generate] reserves): its length, a
+    dialogue's by its turns (the order's, so the two never disagree)."""
     assert draft.voice is not None
     assert draft.voice.probe is not None
-    return price(draft.voice.probe.duration)
+    return price(draft.seconds)
 
 
 def summary(
@@ -37,7 +40,7 @@ def summary(
     if catalog.reads_text(draft):
         provider = t.t(locale, f"provider.{draft.provider}")
         notes.append(t.t(locale, "note.spoken_natively", provider=provider))
-    elif draft.voice_text is not None and engine_of(draft.voice_id or "") == LOCAL:
+    elif any(engine_of(voice_id or "") == LOCAL for voice_id in _typed(draft)):
         notes.append(t.t(locale, "note.spoken"))  # a provider's voice is no robot
     if catalog.is_preview(draft.provider):
         notes.append(t.t(locale, "note.preview"))
@@ -51,15 +54,45 @@ def summary(
         # Said before [Generate] rather than only after it.
         key = "short" if quota_text.offers_shorter(short, seconds) else "nothing_left"
         notes.append(t.t(locale, f"price.{key}", left=short.left))
-    return t.t(
-        locale,
-        "prompt.confirm",
-        face=t.t(
-            locale, f"face.{draft.face_kind}", name=draft.avatar.name if draft.avatar else ""
-        ),
-        seconds=seconds,  # rounded as the price is: the two never disagree
-        ratio=draft.ratio,
-        provider=t.t(locale, f"provider.{draft.provider}"),
-        cost=quota_text.price(t, locale, seconds, allowances),
-        note="\n".join(notes),
-    ).strip()
+    common = {
+        "seconds": seconds,  # rounded as the price is: the two never disagree
+        "ratio": draft.ratio,
+        "provider": t.t(locale, f"provider.{draft.provider}"),
+        "cost": quota_text.price(t, locale, seconds, allowances),
+        "note": "\n".join(notes),
+    }
+    if draft.dialogue:
+        return t.t(locale, "prompt.confirm_dialogue", **_dialogue(t, draft), **common).strip()
+    face = t.t(locale, f"face.{draft.face_kind}", name=draft.avatar.name if draft.avatar else "")
+    return t.t(locale, "prompt.confirm", face=face, **common).strip()
+
+
+def _typed(draft: Draft) -> list[str | None]:
+    """The chosen voice ids of the draft's typed texts (a dialogue's two)."""
+    typed = [draft.voice_id] if draft.voice_text is not None else []
+    if draft.dialogue and draft.voice2_text is not None:
+        typed.append(draft.voice2_id)
+    return typed
+
+
+def _dialogue(t: Translator, draft: Draft) -> dict[str, object]:
+    """A dialogue summary's own parts: its faces, its speakers and what each says it with,
+    its turns."""
+    locale = draft.locale
+    if draft.avatar is not None and draft.avatar2 is not None:
+        face = t.t(locale, "face.avatars", first=draft.avatar.name, second=draft.avatar2.name)
+    else:
+        face = t.t(locale, "face.two_people")
+
+    def said_with(text: str | None) -> str:
+        return t.t(locale, "dialogue.typed" if text is not None else "dialogue.recording")
+
+    assert draft.turns is not None
+    return {
+        "face": face,
+        "first": speaker(t, draft, second=False),
+        "first_voice": said_with(draft.voice_text),
+        "second": speaker(t, draft, second=True),
+        "second_voice": said_with(draft.voice2_text),
+        "turns": t.t(locale, f"dialogue.{draft.turns.value}"),
+    }

@@ -122,7 +122,9 @@ async def test_avatars_button_only_when_a_provider_has_avatars(
         assert fake.buttons(prompt.result) == []
     async with harness.bot(**on(creatify)):
         prompt = await media_prompt(fake, ANN)
-        assert [text for text, _ in fake.buttons(prompt.result)] == ["Avatars"]
+        # Creatify's avatars also make dialogues (issue 9): [Dialogue] under [Avatars].
+        labels = [text for text, _ in fake.buttons(prompt.result)]
+        assert labels == ["Avatars", "Dialogue (two people)"]
         group = fake.group()
         mark = fake.mark()
         fake.send_command(ANN, "/new", chat=group)
@@ -154,7 +156,7 @@ async def test_pages_filters_and_back(harness: Harness, creatify: FakeCreatify) 
         assert names(men.result) == [f"Avatar {n:02d}" for n in (1, 4, 7, 10, 13, 16, 19)]
         everyone = await tap(fake, ANN, men.result, "All", "All, page 1 of 3")
         media_step = await tap(fake, ANN, everyone.result, "Back", "Send a photo")
-        assert [text for text, _ in fake.buttons(media_step.result)] == ["Avatars"]
+        assert [text for text, _ in fake.buttons(media_step.result)] == ["Avatars", "Dialogue (two people)"]
 
 
 async def test_a_still_then_use_it_as_the_face(harness: Harness, creatify: FakeCreatify) -> None:

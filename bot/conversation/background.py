@@ -11,14 +11,16 @@ from typing import Protocol
 from bot.conversation.checks import InputChecks
 from bot.conversation.steps import StepRules
 from bot.models import Draft, InputFile, Step
+from bot.models.draft import second_speaker
 from bot.tasks import BackgroundTasks
 from storage import DraftRepository
 
-#: The step a background check returns to when the file is refused, and moves on to when
-#: it is accepted.
+#: The step a background check returns to when the file is refused (when it is accepted,
+#: the draft moves on to whatever is still missing: StepRules.advance).
 CHECKS = {
-    Step.MEDIA_CHECK: (Step.MEDIA, Step.VOICE),
-    Step.VOICE_CHECK: (Step.VOICE, Step.RATIO),
+    Step.MEDIA_CHECK: Step.MEDIA,
+    Step.VOICE_CHECK: Step.VOICE,
+    Step.VOICE2_CHECK: Step.VOICE2,
 }
 
 
@@ -77,21 +79,23 @@ class BackgroundChecks:
 
     async def _check(self, draft: Draft) -> None:
         """Download and probe the file a ``*_CHECK`` draft is waiting on, then move it on."""
-        refused_step, next_step = CHECKS[draft.step]
-        field = "media" if draft.step is Step.MEDIA_CHECK else "voice"
+        refused_step = CHECKS[draft.step]
+        second = draft.step is Step.VOICE2_CHECK
+        cleared: dict[str, object]
         if draft.step is Step.MEDIA_CHECK:
             result = await self._checks.face(draft)
+            field, cleared = "media", {"media": None}
         else:
-            result = await self._checks.voice(draft)
+            result = await self._checks.voice(draft, second=second)
+            cleared = second_speaker({"voice": None, "voice_text": None}, second)
+            field = "voice2" if second else "voice"
 
         def settle(current: Draft) -> Draft | None:
             if current.step is not draft.step:
                 return None  # moved on meanwhile
             if isinstance(result, tuple):
-                cleared = {field: None, **({"voice_text": None} if field == "voice" else {})}
                 return current.model_copy(update={"step": refused_step, **cleared})
-            moved = current.model_copy(update={"step": next_step, field: result})
-            return self._rules.single_choice(self._rules.keep_chosen(moved))
+            return self._rules.advance(current.model_copy(update={field: result}))
 
         settled = await self._repo.update(draft, settle)
         if settled is None:
@@ -117,11 +121,13 @@ class BackgroundChecks:
             cleared = {"offered_media": None, "offered_media_kind": None} if still_offered else {}
             if isinstance(face, tuple):
                 return current.model_copy(update=cleared)
-            # The sent face replaces an avatar too (which would otherwise win: Draft.face_kind),
-            # and the avatar's provider voice with it: the text was spoken by the built-in one.
-            update = {"media": face, "media_kind": kind, "avatar": None, **cleared}
+            # The sent face replaces an avatar too (which would otherwise win: Draft.face_kind;
+            # a dialogue's two), and the avatar's provider voice with it: the text was spoken
+            # by the built-in one.
+            update = {"media": face, "media_kind": kind, "avatar": None, "avatar2": None}
+            update |= cleared
             if current.avatar is not None:
-                update["voice_id"] = None
+                update |= {"voice_id": None, "voice2_id": None}
             return self._rules.keep_choices(current.model_copy(update=update))
 
         current = await self._repo.update(draft, swap_in)

@@ -60,15 +60,20 @@ class InputChecks:
         ingest = partial(self._media.ingest_face, draft.offered_media, draft.offered_media_kind)
         return await checked_input(self._bot, draft, ingest)
 
-    async def voice(self, draft: Draft) -> InputFile | Refusal:
-        if draft.voice_text is not None:
+    async def voice(self, draft: Draft, *, second: bool = False) -> InputFile | Refusal:
+        """The voice, or with ``second`` a dialogue's second speaker's."""
+        if second:
+            voice, text, chosen = draft.voice2, draft.voice2_text, draft.voice2_id
+        else:
+            voice, text, chosen = draft.voice, draft.voice_text, draft.voice_id
+        if text is not None:
             language = draft.language or draft.locale
             # An avatar's provider reads the text itself (in the chosen voice, if it is one of
             # its own): the built-in voice speaks it only to price it, and no provider's voice
             # is paid for a recording nobody will hear.
-            voice_id = None if draft.avatar is not None else draft.voice_id
-            ingest = partial(self._media.ingest_text, draft.voice_text, language, voice_id)
+            voice_id = None if draft.avatar is not None else chosen
+            ingest = partial(self._media.ingest_text, text, language, voice_id)
         else:
-            assert draft.voice is not None
-            ingest = partial(self._media.ingest_voice, draft.voice)
+            assert voice is not None
+            ingest = partial(self._media.ingest_voice, voice)
         return await checked_input(self._bot, draft, ingest)

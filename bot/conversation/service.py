@@ -1,5 +1,7 @@
 """The /new conversation as transitions on a stored draft: MEDIA -> VOICE -> RATIO ->
-PROVIDER -> CONFIRM (design §1). Handlers ask for a transition and render the draft it returns.
+PROVIDER -> CONFIRM (design §1); a dialogue (two people talking) asks for its two faces at
+MEDIA (one photo of both, or two avatars), then VOICE and VOICE2, then TURNS where the
+providers offer both ways. Handlers ask for a transition and render the draft it returns.
 
 State lives in the drafts table, keyed by (chat, user), not in memory: a restart resumes at the
 same step with everything the user already sent. Files are downloaded and probed by background
@@ -21,7 +23,13 @@ from bot.conversation.background import BackgroundChecks, Presenter
 from bot.conversation.checks import InputChecks
 from bot.conversation.picker import AvatarPicker
 from bot.conversation.steps import StepRules
-from bot.errors import FaceNotTaken, MediaTooLong, RecordingNotTaken
+from bot.errors import (
+    DialogueFaceNotTaken,
+    DialogueRecordingNotTaken,
+    FaceNotTaken,
+    MediaTooLong,
+    RecordingNotTaken,
+)
 from bot.media.intake import MediaService
 from bot.models import (
     AspectRatio,
@@ -31,8 +39,10 @@ from bot.models import (
     InputFile,
     MediaKind,
     Step,
+    Turns,
     VoiceKind,
 )
+from bot.models.draft import second_speaker
 from bot.tasks import BackgroundTasks
 from storage import DraftRepository
 
@@ -104,24 +114,45 @@ class DraftService:
         face: InputFile | None = None,
         face_kind: MediaKind | None = None,
         avatar: AvatarFace | None = None,
+        dialogue: bool = False,
+        avatar2: AvatarFace | None = None,
     ) -> Draft:
         """A fresh draft for this (chat, user), replacing any other; starts at VOICE when the
-        face (a file or an avatar) is already known ([Again])."""
+        face (a file or an avatar; a dialogue's two) is already known ([Again]). ``dialogue``:
+        two people talking (/dialogue)."""
         self._background.cancel(chat_id, user_id)
+        # A dialogue of avatars needs both: with one only, the second is still to pick.
+        known = face is not None or (avatar is not None and (avatar2 is not None or not dialogue))
         draft = Draft(
             chat_id=chat_id,
             user_id=user_id,
             token=secrets.token_urlsafe(6),
             chat_type=chat_type,
-            step=Step.VOICE if face is not None or avatar is not None else Step.MEDIA,
+            step=Step.VOICE if known else Step.MEDIA,
             media=face,
             media_kind=face_kind,
             avatar=avatar,
+            dialogue=dialogue,
+            avatar2=avatar2 if dialogue else None,
             reply_to=reply_to,
             locale=locale,
             language=language,
         )
         return await self._repo.save(draft)
+
+    async def set_dialogue(self, draft: Draft, on: bool) -> Draft | None:
+        """[Dialogue] (``on``) or [One speaker] at the MEDIA step: the faces asked for become
+        two people's, or one person's again (avatars picked so far are dropped). None if the
+        press is out of place (past MEDIA, or ended), judged on the stored draft."""
+
+        def switched(current: Draft) -> Draft | None:
+            if current.step is not Step.MEDIA:
+                return None
+            return current.model_copy(
+                update={"dialogue": on, "avatar": None, "avatar2": None, "turns": None}
+            )
+
+        return await self._repo.update(draft, switched)
 
     async def accept_face(self, draft: Draft, file: InputFile, kind: MediaKind) -> Draft | None:
         """Take ``file`` as the face and check it in the background; None if the
@@ -131,15 +162,23 @@ class DraftService:
             MediaError: too big to download, or a kind of face no provider takes (the draft
                 is unchanged).
         """
-        self._check_face(kind)
+        self._check_face(kind, dialogue=draft.dialogue)
         self._media.check_size(file)
-        update = {"step": Step.MEDIA_CHECK, "media": file, "media_kind": kind, "avatar": None}
+        update = {
+            "step": Step.MEDIA_CHECK,
+            "media": file,
+            "media_kind": kind,
+            "avatar": None,
+            "avatar2": None,
+        }
         return await self._background.start(await self._said(draft, Step.MEDIA, update))
 
     async def choose_avatar(self, draft: Draft, ref: str) -> Draft | None:
         """[Use NAME] in the avatar picker: the avatar ``ref`` names is the face, and the
-        conversation moves on to the voice. None if it is no longer offered to this user, or
-        the press is out of place (past MEDIA, or ended), judged on the stored draft."""
+        conversation moves on to the voice; in a dialogue the first pick is the first
+        speaker's (still at MEDIA), the second the second speaker's (of the same provider).
+        None if it is no longer offered to this user, its provider makes no dialogues, or the
+        press is out of place (past MEDIA, or ended), judged on the stored draft."""
         avatar = self.picker.find(draft, ref)
         if avatar is None or avatar.provider not in self._catalog:
             return None
@@ -148,8 +187,15 @@ class DraftService:
         def chosen(current: Draft) -> Draft | None:
             if current.step is not Step.MEDIA:
                 return None
-            update = {"step": Step.VOICE, "avatar": face, "media": None, "media_kind": None}
-            return current.model_copy(update=update)
+            update: dict[str, object] = {"avatar": face, "media": None, "media_kind": None}
+            if not current.dialogue:
+                return current.model_copy(update={"step": Step.VOICE, **update})
+            if not self._catalog.makes_dialogue(FaceKind.AVATAR, face.provider):
+                return None
+            first = current.avatar
+            if first is None or first.provider != face.provider:
+                return current.model_copy(update={**update, "avatar2": None})
+            return self._rules.advance(current.model_copy(update={"avatar2": face}))
 
         return await self._repo.update(draft, chosen)
 
@@ -164,19 +210,14 @@ class DraftService:
                 is made from typed text only.
         """
         if not self._catalog.takes_recordings(draft):
-            raise RecordingNotTaken()
+            raise DialogueRecordingNotTaken() if draft.dialogue else RecordingNotTaken()
         self._media.check_size(file)
         limit = self._media.max_voice_seconds
         if duration is not None and duration > limit:
             # Telegram tells the length up front: no need to download a 10-minute file.
             raise MediaTooLong(limit=int(limit), duration=duration)
-        update = {
-            "step": Step.VOICE_CHECK,
-            "voice": file,
-            "voice_kind": VoiceKind.AUDIO,
-            "voice_text": None,
-        }
-        return await self._background.start(await self._said(draft, Step.VOICE, update))
+        update = {"voice": file, "voice_kind": VoiceKind.AUDIO, "voice_text": None}
+        return await self._speaker_said(draft, update)
 
     async def accept_text(self, draft: Draft, text: str, voice_id: str | None) -> Draft | None:
         """Take typed text as the voice: it is spoken in the background (by ``voice_id``,
@@ -188,13 +229,21 @@ class DraftService:
         """
         self._media.check_text(text)
         update = {
-            "step": Step.VOICE_CHECK,
             "voice": InputFile(file_id="", source="text"),
             "voice_kind": VoiceKind.TEXT,
             "voice_text": text,
             "voice_id": voice_id,
         }
-        return await self._background.start(await self._said(draft, Step.VOICE, update))
+        return await self._speaker_said(draft, update)
+
+    async def _speaker_said(self, draft: Draft, voice: dict[str, object]) -> Draft | None:
+        """``voice`` (the first speaker's fields) for the speaker the draft asks for (a
+        dialogue's second at VOICE2), checked in the background."""
+        second = draft.step is Step.VOICE2
+        step = Step.VOICE2_CHECK if second else Step.VOICE_CHECK
+        update = {"step": step, **second_speaker(voice, second)}
+        said = await self._said(draft, Step.VOICE2 if second else Step.VOICE, update)
+        return await self._background.start(said)
 
     async def offer_face(self, draft: Draft, file: InputFile, kind: MediaKind) -> Draft | None:
         """Keep a face sent after the MEDIA step for [Use this face instead]; None if the
@@ -203,7 +252,7 @@ class DraftService:
         Raises:
             MediaError: too big to download, or a kind of face no provider takes.
         """
-        self._check_face(kind)
+        self._check_face(kind, dialogue=draft.dialogue)
         self._media.check_size(file)
         update = {"offered_media": file, "offered_media_kind": kind}
         return await self._said(draft, None, update)
@@ -213,12 +262,21 @@ class DraftService:
         self._background.swap(draft)
 
     async def choose(self, draft: Draft, action: str, value: str) -> Draft | None:
-        """A ratio or provider button; the saved draft, or None if the press is out of place
-        (judged on the stored draft: a face swap may have landed since ``draft`` was read)."""
+        """A turns, ratio or provider button; the saved draft, or None if the press is out of
+        place (judged on the stored draft: a face swap may have landed since ``draft`` was
+        read)."""
         choosing = (Step.RATIO, Step.PROVIDER, Step.CONFIRM)
 
         def chosen(current: Draft) -> Draft | None:
             update: dict[str, object]
+            if action == cd.TURNS and current.step is Step.TURNS:
+                try:
+                    turns = Turns(value)
+                except ValueError:
+                    return None
+                if turns not in self._catalog.turns_offered(current):
+                    return None
+                return self._rules.advance(current.model_copy(update={"turns": turns}))
             if action == cd.RATIO and current.step in choosing:
                 try:
                     ratio = AspectRatio(value)
@@ -237,8 +295,9 @@ class DraftService:
 
     async def shorter_voice(self, draft: Draft) -> Draft | None:
         """[Shorter voice] (the voice costs more quota than is left): back to the VOICE step,
-        keeping the face, shape and provider, so the next voice leads straight to the
-        summary. None if the press is out of place (the conversation moved on or ended)."""
+        keeping the face, shape and provider (a dialogue's turns too, asking both voices
+        again), so the next voice leads straight to the summary. None if the press is out of
+        place (the conversation moved on or ended)."""
 
         def back(current: Draft) -> Draft | None:
             if current.step is not Step.CONFIRM:
@@ -252,6 +311,9 @@ class DraftService:
                     "voice_kind": None,
                     "voice_text": None,
                     "voice_id": None,
+                    **second_speaker(
+                        dict.fromkeys(("voice", "voice_kind", "voice_text", "voice_id"))
+                    ),
                     "token": secrets.token_urlsafe(6),
                 }
             )
@@ -313,10 +375,15 @@ class DraftService:
 
         return await self._repo.update(draft, apply)
 
-    def _check_face(self, kind: MediaKind) -> None:
+    def _check_face(self, kind: MediaKind, *, dialogue: bool = False) -> None:
         """Refuse, before any download, a kind of face no enabled provider takes (Creatify
-        alone without PUBLIC_URL takes avatars only): else the user would learn it only at
-        the PROVIDER step, after the voice."""
+        alone without PUBLIC_URL takes avatars only; a dialogue's: a photo of both people):
+        else the user would learn it only at the PROVIDER step, after the voice."""
+        if dialogue:
+            if not self._catalog.makes_dialogue(FaceKind(kind.value)):
+                photo = self._catalog.makes_dialogue(FaceKind.PHOTO)
+                raise DialogueFaceNotTaken(kind.value, photo_taken=photo)
+            return
         if self._catalog.takes_face(FaceKind(kind.value)):
             return
         other = FaceKind.VIDEO if kind is MediaKind.PHOTO else FaceKind.PHOTO

@@ -1,11 +1,12 @@
-"""Where a draft goes next once something changed under it: past PROVIDER when only one
-provider is able, on to the summary when the choices made before still hold, back to
-PROVIDER when they no longer do. Pure rules on a draft and the enabled providers."""
+"""Where a draft goes next once something changed under it: on to the first thing still
+missing (the second avatar, a voice, a dialogue's turns, the ratio), past TURNS and PROVIDER
+when there is nothing to choose, on to the summary when the choices made before still hold,
+back to PROVIDER when they no longer do. Pure rules on a draft and the enabled providers."""
 
 from __future__ import annotations
 
 from bot.catalog import Catalog
-from bot.models import Draft, Step
+from bot.models import Draft, InputFile, Step, Turns
 
 
 class StepRules:
@@ -20,14 +21,31 @@ class StepRules:
                 return draft.model_copy(update={"provider": able[0], "step": Step.CONFIRM})
         return draft
 
-    def keep_chosen(self, draft: Draft) -> Draft:
-        """A voice checked after [Shorter voice] arrives at RATIO with the shape still chosen:
-        on to the summary with the same provider (or PROVIDER, if it cannot take this)."""
-        if draft.step is not Step.RATIO or draft.ratio is None:
-            return draft
+    def advance(self, draft: Draft) -> Draft:
+        """The draft at the first step still to answer, once an input is in: a dialogue's
+        second avatar, the voice, a dialogue's second voice, its turns (asked only when the
+        able providers offer both ways), the ratio; with all of those held (a voice checked
+        after [Shorter voice], a new photo for a dialogue's voices) on to the summary with
+        the same provider, or PROVIDER if it cannot make this."""
+        if draft.dialogue and draft.avatar is not None and draft.avatar2 is None:
+            return draft.model_copy(update={"step": Step.MEDIA})
+        if not _checked(draft.voice):
+            return draft.model_copy(update={"step": Step.VOICE})
+        if draft.dialogue and not _checked(draft.voice2):
+            return draft.model_copy(update={"step": Step.VOICE2})
+        if draft.dialogue and draft.turns is None:
+            offered = self._catalog.turns_offered(draft)
+            if len(offered) > 1:
+                return draft.model_copy(update={"step": Step.TURNS})
+            # One way or none (no provider able: PROVIDER says so, after the ratio).
+            turns = offered[0] if offered else Turns.ONE_AFTER_THE_OTHER
+            draft = draft.model_copy(update={"turns": turns})
+        if draft.ratio is None:
+            return draft.model_copy(update={"step": Step.RATIO})
         if draft.provider is not None and draft.provider in self._catalog.able(draft):
             return draft.model_copy(update={"step": Step.CONFIRM})
-        return draft.model_copy(update={"step": Step.PROVIDER, "provider": None})
+        moved = draft.model_copy(update={"step": Step.PROVIDER, "provider": None})
+        return self.single_choice(moved)
 
     def keep_choices(self, draft: Draft) -> Draft:
         """The draft with its choices still valid for a new face: a provider that cannot take
@@ -40,3 +58,8 @@ class StepRules:
         if len(able) == 1:
             return draft.model_copy(update={"provider": able[0]})
         return draft.model_copy(update={"provider": None, "step": Step.PROVIDER})
+
+
+def _checked(file: InputFile | None) -> bool:
+    """Whether ``file`` was downloaded (or spoken) and probed."""
+    return file is not None and file.path is not None and file.probe is not None

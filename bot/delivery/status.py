@@ -132,20 +132,21 @@ class StatusMessages:
 
     def _way_forward(self, job: Job) -> InlineKeyboardMarkup:
         # An avatar is made only by its own provider: no [Other provider] for it.
-        other = (
-            [] if job.order.face_file is None else [("button.other_provider", cd.OTHER_PROVIDER)]
-        )
+        face = job.order.face_file
+        other = [] if face is None else [("button.other_provider", cd.OTHER_PROVIDER)]
+        # A dialogue's photo may show fewer than two faces to the provider: another photo,
+        # keeping both voices.
+        if face is not None and job.order.dialogue is not None:
+            other.append(("button.other_photo", cd.OTHER_PHOTO))
         buttons = [("button.retry", cd.RETRY), *other, ("button.new", cd.RESTART)]
-        return InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        self._t.t(job.locale, key), callback_data=cd.job_action(action, job.id)
-                    )
-                    for key, action in buttons
-                ]
-            ]
-        )
+        row = [
+            InlineKeyboardButton(
+                self._t.t(job.locale, key), callback_data=cd.job_action(action, job.id)
+            )
+            for key, action in buttons
+        ]
+        # Four labels in one row would be cut short on a phone: two rows of two.
+        return InlineKeyboardMarkup([row[:2], row[2:]] if len(row) > 3 else [row])
 
 
 def _clock_time(seconds: float) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import OrderedDict
+from pathlib import Path
 
 from bot.delivery.status import StatusMessages
 from bot.jobs.service import JobService
@@ -83,11 +84,16 @@ class JobControls:
                 canceled.append(job.id)
         return canceled
 
-    def draft_from(self, job: Job, *, step: Step, provider: str | None) -> Draft | None:
-        """A draft holding ``job``'s inputs, at ``step``; None when its files are gone."""
-        if not all(path.exists() for path in job.order.files()):
+    def draft_from(
+        self, job: Job, *, step: Step, provider: str | None, new_face: bool = False
+    ) -> Draft | None:
+        """A draft holding ``job``'s inputs, at ``step``; None when its files are gone.
+        ``new_face``: all but the face ([Other photo]), which the draft asks for again."""
+        face = job.order.face_file
+        kept = [p for p in job.order.files() if not (new_face and face and p == Path(face.path))]
+        if not all(path.exists() for path in kept):
             return None
-        return Draft.of_order(
+        draft = Draft.of_order(
             job.order,
             source="retry",
             chat_id=job.chat_id,
@@ -99,3 +105,6 @@ class JobControls:
             avoid=[job.provider] if provider is None else [],
             locale=job.locale,
         )
+        if new_face:
+            return draft.model_copy(update={"media": None, "media_kind": None})
+        return draft
