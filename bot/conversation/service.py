@@ -1,7 +1,8 @@
 """The /new conversation as transitions on a stored draft: MEDIA -> VOICE -> RATIO ->
 PROVIDER -> CONFIRM (design §1); a dialogue (two people talking) asks for its two faces at
 MEDIA (one photo of both, or two avatars), then VOICE and VOICE2, then TURNS where the
-providers offer both ways. Handlers ask for a transition and render the draft it returns.
+providers offer both ways. Handlers ask for a transition and render the draft it returns;
+the face transitions are in :mod:`bot.conversation.faces`.
 
 State lives in the drafts table, keyed by (chat, user), not in memory: a restart resumes at the
 same step with everything the user already sent. Files are downloaded and probed by background
@@ -21,12 +22,11 @@ from bot import callback_data as cd
 from bot.catalog import Catalog
 from bot.conversation.background import BackgroundChecks, Presenter
 from bot.conversation.checks import InputChecks
+from bot.conversation.faces import FaceSteps
 from bot.conversation.picker import AvatarPicker
 from bot.conversation.steps import StepRules
 from bot.errors import (
-    DialogueFaceNotTaken,
     DialogueRecordingNotTaken,
-    FaceNotTaken,
     MediaTooLong,
     RecordingNotTaken,
 )
@@ -35,7 +35,6 @@ from bot.models import (
     AspectRatio,
     AvatarFace,
     Draft,
-    FaceKind,
     InputFile,
     MediaKind,
     Step,
@@ -58,7 +57,7 @@ class Press(Enum):
     STALE = "stale"
 
 
-class DraftService:
+class DraftService(FaceSteps):
     def __init__(
         self,
         repo: DraftRepository,
@@ -140,65 +139,6 @@ class DraftService:
         )
         return await self._repo.save(draft)
 
-    async def set_dialogue(self, draft: Draft, on: bool) -> Draft | None:
-        """[Dialogue] (``on``) or [One speaker] at the MEDIA step: the faces asked for become
-        two people's, or one person's again (avatars picked so far are dropped). None if the
-        press is out of place (past MEDIA, or ended), judged on the stored draft."""
-
-        def switched(current: Draft) -> Draft | None:
-            if current.step is not Step.MEDIA:
-                return None
-            return current.model_copy(
-                update={"dialogue": on, "avatar": None, "avatar2": None, "turns": None}
-            )
-
-        return await self._repo.update(draft, switched)
-
-    async def accept_face(self, draft: Draft, file: InputFile, kind: MediaKind) -> Draft | None:
-        """Take ``file`` as the face and check it in the background; None if the
-        conversation ended meanwhile.
-
-        Raises:
-            MediaError: too big to download, or a kind of face no provider takes (the draft
-                is unchanged).
-        """
-        self._check_face(kind, dialogue=draft.dialogue)
-        self._media.check_size(file)
-        update = {
-            "step": Step.MEDIA_CHECK,
-            "media": file,
-            "media_kind": kind,
-            "avatar": None,
-            "avatar2": None,
-        }
-        return await self._background.start(await self._said(draft, Step.MEDIA, update))
-
-    async def choose_avatar(self, draft: Draft, ref: str) -> Draft | None:
-        """[Use NAME] in the avatar picker: the avatar ``ref`` names is the face, and the
-        conversation moves on to the voice; in a dialogue the first pick is the first
-        speaker's (still at MEDIA), the second the second speaker's (of the same provider).
-        None if it is no longer offered to this user, its provider makes no dialogues, or the
-        press is out of place (past MEDIA, or ended), judged on the stored draft."""
-        avatar = self.picker.find(draft, ref)
-        if avatar is None or avatar.provider not in self._catalog:
-            return None
-        face = AvatarFace(provider=avatar.provider, avatar_id=avatar.avatar_id, name=avatar.name)
-
-        def chosen(current: Draft) -> Draft | None:
-            if current.step is not Step.MEDIA:
-                return None
-            update: dict[str, object] = {"avatar": face, "media": None, "media_kind": None}
-            if not current.dialogue:
-                return current.model_copy(update={"step": Step.VOICE, **update})
-            if not self._catalog.makes_dialogue(FaceKind.AVATAR, face.provider):
-                return None
-            first = current.avatar
-            if first is None or first.provider != face.provider:
-                return current.model_copy(update={**update, "avatar2": None})
-            return self._rules.advance(current.model_copy(update={"avatar2": face}))
-
-        return await self._repo.update(draft, chosen)
-
     async def accept_voice(
         self, draft: Draft, file: InputFile, duration: int | None
     ) -> Draft | None:
@@ -244,22 +184,6 @@ class DraftService:
         update = {"step": step, **second_speaker(voice, second)}
         said = await self._said(draft, Step.VOICE2 if second else Step.VOICE, update)
         return await self._background.start(said)
-
-    async def offer_face(self, draft: Draft, file: InputFile, kind: MediaKind) -> Draft | None:
-        """Keep a face sent after the MEDIA step for [Use this face instead]; None if the
-        conversation ended meanwhile.
-
-        Raises:
-            MediaError: too big to download, or a kind of face no provider takes.
-        """
-        self._check_face(kind, dialogue=draft.dialogue)
-        self._media.check_size(file)
-        update = {"offered_media": file, "offered_media_kind": kind}
-        return await self._said(draft, None, update)
-
-    def use_offered_face(self, draft: Draft) -> None:
-        """Check the offered face in the background; it replaces the old one once it passes."""
-        self._background.swap(draft)
 
     async def choose(self, draft: Draft, action: str, value: str) -> Draft | None:
         """A turns, ratio or provider button; the saved draft, or None if the press is out of
@@ -374,17 +298,3 @@ class DraftService:
             return current.model_copy(update=update)
 
         return await self._repo.update(draft, apply)
-
-    def _check_face(self, kind: MediaKind, *, dialogue: bool = False) -> None:
-        """Refuse, before any download, a kind of face no enabled provider takes (Creatify
-        alone without PUBLIC_URL takes avatars only; a dialogue's: a photo of both people):
-        else the user would learn it only at the PROVIDER step, after the voice."""
-        if dialogue:
-            if not self._catalog.makes_dialogue(FaceKind(kind.value)):
-                photo = self._catalog.makes_dialogue(FaceKind.PHOTO)
-                raise DialogueFaceNotTaken(kind.value, photo_taken=photo)
-            return
-        if self._catalog.takes_face(FaceKind(kind.value)):
-            return
-        other = FaceKind.VIDEO if kind is MediaKind.PHOTO else FaceKind.PHOTO
-        raise FaceNotTaken(kind.value, other_taken=self._catalog.takes_face(other))
