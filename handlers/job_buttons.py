@@ -41,7 +41,10 @@ async def on_job_button(update: Update, context: BotContext) -> None:
     elif action == cd.OTHER_PROVIDER:
         await _other_provider(query, context, job)
     elif action == cd.OTHER_PHOTO:
-        await _other_photo(query, context, job)
+        if job.order.dialogue is None or job.order.face_file is None:
+            await stale(update, context)  # no photo of two to replace: a forged press
+        else:
+            await _other_photo(query, context, job)
     elif await may_start(update, context):  # [New]; a refusal answers the press itself
         await query.answer()
         await Screens.of(context).prompt(await begin(context, update))
@@ -112,7 +115,7 @@ async def _other_photo(query: CallbackQuery, context: BotContext, job: Job) -> N
     t = context.t
     provider = job.provider if job.provider in context.catalog else None
     draft = context.jobs.inputs_of(job, step=Step.MEDIA, provider=provider, new_face=True)
-    if draft is None or not draft.dialogue:
+    if draft is None:
         await query.answer(t.t(job.locale, "failure.inputs_gone", job_id=job.id), show_alert=True)
         return
     await query.answer()
