@@ -156,7 +156,8 @@ async def test_pages_filters_and_back(harness: Harness, creatify: FakeCreatify) 
         assert names(men.result) == [f"Avatar {n:02d}" for n in (1, 4, 7, 10, 13, 16, 19)]
         everyone = await tap(fake, ANN, men.result, "All", "All, page 1 of 3")
         media_step = await tap(fake, ANN, everyone.result, "Back", "Send a photo")
-        assert [text for text, _ in fake.buttons(media_step.result)] == ["Avatars", "Dialogue (two people)"]
+        labels = [text for text, _ in fake.buttons(media_step.result)]
+        assert labels == ["Avatars", "Dialogue (two people)"]
 
 
 async def test_a_still_then_use_it_as_the_face(harness: Harness, creatify: FakeCreatify) -> None:

@@ -201,21 +201,20 @@ async def test_a_dialogue_in_a_group_with_its_command(
     forces a reply, with the step's own placeholder."""
     fake = harness.fake
     group = fake.group()
-    where = {"chat": group}
     async with harness.bot(**studio.env):
         mark = fake.mark()
-        fake.send_command(ANN, "/dialogue", **where)
+        fake.send_command(ANN, "/dialogue", chat=group)
         prompt = await fake.wait_for("sendMessage", to_chat(group["id"]), since=mark)
         assert str(prompt[0].params["text"]).startswith(start(ANN, "dialogue.media_photo"))
         assert prompt[0].params["reply_markup"]["force_reply"] is True
         mark = fake.mark()
-        fake.send_photo(ANN, media.photo.read_bytes(), reply_to=prompt[0].result, **where)
+        fake.send_photo(ANN, media.photo.read_bytes(), reply_to=prompt[0].result, chat=group)
         first = await fake.wait_for(
             "sendMessage", to_chat(group["id"], "First speaker"), since=mark
         )
         mark = fake.mark()
         fake.send_voice(
-            ANN, media.voice.read_bytes(), duration=3, reply_to=first[0].result, **where
+            ANN, media.voice.read_bytes(), duration=3, reply_to=first[0].result, chat=group
         )
         second = await fake.wait_for(
             "sendMessage", to_chat(group["id"], "Second speaker"), since=mark
