@@ -2,10 +2,11 @@
 message the bot sends (text, buttons, reply placeholder), each edit and each button answer,
 in order. Read the output as a new user would.
 
-    .venv/bin/python -m tests.transcript [en|pt_BR] [--avatars]
+    .venv/bin/python -m tests.transcript [en|pt_BR] [--avatars | --issue9]
 
 ``--avatars`` prints issue 8's scenarios alone (tests/transcript_avatars.py: stock avatars,
-Creatify, typed text, /voice), which come last otherwise.
+Creatify, typed text, /voice), which come last otherwise; ``--issue9`` prints issue 9's alone
+(tests/transcript_issue9.py: /avatar, dialogues, sync.so).
 
 It runs offline: the fake Telegram, Magic Hour, lipsync.studio and Creatify servers on
 127.0.0.1, real ffmpeg, a temporary SQLite database.
@@ -23,6 +24,7 @@ from typing import Any
 
 from tests import media as make
 from tests import transcript_avatars as avatars
+from tests import transcript_issue9 as issue9
 from tests.conftest import TOKEN, Harness, Media
 from tests.fakes.creatify import FakeCreatify
 from tests.fakes.creatify import running as serve_creatify
@@ -437,8 +439,9 @@ async def everyday(
     await cooldown(transcript, who[FAY])
 
 
-async def run(locale: str, only_avatars: bool = False) -> list[str]:
-    """Every scenario in ``locale``'s language; ``only_avatars``: issue 8's alone."""
+async def run(locale: str, only_avatars: bool = False, only_issue9: bool = False) -> list[str]:
+    """Every scenario in ``locale``'s language; ``only_avatars``: issue 8's alone;
+    ``only_issue9``: issue 9's alone."""
     user = User(111, "Ann" if locale == "en" else "Bia", language_code=LANGUAGE_CODES[locale])
     with tempfile.TemporaryDirectory(prefix="transcript-") as tmp:
         folder = Path(tmp)
@@ -461,10 +464,13 @@ async def run(locale: str, only_avatars: bool = False) -> list[str]:
                     transcript = Transcript(fake, bot, user)
                     await transcript.settle(0.5)
                     transcript.printed = len(fake.calls)  # start-up calls are not the user's
-                    if not only_avatars:
+                    if not (only_avatars or only_issue9):
                         await everyday(transcript, media, remote.mh, long_voice, who)
                 env = remote.env | {"LOG_LEVEL": "CRITICAL"}
-                await avatars.run(transcript, harness, media, env, creatify)
+                if not only_issue9:
+                    await avatars.run(transcript, harness, media, env, creatify)
+                if not only_avatars:
+                    await issue9.run(transcript, harness, media, output, creatify)
             finally:
                 await fake.aclose()
     return transcript.lines
@@ -472,13 +478,13 @@ async def run(locale: str, only_avatars: bool = False) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    only_avatars = "--avatars" in args
-    locales = [a for a in args if a != "--avatars"] or list(LANGUAGE_CODES)
+    only_avatars, only_issue9 = "--avatars" in args, "--issue9" in args
+    locales = [a for a in args if not a.startswith("--")] or list(LANGUAGE_CODES)
     for locale in locales:
         if locale not in LANGUAGE_CODES:
             raise SystemExit(f"unknown locale {locale!r}: use one of {', '.join(LANGUAGE_CODES)}")
         print(f"\n######## {locale} (Telegram language {LANGUAGE_CODES[locale]}) ########")
-        asyncio.run(run(locale, only_avatars))
+        asyncio.run(run(locale, only_avatars, only_issue9))
 
 
 if __name__ == "__main__":

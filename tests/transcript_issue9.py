@@ -1,0 +1,152 @@
+"""Issue 9 as a person sees it (tests/transcript.py --issue9 prints it): /avatar from the list
+to [New avatar], every step (a bad input at one), [Create] and the ready notice; a
+lipsync.studio dialogue (a photo of two, two voices, at the same time) to delivery, then the
+two-faces refusal with [Other photo]; a dialogue of two Creatify avatars; a sync.so video.
+
+Each part runs its own bot against the same fake Telegram and database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.avatar_flows import Videos
+from tests.conftest import Harness, Media
+from tests.creatify_flows import creatify_env
+from tests.dialogue_flows import serving_studio
+from tests.fakes.creatify import FakeCreatify
+from tests.test_sync_e2e import serving_sync
+from tests.transcript_avatars import begin, command, locale_of, sending, word
+from tests.transcript_recorder import Transcript
+
+LINES = {
+    "en": (
+        "Hi Bob! Lovely weather today.\n\nShall we go for a walk?",
+        "Hello Ann. Yes, let's go.",
+    ),
+    "pt_BR": ("Oi, Beto! Que dia bonito.\n\nVamos dar uma volta?", "Oi, Bia. Vamos, sim."),
+}
+
+
+def photo(t: Transcript, media: Media) -> tuple[str, Callable[[], Any]]:
+    fake, user = t.fake, t.user
+    return "a photo of two", lambda: fake.send_photo(
+        user, media.photo.read_bytes(), width=640, height=480
+    )
+
+
+async def custom_avatar(t: Transcript, videos: Videos, creatify: FakeCreatify) -> None:
+    fake, user, chat = t.fake, t.user, t.user.id
+
+    def video(path: Path, seconds: int, what: str) -> tuple[str, Callable[[], Any]]:
+        return what, lambda: fake.send_video(
+            user, path.read_bytes(), duration=seconds, width=320, height=240
+        )
+
+    t.scenario("issue 9: /avatar, [New avatar], the steps (a bad input), [Create], ready")
+    await t.act(*command(t, "/avatar"))
+    await t.tap(chat, word(t, "avatar.button_new"))
+    await t.act(*video(videos.short, 6, "a 6-second training video (too short)"), quiet=2.0)
+    await t.act(*video(videos.training, 16, "a 16-second training video"), quiet=2.0)
+    await t.act(*video(videos.consent, 4, "a 4-second consent video"), quiet=2.0)
+    await t.act(*sending(t, "Ann's twin" if locale_of(t) == "en" else "Gêmea da Bia"))
+    await t.tap(chat, word(t, "avatar.button_f"))
+    await t.tap(chat, word(t, "avatar.button_create"), quiet=3.0)
+    await t.act(*command(t, "/avatar"))
+
+
+async def studio_dialogue(t: Transcript, media: Media) -> None:
+    fake, user, chat = t.fake, t.user, t.user.id
+    t.scenario("issue 9: a lipsync.studio dialogue: a photo, two voices, at the same time")
+    await t.act(*command(t, "/new"))
+    await t.tap(chat, word(t, "dialogue.button"))
+    await t.act(*photo(t, media))
+    await t.act(
+        "a voice message", lambda: fake.send_voice(user, media.voice.read_bytes(), duration=3)
+    )
+    await t.act(*sending(t, LINES[locale_of(t)][1]))
+    await t.tap(chat, word(t, "button.at_the_same_time"))
+    await t.tap(chat, "9:16")
+    await t.tap(chat, word(t, "button.generate"))
+    await t.settle(3.0)
+
+
+async def two_faces_refused(t: Transcript, media: Media, studio_fake: object) -> None:
+    fake, user, chat = t.fake, t.user, t.user.id
+    t.scenario("issue 9: a photo with one face: refused, [Other photo] keeps the voices")
+    studio_fake.faces_seen = 1  # type: ignore[attr-defined]
+    await t.act(*command(t, "/new"))
+    await t.tap(chat, word(t, "dialogue.button"))
+    await t.act(*photo(t, media))
+    await t.act(
+        "a voice message", lambda: fake.send_voice(user, media.voice.read_bytes(), duration=3)
+    )
+    await t.act(*sending(t, LINES[locale_of(t)][1]))
+    await t.tap(chat, word(t, "button.one_after_the_other"))
+    await t.tap(chat, "9:16")
+    await t.tap(chat, word(t, "button.generate"))
+    await t.settle(3.0)
+    studio_fake.faces_seen = 2  # type: ignore[attr-defined]
+    await t.tap(chat, word(t, "button.other_photo"))
+    await t.act(*photo(t, media))
+    await t.tap(chat, word(t, "button.generate"))
+    await t.settle(3.0)
+
+
+async def avatars_dialogue(t: Transcript) -> None:
+    chat = t.user.id
+    first, second = LINES[locale_of(t)]
+    t.scenario("issue 9: a dialogue of two Creatify avatars with typed lines")
+    await t.act(*command(t, "/new"))
+    await t.tap(chat, word(t, "dialogue.button"))
+    for name in ("Ann Speaker", "Bob Speaker"):
+        await t.tap(chat, word(t, "avatars.open"))
+        await t.tap(chat, name)
+        await t.tap(chat, word(t, "avatars.use", name=name), quiet=2.0)
+    await t.act(*sending(t, first))
+    await t.act(*sending(t, second))
+    await t.tap(chat, "9:16")
+    await t.tap(chat, word(t, "button.generate"))
+    await t.settle(3.0)
+
+
+async def sync_video(t: Transcript, media: Media) -> None:
+    fake, user, chat = t.fake, t.user, t.user.id
+    t.scenario("issue 9: a video and a voice note through sync.so")
+    await t.act(*command(t, "/new"))
+    await t.act(
+        "a video",
+        lambda: fake.send_video(user, media.video.read_bytes(), duration=2, width=640, height=360),
+    )
+    await t.act(
+        "a voice message", lambda: fake.send_voice(user, media.voice.read_bytes(), duration=3)
+    )
+    await t.tap(chat, "9:16")
+    await t.tap(chat, word(t, "provider.sync"))
+    await t.tap(chat, word(t, "button.generate"))
+    await t.settle(3.0)
+
+
+async def run(
+    t: Transcript, harness: Harness, media: Media, output: Path, creatify: FakeCreatify
+) -> None:
+    """Every part, each with its own bot (the caller's bot must be stopped)."""
+    (media.folder / "avatars").mkdir(exist_ok=True)
+    videos = Videos(media.folder / "avatars")
+    admin = {"ADMIN_IDS": str(t.user.id), "LOG_LEVEL": "CRITICAL"}
+    creatify.custom.build_seconds = 0.5
+    creatify.personas = {}
+    creatify.add_persona("Ann Speaker", "f")
+    creatify.add_persona("Bob Speaker", "m")
+    async with harness.bot(**creatify_env(creatify) | admin | {"PROVIDERS": "creatify"}) as bot:
+        await begin(t, bot)
+        await custom_avatar(t, videos, creatify)
+        await avatars_dialogue(t)
+    async with serving_studio(output, **admin) as studio, harness.bot(**studio.env) as bot:
+        await begin(t, bot)
+        await studio_dialogue(t, media)
+        await two_faces_refused(t, media, studio.fake)
+    async with serving_sync(output) as sync, harness.bot(**(sync.env | admin)) as bot:
+        await begin(t, bot)
+        await sync_video(t, media)
