@@ -275,6 +275,7 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                     avatar_setups=setups,
                 )
             finally:
+                await setups.close()  # its periodic sweep
                 await custom.close()
                 await avatars.catalog.close()
                 await avatars.previews.close()

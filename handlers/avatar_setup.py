@@ -124,7 +124,7 @@ def _newer(draft: Draft | None, setup: AvatarSetup) -> bool:
 
 async def cancel(update: Update, context: BotContext) -> None:
     """/cancel in a private chat while making an avatar: stop it (videos deleted); a newer
-    /new conversation is canceled instead."""
+    /new conversation is canceled instead. Too late once [Create] was pressed."""
     message, user = update.effective_message, update.effective_user
     assert message is not None
     assert user is not None
@@ -132,8 +132,11 @@ async def cancel(update: Update, context: BotContext) -> None:
     if setup is None or _newer(await context.drafts.get(user.id, user.id), setup):
         await commands.cancel(update, context)
         return
-    await context.avatar_setups.cancel(user.id)
     key = "avatar.rename_canceled" if setup.step is SetupStep.RENAME else "avatar.setup_canceled"
+    try:
+        await context.avatar_setups.cancel(user.id)
+    except SetupRefused as refused:
+        key = refused.key
     await message.reply_text(context.t.t(context.t.negotiate(user.language_code), key))
 
 
@@ -168,7 +171,11 @@ async def on_setup_button(update: Update, context: BotContext, press: screens.Pr
         await query.answer()
         await _edit(update, context.t.t(locale, "avatar.sending"), None)
     else:
-        await setups.cancel(user.id)
+        try:
+            await setups.cancel(user.id)
+        except SetupRefused as refused:  # an older copy of the summary, after [Create]
+            await alert(update, context, refused.key, **refused.params)
+            return
         await query.answer()
         await _edit(update, context.t.t(locale, "avatar.setup_canceled"), None)
 

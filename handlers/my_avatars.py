@@ -14,6 +14,7 @@ from telegram.error import Forbidden, TelegramError
 
 from bot.avatars.custom_errors import CustomAvatarError
 from bot.avatars.setup import SetupInProgress
+from bot.avatars.setup_state import AvatarSetup
 from bot.context import BotContext
 from handlers import avatar_screens as screens
 from handlers.avatar_screens import SetupScreens
@@ -42,9 +43,7 @@ async def avatar(update: Update, context: BotContext) -> None:
         return
     setup = await context.avatar_setups.get(user.id)
     if setup is not None:
-        # Where they left off; their messages go to it again, not to an older /new.
-        setup = await context.avatar_setups.touch(setup)
-        await SetupScreens.of(context).prompt(setup, ("avatar.setup_in_progress", {}))
+        await _where_they_left_off(context, setup)
 
 
 async def _sent_privately(
@@ -102,17 +101,15 @@ async def _new(update: Update, context: BotContext, origin_value: str) -> None:
         await stale(update, context)  # forged: another group's id
         return
     await query.answer()
-    presenter = SetupScreens.of(context)
     try:
         setup = await setups.begin(user.id, origin, locale)
     except SetupInProgress as busy:
-        setup = await setups.touch(busy.setup)
-        await presenter.prompt(setup, ("avatar.setup_in_progress", {}))
+        await _where_they_left_off(context, busy.setup)
         return
     except CustomAvatarError as refused:
         await context.bot.send_message(user.id, context.t.t(locale, refused.key, **refused.params))
         return
-    await presenter.prompt(setup)
+    await SetupScreens.of(context).prompt(setup)
 
 
 async def _on_avatar(update: Update, context: BotContext, press: screens.Press) -> None:
@@ -157,15 +154,22 @@ async def _rename(update: Update, context: BotContext, avatar_id: int) -> None:
     query, _ = pressed(update)
     user = update.effective_user
     assert user is not None
-    setups, presenter = context.avatar_setups, SetupScreens.of(context)
     await query.answer()
     try:
-        setup = await setups.begin_rename(user.id, avatar_id, locale_of(update, context))
+        setup = await context.avatar_setups.begin_rename(
+            user.id, avatar_id, locale_of(update, context)
+        )
     except SetupInProgress as busy:
-        setup = await setups.touch(busy.setup)
-        await presenter.prompt(setup, ("avatar.setup_in_progress", {}))
+        await _where_they_left_off(context, busy.setup)
         return
-    await presenter.prompt(setup)
+    await SetupScreens.of(context).prompt(setup)
+
+
+async def _where_they_left_off(context: BotContext, setup: AvatarSetup) -> None:
+    """The setup under way, again: its step's prompt, and from now on the user's private
+    messages go to it rather than to an older /new."""
+    touched = await context.avatar_setups.touch(setup)
+    await SetupScreens.of(context).prompt(touched, ("avatar.setup_in_progress", {}))
 
 
 async def _show_list(update: Update, context: BotContext, origin: str) -> None:

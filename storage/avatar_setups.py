@@ -3,7 +3,7 @@ background check finishing while the user cancels (or starts over) never undoes 
 
 from __future__ import annotations
 
-from bot.avatars.setup_state import AvatarSetup
+from bot.avatars.setup_state import AvatarSetup, SetupStep
 from storage.db import Database, now
 
 
@@ -44,32 +44,37 @@ class AvatarSetupRepository:
 
     async def replace(self, expected: AvatarSetup, setup: AvatarSetup) -> AvatarSetup | None:
         """Save ``setup`` only if the stored one is still ``expected`` (same version).
-        Returns the saved one, or None when it changed or ended meanwhile."""
+        Returns the saved one, or None when it changed or ended meanwhile.
+
+        The stored ``chat_id`` is kept: only a group's move to a supergroup changes it
+        (storage.chats), without a new version, so that a check under way still lands."""
         stored = _stamped(setup, expected.version + 1)
         changed = await self._db.execute(
             """
-            UPDATE avatar_setups SET step = ?, data = ?, version = ?, updated_at = ?
+            UPDATE avatar_setups SET step = ?, version = ?, updated_at = ?,
+                data = json_set(?, '$.chat_id', json_extract(data, '$.chat_id'))
             WHERE user_id = ? AND version = ?
             """,
             (
                 stored.step,
-                _json(stored),
                 stored.version,
                 _time(stored),
+                _json(stored),
                 expected.user_id,
                 expected.version,
             ),
         )
         return stored if changed == 1 else None
 
-    async def delete(self, setup: AvatarSetup) -> bool:
+    async def delete(self, setup: AvatarSetup, *, unless: SetupStep | None = None) -> bool:
         """End the conversation ``setup`` is (its token: whatever step it reached meanwhile,
-        never a newer one); whether this call ended it."""
+        never a newer one), unless it is now at step ``unless``; whether this call ended it."""
         changed = await self._db.execute(
             """
             DELETE FROM avatar_setups WHERE user_id = ? AND json_extract(data, '$.token') = ?
+                AND step IS NOT ?
             """,
-            (setup.user_id, setup.token),
+            (setup.user_id, setup.token, unless),
         )
         return changed == 1
 

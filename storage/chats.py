@@ -31,7 +31,8 @@ class ChatRepository:
 
     async def migrate(self, old_id: int, new_id: int) -> bool:
         """A group became a supergroup (a new chat id): its settings, conversations, jobs,
-        quota limits and usage follow it, in one transaction.
+        quota limits, usage and custom avatars (those made there, and /avatar conversations
+        making one for it) follow it, in one transaction.
 
         Idempotent: Telegram announces a migration twice (in the old group and in the new
         supergroup), and the second run finds nothing left at the old id. Returns whether
@@ -82,6 +83,7 @@ class ChatRepository:
                     "UPDATE ledger SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
                 )
             )
+            moved |= await _move_avatars(tx, old_id, new_id)
         return moved
 
 
@@ -123,3 +125,21 @@ async def _move_drafts(tx: Transaction, old_id: int, new_id: int) -> bool:
         )
     await tx.execute("DELETE FROM drafts WHERE chat_id = ?", (old_id,))
     return bool(rows)
+
+
+async def _move_avatars(tx: Transaction, old_id: int, new_id: int) -> bool:
+    """Custom avatars made in the group stay its (shared with the supergroup if they were
+    shared with the group), and an /avatar conversation making one for it makes it for the
+    supergroup. The conversation's chat id is inside its document: set in place, without a
+    new version, so that a check under way still lands (storage.avatar_setups keeps it)."""
+    moved = await tx.execute(
+        "UPDATE custom_avatars SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
+    )
+    moved += await tx.execute(
+        """
+        UPDATE avatar_setups SET data = json_set(data, '$.chat_id', ?)
+        WHERE json_extract(data, '$.chat_id') = ?
+        """,
+        (new_id, old_id),
+    )
+    return moved > 0

@@ -34,8 +34,9 @@ _COLUMNS = frozenset(
         "checks",
     }
 )
-#: What an owner's list shows: every avatar but the deleted ones.
-_SHOWN = ("pending", "ready", "failed")
+#: What an owner's list shows (and may change): every avatar but the deleted ones.
+SHOWN = (CustomAvatarState.PENDING, CustomAvatarState.READY, CustomAvatarState.FAILED)
+_SHOWN_SQL = "(" + ", ".join(f"'{state}'" for state in SHOWN) + ")"
 
 
 class CustomAvatarRepository:
@@ -76,7 +77,7 @@ class CustomAvatarRepository:
         rows = await self._db.fetchall(
             f"""
             SELECT * FROM custom_avatars INDEXED BY custom_avatars_by_owner
-            WHERE owner_id = ? AND state IN {_SHOWN} ORDER BY id DESC
+            WHERE owner_id = ? AND state IN {_SHOWN_SQL} ORDER BY id DESC
             """,
             (owner_id,),
         )
@@ -106,6 +107,11 @@ class CustomAvatarRepository:
         )
         return {(row["provider"], row["persona_id"]) for row in rows}
 
+    async def pending_ids(self) -> set[int]:
+        """The ids of the pending avatars (whose videos are kept while they are built)."""
+        rows = await self._db.fetchall("SELECT id FROM custom_avatars WHERE state = 'pending'")
+        return {int(row["id"]) for row in rows}
+
     async def pending(self) -> list[CustomAvatar]:
         rows = await self._db.fetchall(
             "SELECT * FROM custom_avatars WHERE state = 'pending' ORDER BY id"
@@ -132,18 +138,20 @@ class CustomAvatarRepository:
         )
         return datetime.fromisoformat(value) if isinstance(value, str) else None
 
-    async def adopt(self, avatar_id: int, persona_id: str, **fields: Any) -> bool:
-        """Give a pending avatar its provider id, unless it has one (compare-and-set).
+    async def adopt(self, avatar_id: int, persona_id: str) -> bool:
+        """Give an avatar its provider id, unless it has one (compare-and-set), whatever its
+        state: one deleted (or failed) while its create was under way is still a real
+        person's face at the provider, never to be offered as stock (:meth:`persona_ids`).
 
         Returns:
             Whether this call set it; False also when another avatar already has that id.
         """
-        sets, params = _assignments({"persona_id": persona_id, **fields})
+        sets, params = _assignments({"persona_id": persona_id})
         try:
             changed = await self._db.execute(
                 f"""
                 UPDATE custom_avatars SET {", ".join(sets)}
-                WHERE id = ? AND state = 'pending' AND persona_id IS NULL
+                WHERE id = ? AND persona_id IS NULL
                 """,
                 [*params, avatar_id],
             )

@@ -7,11 +7,18 @@ nothing."""
 from __future__ import annotations
 
 import asyncio
+import os
+import time
+from datetime import timedelta
+
+import pytest
 
 from bot.app import Running
+from bot.avatars import setup_work
 from bot.avatars.setup_state import SetupStep
 from bot.models import Gender
 from bot.models.custom_avatars import CustomAvatarState
+from storage.db import now
 from tests.avatar_flows import (
     ANN,
     Videos,
@@ -328,3 +335,71 @@ async def test_a_restart_before_the_upload_left_offers_create_again(
         states = sorted(a.state for a in await second.services.custom_avatars.mine(ANN.id))
         assert states == [CustomAvatarState.FAILED, CustomAvatarState.READY]
         assert creatify.requests["POST /api/personas_v2/"] == 1
+
+
+async def test_once_create_is_pressed_cancel_is_too_late_and_says_so(
+    bot: Running, harness: Harness, creatify: FakeCreatify, videos: Videos
+) -> None:
+    fake = harness.fake
+    summary = await to_summary(fake, videos)
+    mark = fake.mark()
+    fake.send_command(ANN, "/avatar")  # where it was: another copy of the summary
+    copy = await said(fake, ANN, "avatar.setup_in_progress", mark)
+    creatify.custom.create_delay = 3.0  # the upload is on its way a while
+    mark = fake.mark()
+    fake.press(ANN, summary.result, button(fake, summary.result, words("avatar.button_create")))
+    async with asyncio.timeout(10):
+        while creatify.requests["POST /api/personas_v2/"] == 0:
+            await asyncio.sleep(0.01)
+    late = fake.mark()
+    fake.send_command(ANN, "/cancel")
+    await said(fake, ANN, "avatar.cancel_too_late", late)
+    # The other copy's [Cancel]: the same answer.
+    fake.press(ANN, copy.result, button(fake, copy.result, words("avatar.button_cancel")))
+    alert = await fake.wait_for(
+        "answerCallbackQuery",
+        lambda c: str(c.params.get("text", "")).startswith(words("avatar.cancel_too_late")),
+        since=late,
+    )
+    assert alert[0].params.get("show_alert") in (True, "true")
+    # What really happened is what the user was told: the avatar is made and announced.
+    await said(fake, ANN, "avatar.building", mark)
+    await said(fake, ANN, "avatar.ready", mark)
+    assert not [
+        c
+        for c in fake.calls[mark:]
+        if words("avatar.setup_canceled") in str(c.params.get("text", ""))
+    ]
+    assert await step_of(bot) is None
+
+
+async def test_abandoned_setups_and_their_videos_are_swept_while_the_bot_runs(
+    harness: Harness, env: dict[str, str], videos: Videos, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(setup_work, "SWEEP_EVERY", 0.1)
+    fake = harness.fake
+    async with harness.bot(**env) as running:
+        await new_avatar(fake)
+        mark = fake.mark()
+        send_video(fake, ANN, videos.training, 16)
+        await said(fake, ANN, "avatar.ask_consent", mark)
+        folder = harness.folder / "data" / "avatar_setups"
+        assert list(folder.rglob("training.mp4"))
+        stray = folder / "4242" / "gone"  # a setup's folder left behind, long ago
+        stray.mkdir(parents=True)
+        old = time.time() - 7200
+        os.utime(stray, (old, old))
+        async with asyncio.timeout(5):
+            while stray.exists():
+                await asyncio.sleep(0.02)
+        assert list(folder.rglob("training.mp4"))  # Ann's setup is not abandoned
+        # Eight days without a word from Ann: her setup goes, her face with it.
+        eight_days_ago = (now() - timedelta(days=8)).isoformat()
+        await running.services.db.execute(
+            "UPDATE avatar_setups SET data = json_set(data, '$.updated_at', ?)",
+            (eight_days_ago,),
+        )
+        async with asyncio.timeout(5):
+            while await step_of(running) is not None or folder.joinpath(str(ANN.id)).exists():
+                await asyncio.sleep(0.02)
+        assert not running.services.avatar_setups.active(ANN.id)

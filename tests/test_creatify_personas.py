@@ -5,6 +5,7 @@ the list) and the bot's client for it (bot/providers/creatify_personas.py) again
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -270,3 +271,48 @@ async def test_the_client_reads_odd_answers_defensively() -> None:
     ):
         with pytest.raises(ProviderUnavailable):
             parse_slots(bad)
+
+
+async def test_the_upload_opens_and_reads_its_files_off_the_event_loop(
+    fake: FakeCreatify,
+    api: CreatifyProvider,
+    videos: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two videos of up to 20 MB each: read a chunk at a time in worker threads, so the bot
+    keeps answering while they go."""
+    loop_thread = threading.get_ident()
+    used: list[tuple[str, int, int]] = []  # (what, thread, bytes asked)
+    real_open = Path.open
+    wanted = {videos["training"], videos["consent"]}
+
+    class Recorded:
+        def __init__(self, handle: Any) -> None:
+            self._handle = handle
+
+        def read(self, size: int = -1) -> bytes:
+            used.append(("read", threading.get_ident(), size))
+            return bytes(self._handle.read(size))
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._handle, name)
+
+    def recording_open(path: Path, *args: Any, **kwargs: Any) -> Any:
+        handle = real_open(path, *args, **kwargs)
+        if path not in wanted:
+            return handle
+        used.append(("open", threading.get_ident(), 0))
+        return Recorded(handle)
+
+    monkeypatch.setattr(Path, "open", recording_open)
+    persona_id = await api.create_persona(
+        "Ann", Gender.FEMALE, videos["training"], videos["consent"], None
+    )
+    monkeypatch.undo()
+    build = fake.custom.builds[persona_id]
+    assert build.fields["lipsync_input"].size == videos["training"].stat().st_size
+    assert build.fields["consent_video"].size == videos["consent"].stat().st_size
+    assert build.fields["creator_name"] == "Ann"
+    assert {what for what, _, _ in used} == {"open", "read"}
+    assert all(thread != loop_thread for _, thread, _ in used), used
+    assert all(0 < size <= 64 * 1024 for what, _, size in used if what == "read")

@@ -8,7 +8,10 @@ webhook is refused."""
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -329,3 +332,134 @@ async def test_without_a_public_url_a_lost_answer_cannot_be_claimed(
         with pytest.raises(TooMany):
             await create(running_bot, media, owner=BOB)
         assert len(creatify.custom.builds) == 4
+
+
+async def upload_under_way(bot: Running, creatify: FakeCreatify) -> CustomAvatar:
+    """The avatar whose create is on its way (its upload has reached the fake)."""
+    async with asyncio.timeout(10):
+        while creatify.requests["POST /api/personas_v2/"] == 0:
+            await asyncio.sleep(0.01)
+    [avatar] = await service(bot).mine(ANN.id)
+    return avatar
+
+
+async def test_deleted_while_uploading_it_keeps_its_persona_id_and_loses_its_videos(
+    bot: Running, harness: Harness, creatify: FakeCreatify, media: Media
+) -> None:
+    creatify.custom.create_delay = 0.5
+    creatify.custom.auto_complete = False
+    making = asyncio.create_task(create(bot, media))
+    avatar = await upload_under_way(bot, creatify)
+    folder = harness.folder / "data" / "custom_avatars" / str(avatar.id)
+    assert folder.is_dir()
+    await service(bot).delete(ANN.id, avatar.id)
+    done = await making
+    assert done.state is CustomAvatarState.DELETED
+    # The face Creatify holds is still known, so never offered to everyone as a stock one.
+    [persona_id] = creatify.custom.builds
+    assert done.persona_id == persona_id
+    assert ("creatify", persona_id) in await service(bot).watcher._repo.persona_ids()
+    creatify.custom.complete(persona_id)
+    await creatify.custom.wait_for(persona_id)
+    catalog = bot.services.avatars.catalog
+    assert await catalog.refresh("creatify")
+    assert persona_id not in {a.avatar_id for a in catalog.page(Filter.ALL, 0, BOB.id).avatars}
+    assert not folder.exists()  # its copies went with it, not days later
+    assert done.training_path is None
+    # Deleted while it is built (no upload running): its videos go at once too.
+    creatify.custom.create_delay = 0.0
+    second = await create(bot, media)
+    assert second.training_path is not None
+    await service(bot).delete(ANN.id, second.id)
+    assert not second.training_path.parent.exists()
+
+
+async def test_past_the_deadline_it_is_read_before_it_is_called_failed(
+    bot: Running, harness: Harness, creatify: FakeCreatify, media: Media
+) -> None:
+    creatify.custom.auto_complete = False
+    creatify.custom.webhook_mode = "drop"
+    watcher = service(bot).watcher
+    watcher.policy = WatchPolicy(first_check=60.0, max_check=60.0, deadline=0.3)
+    avatar = await create(bot, media)
+    assert avatar.persona_id is not None
+    # Built in its last hour (or while the bot was down), its webhook lost.
+    creatify.custom.complete(avatar.persona_id)
+    await creatify.custom.wait_for(avatar.persona_id)
+    await asyncio.sleep(0.4)
+    mark = harness.fake.mark()
+    await watcher.check(avatar)
+    await harness.fake.wait_for("sendMessage", to_chat(ANN.id, words("avatar.ready")), since=mark)
+    assert (await settled(bot, avatar.id)).state is CustomAvatarState.READY
+    assert mine(bot, ANN) == ["Ann's twin"]
+
+
+async def test_news_of_an_avatar_made_in_a_group_never_goes_to_the_group(
+    bot: Running, harness: Harness, creatify: FakeCreatify, media: Media
+) -> None:
+    fake = harness.fake
+    group = fake.group()["id"]
+    creatify.custom.auto_complete = False
+    avatar = await create(bot, media, chat=group)
+    assert avatar.persona_id is not None
+    fake.block(ANN)  # Ann cannot be told in private any more
+    mark = fake.mark()
+    creatify.custom.fail(avatar.persona_id, "The face of Ann Smith is too small.")
+    done = await settled(bot, avatar.id)
+    assert done.state is CustomAvatarState.FAILED
+    await asyncio.sleep(0.2)
+    to_group = [c for c in fake.calls[mark:] if str(c.params.get("chat_id")) == str(group)]
+    assert to_group == []
+    # Kept for /avatar: the list says what became of it.
+    [listed] = await service(bot).mine(ANN.id)
+    assert listed.reason is not None
+    assert listed.reason.params == {"reason": "The face of Ann Smith is too small."}
+
+
+async def test_a_webhook_url_too_long_for_creatify_is_not_waited_for(
+    harness: Harness, creatify: FakeCreatify, media: Media
+) -> None:
+    env = creatify_env(creatify, ADMIN_IDS=str(ANN.id), PROVIDERS="creatify")
+    env["PUBLIC_URL"] += "/" + "p" * 150  # a reverse proxy's long prefix, say
+    async with harness.bot(**env) as running_bot:
+        await opened(harness.fake, ANN)
+        service(running_bot).watcher.policy = QUICK
+        # Sent without a webhook: polls find it.
+        mark = harness.fake.mark()
+        avatar = await create(running_bot, media)
+        assert service(running_bot).webhook_url(avatar) is None
+        assert avatar.persona_id is not None
+        assert creatify.custom.builds[avatar.persona_id].webhook is None
+        await harness.fake.wait_for(
+            "sendMessage", to_chat(ANN.id, words("avatar.ready")), since=mark
+        )
+        # A lost answer can never be named by a webhook: said at once, not in 7 days.
+        creatify.fail_next("POST /api/personas_v2/", 500, after_processing=True)
+        with pytest.raises(AvatarUnconfirmed):
+            await create(running_bot, media)
+        newest = (await service(running_bot).mine(ANN.id))[0]
+        assert newest.state is CustomAvatarState.FAILED
+        assert newest.reason is not None
+        assert newest.reason.code == "avatar.reason_unconfirmed"
+
+
+async def test_stray_video_folders_are_swept_while_the_bot_runs(
+    bot: Running, harness: Harness, creatify: FakeCreatify, media: Media
+) -> None:
+    creatify.custom.auto_complete = False
+    avatar = await create(bot, media)  # pending: its videos stay
+    folder = harness.folder / "data" / "custom_avatars"
+    stray = folder / "9999"  # a crash between the copy and the row's update, say
+    stray.mkdir()
+    (stray / "training.mp4").write_bytes(b"a face")
+    old = time.time() - 7200
+    os.utime(stray, (old, old))
+    os.utime(folder / str(avatar.id), (old, old))
+    watcher = service(bot).watcher
+    watcher.policy = replace(watcher.policy, sweep_every=0.1)
+    watcher.wake()
+    async with asyncio.timeout(5):
+        while stray.exists():
+            await asyncio.sleep(0.02)
+    assert avatar.training_path is not None
+    assert avatar.training_path.exists()

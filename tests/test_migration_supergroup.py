@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 
 from bot.app import Running
-from bot.models import Draft, Step
+from bot.avatars.setup_state import AvatarSetup, SetupStep
+from bot.models import Draft, Gender, Step
 from storage import Database, DraftRepository
+from storage.avatar_setups import AvatarSetupRepository
 from storage.chats import ChatRepository
+from storage.custom_avatars import CustomAvatarRepository
 from storage.db import now
 from storage.ledger import LedgerRepository, Limits, Scope
 from tests.conftest import Media
@@ -170,3 +173,51 @@ async def test_limits_move_over_a_lock_row_but_not_over_a_newer_limit(db: Databa
     await ledger.set_limits(db, Scope.GROUP, -1004, Limits(daily=99))
     await ChatRepository(db).migrate(-3, -1004)
     assert await ledger.limits(db, Scope.GROUP, -1004) == Limits(daily=99)
+
+
+async def test_custom_avatars_and_avatar_setups_follow_the_group(db: Database) -> None:
+    avatars = CustomAvatarRepository(db)
+    made = {
+        "the group's": await avatars.create(
+            owner_id=ANN.id,
+            chat_id=OLD,
+            provider="creatify",
+            name="Ann",
+            gender=Gender.FEMALE,
+            locale="en",
+            webhook_token="t1",
+        ),
+        "a private one": await avatars.create(
+            owner_id=ANN.id,
+            chat_id=ANN.id,
+            provider="creatify",
+            name="Ann alone",
+            gender=Gender.FEMALE,
+            locale="en",
+            webhook_token="t2",
+        ),
+    }
+    await avatars.update(made["the group's"].id, shared_with_chat=True)
+    setups = AvatarSetupRepository(db)
+    making = AvatarSetup(
+        user_id=OWNER.id, chat_id=OLD, token="tok", step=SetupStep.NAME, locale="en"
+    )
+    started = await setups.start(making)
+    assert started is not None
+    assert await ChatRepository(db).migrate(OLD, NEW)
+    moved = await avatars.get(made["the group's"].id)
+    assert moved is not None
+    assert (moved.chat_id, moved.shared_with_chat) == (NEW, True)
+    kept = await avatars.get(made["a private one"].id)
+    assert kept is not None
+    assert kept.chat_id == ANN.id
+    now_making = await setups.get(OWNER.id)
+    assert now_making is not None
+    assert now_making.chat_id == NEW
+    # A check that read the setup before the move still lands, and keeps the new chat.
+    named = await setups.replace(started, started.model_copy(update={"name": "Olga"}))
+    assert named is not None
+    stored = await setups.get(OWNER.id)
+    assert stored is not None
+    assert (stored.chat_id, stored.name) == (NEW, "Olga")
+    assert not await ChatRepository(db).migrate(OLD, NEW)

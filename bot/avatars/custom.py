@@ -8,12 +8,13 @@ A refusal raises a :class:`~bot.avatars.custom_errors.CustomAvatarError`, whose 
 ``params`` are the words to show.
 
 The row is written before the provider is called, and the videos are copied beside it
-(``<folder>/<id>/``, out of the inputs' retention) until the avatar settles: a create whose
-answer is lost may have made the avatar (and taken a slot), so it is never sent again; it
-stays pending until its webhook names it (bot.avatars.custom_watch). Ready avatars are
-offered by the picker to their owner (and to the group they were made in, if shared).
+(``<folder>/<id>/``, out of the inputs' retention) until the avatar settles or is deleted: a
+create whose answer is lost may have made the avatar (and taken a slot), so it is never sent
+again; it stays pending until its webhook names it (bot.avatars.custom_watch). Ready avatars
+are offered by the picker to their owner (and to the group they were made in, if shared).
 Creatify documents no way to delete an avatar: deleting one is ours only (it is hidden and
-its news ignored; its slot at Creatify stays taken).
+its news ignored; its slot at Creatify stays taken, and its provider id is kept so that the
+face is never offered as a stock avatar).
 """
 
 from __future__ import annotations
@@ -21,18 +22,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import shutil
 from collections.abc import Mapping
-from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
 from bot.avatars.catalog import AvatarCatalog
 from bot.avatars.custom_errors import (
     AvatarNotFound,
-    AvatarRefused,
     AvatarsUnavailable,
-    AvatarUnconfirmed,
     BadName,
     BadVideo,
     NoSlots,
@@ -40,16 +37,16 @@ from bot.avatars.custom_errors import (
     NotShareable,
     TooMany,
 )
+from bot.avatars.custom_files import usable
+from bot.avatars.custom_upload import Uploads
 from bot.avatars.custom_watch import AvatarWatcher, Notify, PersonaMaker, WatchPolicy
 from bot.avatars.names import clean_name
-from bot.errors import ProviderError, ProviderRejected, ProviderUnavailable
-from bot.jobs.reasons import shown_reason
-from bot.models import Gender, Reason
+from bot.errors import ProviderError
+from bot.models import Gender
 from bot.models.custom_avatars import CustomAvatar, CustomAvatarState
-from bot.providers.creatify_personas import content_type
+from bot.providers.creatify_personas import MAX_WEBHOOK_URL
 from bot.tasks import BackgroundTasks
-from storage.custom_avatars import CustomAvatarRepository
-from storage.db import now
+from storage.custom_avatars import SHOWN, CustomAvatarRepository
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +55,6 @@ Who = Literal["off", "admins", "everyone"]
 #: Avatars a user who is not an admin may have being built or ready at once: the account's
 #: slots are shared by every user.
 MAX_PER_OWNER = 3
-
-_SHOWN = (CustomAvatarState.PENDING, CustomAvatarState.READY, CustomAvatarState.FAILED)
 
 
 class CustomAvatars:
@@ -91,10 +86,18 @@ class CustomAvatars:
         self._public_url = public_url
         self._max_per_owner = max_per_owner
         self.watcher = AvatarWatcher(
-            repo, makers, catalog, tasks, policy or WatchPolicy(), webhooks=bool(public_url)
+            repo,
+            makers,
+            catalog,
+            tasks,
+            policy or WatchPolicy(),
+            hook_url=self.webhook_url,
+            folder=folder,
         )
         #: Creates on their way to the provider: slots they will take, not counted there yet.
         self._uploading = 0
+        self._uploads = Uploads(repo, self.watcher, folder, self.webhook_url)
+        self._long_url_logged = False
 
     # --- who may -------------------------------------------------------------------------
 
@@ -129,8 +132,9 @@ class CustomAvatars:
     async def slots_left(self) -> int | None:
         """Avatars the provider account may still take (minus creates on their way); None
         when no provider can tell right now (or none builds avatars)."""
-        maker = self._maker()
-        if maker is None:
+        try:
+            _, maker = self._maker()
+        except AvatarsUnavailable:
             return None
         try:
             current, most = await maker.persona_slots()
@@ -165,13 +169,13 @@ class CustomAvatars:
         """
         if not self.allowed(owner_id):
             raise NotAllowed
-        maker_name, maker = self._chosen()
+        maker_name, maker = self._maker()
         gender = Gender(gender)  # a bad value is the caller's bug: before anything is written
         shown = clean_name(name, "")
         if not shown:
             raise BadName
         for video in (training, consent):
-            if video is not None and not await asyncio.to_thread(_usable, video):
+            if video is not None and not await asyncio.to_thread(usable, video):
                 raise BadVideo(str(video.name))
         await self.check_room(owner_id)
         left = await self.slots_left()
@@ -190,71 +194,10 @@ class CustomAvatars:
                 locale=locale,
                 webhook_token=secrets.token_urlsafe(24),
             )
-            return await self._send(avatar, maker, training, consent)
+            return await self._uploads.send(avatar, maker, training, consent)
         finally:
             self._uploading -= 1
             self.watcher.wake()
-
-    async def _send(
-        self, avatar: CustomAvatar, maker: PersonaMaker, training: Path, consent: Path | None
-    ) -> CustomAvatar:
-        folder = self._folder / str(avatar.id)
-        try:
-            kept = await asyncio.to_thread(_keep, folder, training, consent)
-        except OSError as exc:
-            log.error("Custom avatar %d: could not keep its videos: %s", avatar.id, exc)
-            await self._end(avatar, "avatar.reason_interrupted")
-            raise AvatarsUnavailable from None
-        # Marked just before the call: from here on, "submitted" means "maybe made".
-        started = now()
-        await self._repo.update(
-            avatar.id, training_path=kept[0], consent_path=kept[1], submitted_at=started
-        )
-        avatar = avatar.model_copy(
-            update={"training_path": kept[0], "consent_path": kept[1], "submitted_at": started}
-        )
-        try:
-            persona_id = await maker.create_persona(
-                avatar.name, avatar.gender, kept[0], kept[1], self.webhook_url(avatar)
-            )
-        except ProviderUnavailable as exc:
-            if not exc.maybe_done:
-                log.warning("Custom avatar %d: not sent: %s", avatar.id, exc)
-                await self._end(avatar, "avatar.reason_interrupted")
-                raise AvatarsUnavailable from None
-            log.warning(
-                "Custom avatar %d: %s may have made it (%s)", avatar.id, avatar.provider, exc
-            )
-            if not self._public_url:
-                await self._end(avatar, "avatar.reason_unconfirmed")
-                raise AvatarUnconfirmed from None
-            # Its webhook will name it; until then it waits (the deadline ends the wait).
-            await self.watcher.check(avatar)
-            return await self._current(avatar)
-        except ProviderRejected as exc:
-            reason = shown_reason(exc.reason) or ""
-            await self._end(avatar, "avatar.reason_provider", reason=reason)
-            raise AvatarRefused(reason=reason) from None
-        except ProviderError as exc:  # bad key, no credits: an admin's problem
-            log.error("Custom avatar %d: %s", avatar.id, exc)
-            await self._end(avatar, "avatar.reason_interrupted")
-            raise AvatarsUnavailable from None
-        pause = self.watcher.policy.pause(0)
-        first = now() + timedelta(seconds=pause)
-        if not await self._repo.adopt(avatar.id, persona_id, next_check_at=first):
-            log.info("Custom avatar %d: its webhook came first", avatar.id)
-        log.info("Custom avatar %d sent to %s as %s", avatar.id, avatar.provider, persona_id)
-        await self.watcher.publish()  # its id is never to be offered as a stock avatar
-        return await self._current(avatar)
-
-    async def _end(self, avatar: CustomAvatar, code: str, **params: str) -> None:
-        """Fail an avatar whose create did not go through (its maker is told by the caller's
-        exception, not by a message), and delete its videos."""
-        reason = Reason(code=code, params=params)
-        await self._repo.transition(
-            avatar.id, [CustomAvatarState.PENDING], CustomAvatarState.FAILED, reason=reason
-        )
-        await self.watcher.forget_files(await self._current(avatar))
 
     # --- one's own -------------------------------------------------------------------------
 
@@ -269,7 +212,7 @@ class CustomAvatars:
             AvatarNotFound: none such of theirs.
         """
         avatar = await self._repo.get(avatar_id)
-        if avatar is None or avatar.owner_id != owner_id or avatar.state not in _SHOWN:
+        if avatar is None or avatar.owner_id != owner_id or avatar.state not in SHOWN:
             raise AvatarNotFound
         return avatar
 
@@ -305,18 +248,20 @@ class CustomAvatars:
         return await self.get(owner_id, avatar_id)
 
     async def delete(self, owner_id: int, avatar_id: int) -> None:
-        """Delete one's avatar: hidden at once, its videos deleted. Ours only: Creatify has
-        no documented delete, so a pending one is still built there (and takes its slot).
+        """Delete one's avatar: hidden at once, its videos deleted (by its upload when one
+        runs: it may not have opened them yet). Ours only: Creatify has no documented
+        delete, so a pending one is still built there (and takes its slot).
 
         Raises:
             AvatarNotFound: none such of theirs.
         """
         avatar = await self.get(owner_id, avatar_id)
         if not await self._repo.transition(
-            avatar_id, _SHOWN, CustomAvatarState.DELETED, owner_id=owner_id, next_check_at=None
+            avatar_id, SHOWN, CustomAvatarState.DELETED, owner_id=owner_id, next_check_at=None
         ):
             raise AvatarNotFound
-        await self.watcher.forget_files(avatar)
+        if not self._uploads.running(avatar_id):  # else the upload deletes them when done
+            await self.watcher.forget_files(await self._current(avatar))
         await self.watcher.publish()
         log.info("Custom avatar %d (%s) deleted by its owner", avatar_id, avatar.persona_id)
 
@@ -334,11 +279,24 @@ class CustomAvatars:
         await self.watcher.close()
 
     def webhook_url(self, avatar: CustomAvatar) -> str | None:
-        """Where the provider tells of ``avatar``: its id and its own secret in the path."""
+        """Where the provider tells of ``avatar``: its id and its own secret in the path.
+        None without PUBLIC_URL, or when too long for the provider (Creatify takes 200
+        characters): then none is sent, and polls alone follow it."""
         if not self._public_url:
             return None
         token = avatar.webhook_token
-        return f"{self._public_url}/hooks/{avatar.provider}/avatars/{avatar.id}/{token}"
+        url = f"{self._public_url}/hooks/{avatar.provider}/avatars/{avatar.id}/{token}"
+        if len(url) > MAX_WEBHOOK_URL:
+            if not self._long_url_logged:
+                self._long_url_logged = True
+                log.warning(
+                    "Custom avatar webhook URLs have %d characters, over the %d Creatify "
+                    "takes: a shorter PUBLIC_URL lets webhooks come (polling only until then)",
+                    len(url),
+                    MAX_WEBHOOK_URL,
+                )
+            return None
+        return url
 
     async def verify_webhook(self, provider: str, avatar_id: int, token: str) -> bool:
         return await self.watcher.verify(provider, avatar_id, token)
@@ -349,10 +307,12 @@ class CustomAvatars:
 
     # --- internals ---------------------------------------------------------------------
 
-    def _maker(self) -> PersonaMaker | None:
-        return next(iter(self._makers.values()), None)
+    def _maker(self) -> tuple[str, PersonaMaker]:
+        """The provider that builds avatars (the first enabled one), and its name.
 
-    def _chosen(self) -> tuple[str, PersonaMaker]:
+        Raises:
+            AvatarsUnavailable: none is enabled.
+        """
         for name, maker in self._makers.items():
             return name, maker
         raise AvatarsUnavailable
@@ -361,23 +321,3 @@ class CustomAvatars:
         found = await self._repo.get(avatar.id)
         assert found is not None
         return found
-
-
-def _usable(video: Path) -> bool:
-    """A file the provider may take: there, not empty, an MP4 or a QuickTime movie."""
-    try:
-        return video.is_file() and video.stat().st_size > 0 and content_type(video) is not None
-    except OSError:
-        return False
-
-
-def _keep(folder: Path, training: Path, consent: Path | None) -> tuple[Path, Path | None]:
-    """Copy the videos into ``folder`` (blocking I/O); their new paths."""
-    folder.mkdir(parents=True, exist_ok=True)
-    kept_training = folder / f"training{training.suffix.lower()}"
-    shutil.copyfile(training, kept_training)
-    kept_consent = None
-    if consent is not None:
-        kept_consent = folder / f"consent{consent.suffix.lower()}"
-        shutil.copyfile(consent, kept_consent)
-    return kept_training, kept_consent

@@ -1,7 +1,10 @@
 """Telling a custom avatar's owner that it is ready, or why it failed, in their language.
 
 Days pass between a create and its end, so the news is a message of its own, in the owner's
-private chat with the bot (or, when they never opened one, in the group it was made in).
+private chat with the bot, and only there: an avatar is a private thing (a real person's face,
+a reason it was refused) until its owner shares it, so it is never announced in the group it
+was made in. An owner who cannot be reached (the bot blocked, the private chat never opened)
+finds the news in /avatar's list, where the row keeps it.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Bot
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import TelegramError
 
 from bot.i18n import Translator
 from bot.jobs.reasons import shown_reason
@@ -56,16 +59,13 @@ class OwnerNotifier:
         text = news(self._t, avatar)
         if text is None:
             return
-        chats = [avatar.owner_id]
-        if avatar.made_in_group:
-            chats.append(avatar.chat_id)
-        for chat_id in chats:
-            try:
-                await self._bot.send_message(chat_id, text)
-                return
-            except (Forbidden, BadRequest) as exc:
-                # Never opened a private chat with the bot, or blocked it: try the group.
-                log.info("Custom avatar %d: cannot write to %d: %s", avatar.id, chat_id, exc)
-            except TelegramError as exc:
-                log.warning("Custom avatar %d: telling its owner failed: %s", avatar.id, exc)
-                return
+        try:
+            await self._bot.send_message(avatar.owner_id, text)
+        except TelegramError as exc:  # blocked, never opened: /avatar shows it to them
+            log.info(
+                "Custom avatar %d is %s; its owner %d could not be told (kept for /avatar): %s",
+                avatar.id,
+                avatar.state,
+                avatar.owner_id,
+                exc,
+            )

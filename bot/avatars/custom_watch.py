@@ -3,13 +3,19 @@
 A provider takes days to build an avatar, so every pending avatar's next check is in its row
 (``next_check_at``): ten minutes after its create at first, the pause doubling up to an hour
 (:class:`WatchPolicy`), and a start-up checks every pending avatar at once (webhooks may have
-been missed while the bot was down). An avatar still not built after ``deadline`` (7 days) has
-failed. A webhook (its URL carries the avatar's own secret token) only says "look now": the
-avatar is read again from the provider, and its body's ``id`` is trusted only to name the
-avatar of a create whose answer was lost (it may have been made: never sent twice).
+been missed while the bot was down). An avatar its provider does not call built by
+``deadline`` (7 days) has failed: it is read first, as it may have been built in the last
+hour or while the bot was down. A webhook (its URL carries the avatar's own secret token)
+only says "look now": the avatar is read again from the provider, and its body's ``id`` is
+trusted only to name the avatar of a create whose answer was lost (it may have been made:
+never sent twice).
 
 Two paths can learn the same news at once: an avatar settles by compare-and-set, so its owner
 is told once (``on_settled``), and a deleted avatar stays deleted.
+
+The videos are kept beside each avatar only while it is built: deleted when it settles, and
+swept every ``sweep_every`` (a folder no pending avatar owns: a crash between the copy and
+the row's update, say).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import contextlib
 import logging
 import math
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,6 +33,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bot.avatars.catalog import AvatarCatalog
+from bot.avatars.custom_files import discard_files, sweep_folders
 from bot.errors import ProviderError, ProviderRejected, ProviderUnavailable
 from bot.models import Gender, Reason
 from bot.models.custom_avatars import CustomAvatar, CustomAvatarState
@@ -49,6 +57,9 @@ MAX_SLEEP = 3600.0
 ERROR_SLEEP = 60.0
 #: What an unknown avatar's token is compared with, so a wrong id costs the same time.
 _NO_TOKEN = secrets.token_urlsafe(16)
+#: The webhook URL of an avatar, or None when its provider is not given one (no PUBLIC_URL, or
+#: too long for the provider): then only polls can follow it.
+HookUrl = Callable[[CustomAvatar], str | None]
 
 
 class PersonaMaker(Protocol):
@@ -75,20 +86,15 @@ class WatchPolicy:
     first_check: float = 600.0
     max_check: float = 3600.0
     deadline: float = 7 * 86400.0
+    #: How often folders of avatars no longer pending are looked for (and deleted).
+    sweep_every: float = 3600.0
+    #: A folder this recent is left alone (its avatar's row may be being written).
+    sweep_grace: float = 3600.0
 
     def pause(self, checks: int, retry_after: float | None = None) -> float:
         """Seconds before the next check after ``checks`` checks without news."""
         pause: float = self.first_check * 2.0 ** min(checks, 32)
         return max(min(pause, self.max_check), retry_after or 0.0)
-
-
-def discard_files(avatar: CustomAvatar) -> None:
-    """Delete an avatar's training and consent videos, and their folder (blocking I/O)."""
-    for path in (avatar.training_path, avatar.consent_path):
-        if path is not None:
-            path.unlink(missing_ok=True)
-            with contextlib.suppress(OSError):
-                path.parent.rmdir()
 
 
 class AvatarWatcher:
@@ -100,19 +106,24 @@ class AvatarWatcher:
         tasks: BackgroundTasks,
         policy: WatchPolicy,
         *,
-        webhooks: bool,
+        hook_url: HookUrl,
+        folder: Path,
     ) -> None:
         """
         Args:
-            webhooks: whether providers can reach us (PUBLIC_URL): without, a create whose
-                answer was lost can never be claimed, and fails at once.
+            hook_url: each avatar's webhook URL, None when it has none: a create whose answer
+                was lost can then never be claimed, and fails at once.
+            folder: where the avatars' videos wait (``<id>/``), swept now and then.
         """
         self._repo = repo
         self._makers = makers
         self._catalog = catalog
         self._tasks = tasks
         self.policy = policy
-        self._webhooks = webhooks
+        self._hook_url = hook_url
+        self._folder = folder
+        #: When the folders were last swept (monotonic; never yet: at the first round).
+        self._swept_at = -math.inf
         self.on_settled: Notify | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -173,12 +184,12 @@ class AvatarWatcher:
 
     async def _on_webhook(self, avatar_id: int, hint: str | None) -> None:
         avatar = await self._repo.get(avatar_id)
-        if avatar is None or avatar.state is not PENDING:
+        if avatar is None:
             return
-        if avatar.persona_id is None:
-            if hint is None:
-                return
-            # Its create's answer was lost: the webhook names what it made.
+        if avatar.persona_id is None and hint is not None:
+            # Its create's answer was lost: the webhook names what it made. Kept even when
+            # the avatar was deleted or gave up meanwhile: that face is never to be offered
+            # as a stock avatar.
             if not await self._repo.adopt(avatar_id, hint):
                 log.warning(
                     "Custom avatar %d: could not take %s from its webhook", avatar_id, hint
@@ -186,7 +197,10 @@ class AvatarWatcher:
                 return
             log.info("Custom avatar %d claimed by its webhook as %s", avatar_id, hint)
             avatar = avatar.model_copy(update={"persona_id": hint})
-        await self.check(avatar)
+            if avatar.state is not PENDING:
+                await self.publish()
+        if avatar.state is PENDING and avatar.persona_id is not None:
+            await self.check(avatar)
 
     # --- checks ------------------------------------------------------------------------------
 
@@ -202,50 +216,50 @@ class AvatarWatcher:
         return len(due)
 
     async def check(self, avatar: CustomAvatar) -> None:
-        """Read a pending avatar from its provider and settle it, or schedule the next look."""
+        """Read a pending avatar from its provider and settle it, or schedule the next look.
+        Past the deadline it is read too (it may have been built in the last hour, or while
+        the bot was down: built and paid for), and fails only when not built."""
         overdue = now() >= avatar.created_at + timedelta(seconds=self.policy.deadline)
         if avatar.persona_id is None:
             await self._unanswered(avatar, overdue)
             return
-        if overdue:
-            days = math.ceil(self.policy.deadline / 86400)
-            await self.settle(avatar, Reason(code="avatar.reason_too_long", params={"days": days}))
-            return
         maker = self._makers.get(avatar.provider)
-        if maker is None:  # its provider was turned off: keep it until the deadline
-            await self._later(avatar)
-            return
+        state: PersonaState | None = None
+        retry_after: float | None = None
         try:
-            state = await maker.get_persona(avatar.persona_id)
+            if maker is not None:  # else its provider was turned off: kept until the deadline
+                state = await maker.get_persona(avatar.persona_id)
         except ProviderRejected as exc:
-            if exc.status_code != 404:
+            if exc.status_code == 404:
+                await self.settle(avatar, Reason(code="avatar.reason_gone"))
+                return
+            if not overdue:
                 raise
-            await self.settle(avatar, Reason(code="avatar.reason_gone"))
-            return
+            log.warning("Custom avatar %d: %s", avatar.id, exc)
         except ProviderUnavailable as exc:
             log.info("Custom avatar %d: %s", avatar.id, exc)
-            await self._later(avatar, exc.retry_after)
-            return
+            retry_after = exc.retry_after
         except ProviderError as exc:  # auth, credits: the provider's, not the avatar's
             log.warning("Custom avatar %d: %s", avatar.id, exc)
-            await self._later(avatar)
-            return
-        if state.status is PersonaStatus.READY:
+        if state is not None and state.status is PersonaStatus.READY:
             await self.settle(avatar, state=state)
-        elif state.status is PersonaStatus.FAILED:
+        elif state is not None and state.status is PersonaStatus.FAILED:
             params = {"reason": state.reason} if state.reason else {}
             code = "avatar.reason_provider" if state.reason else "avatar.reason_none"
             await self.settle(avatar, Reason(code=code, params=params))
+        elif overdue:
+            days = math.ceil(self.policy.deadline / 86400)
+            await self.settle(avatar, Reason(code="avatar.reason_too_long", params={"days": days}))
         else:
-            await self._later(avatar)
+            await self._later(avatar, retry_after)
 
     async def _unanswered(self, avatar: CustomAvatar, overdue: bool) -> None:
         """A pending avatar without a provider id: its create never left (a crash before it
         was sent), or its answer was lost and only its webhook can name it (until the
-        deadline; never, without PUBLIC_URL)."""
+        deadline; never, when it was given no webhook URL)."""
         if avatar.submitted_at is None:
             await self.settle(avatar, Reason(code="avatar.reason_interrupted"))
-        elif overdue or not self._webhooks:
+        elif overdue or self._hook_url(avatar) is None:
             # The provider may have made it (and keeps its slot): only its dashboard can tell.
             log.warning(
                 "Custom avatar %d (%r, by user %d) was sent to %s but never confirmed",
@@ -312,11 +326,20 @@ class AvatarWatcher:
             log.warning("Custom avatar %d: could not delete its videos: %s", avatar.id, exc)
         await self._repo.update(avatar.id, training_path=None, consent_path=None)
 
+    async def sweep(self) -> int:
+        """Delete the video folders no pending avatar owns (and not just made); how many."""
+        kept = await self._repo.pending_ids()
+        swept = await asyncio.to_thread(sweep_folders, self._folder, kept, self.policy.sweep_grace)
+        if swept:
+            log.info("Deleted %d custom avatar folder(s) no pending avatar owns", swept)
+        return swept
+
     # --- the loop ----------------------------------------------------------------------------
 
     async def _run(self) -> None:
         while True:
             self._wake.clear()  # before the round: a wake-up during it is not lost
+            await self._sweep_when_due()
             try:
                 if await self.poll_once() >= BATCH:
                     continue
@@ -328,8 +351,27 @@ class AvatarWatcher:
                 wait = MAX_SLEEP
                 if upcoming is not None:
                     wait = min(MAX_SLEEP, max(0.0, (upcoming - now()).total_seconds()))
+            wait = max(0.0, min(wait, self._sweep_due() - time.monotonic()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
 
+    def _sweep_due(self) -> float:
+        return self._swept_at + self.policy.sweep_every
 
-__all__ = ["AvatarWatcher", "Notify", "PersonaMaker", "WatchPolicy", "discard_files"]
+    async def _sweep_when_due(self) -> None:
+        if time.monotonic() < self._sweep_due():
+            return
+        self._swept_at = time.monotonic()
+        try:
+            await self.sweep()
+        except Exception:  # a full disk, a bad folder: the next sweep tries again
+            log.exception("Sweeping the custom avatar folders failed")
+
+
+__all__ = [
+    "AvatarWatcher",
+    "HookUrl",
+    "Notify",
+    "PersonaMaker",
+    "WatchPolicy",
+]

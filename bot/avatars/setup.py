@@ -225,9 +225,23 @@ class AvatarSetups:
         return await self._repo.replace(setup, setup) or setup
 
     async def cancel(self, user_id: int) -> bool:
-        """End the user's setup (its check, its videos). Whether there was one."""
+        """End the user's setup (its check, its videos). Whether there was one.
+
+        Raises:
+            SetupRefused: [Create] was pressed: the videos are on their way (or there), and
+                the avatar may be made whatever we do; once listed, /avatar deletes it.
+        """
         setup = await self._repo.get(user_id)
-        return setup is not None and await self._work.end(setup)
+        if setup is None:
+            return False
+        if setup.step is not SetupStep.SENDING and await self._work.end(
+            setup, unless_sending=True
+        ):
+            return True
+        now_there = await self._repo.get(user_id)
+        if now_there is not None and now_there.step is SetupStep.SENDING:
+            raise SetupRefused("avatar.cancel_too_late")
+        return False
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -239,6 +253,10 @@ class AvatarSetups:
         """After a restart: the checks under way start again, and a [Create] cut short is
         either found done or offered again (the presenter must be attached)."""
         await self._work.resume()
+
+    async def close(self) -> None:
+        """Stop the periodic sweep (started by :meth:`resume`)."""
+        await self._work.close()
 
     # --- internals ---------------------------------------------------------------------------
 

@@ -4,6 +4,10 @@ video takes seconds to fetch and probe, an upload longer.
 
 Results reach the user through the handlers' presenter. Every change to a setup is a
 compare-and-set, so a check that finishes after /cancel (or a newer /avatar) changes nothing.
+Once [Create] was pressed nothing cancels the send: the avatar may be made whatever we do.
+
+Setups nobody touched for MAX_AGE, and folders no setup owns, are swept at start-up and every
+SWEEP_EVERY after (users abandon a setup half way, with a video of their face in it).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import shutil
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
@@ -34,8 +39,13 @@ log = logging.getLogger(__name__)
 
 #: A refusal to show with a prompt: a locale key and its parameters.
 Refusal = tuple[str, dict[str, object]]
-#: A setup nobody touched for this long is dropped at start-up (with its videos).
+#: A setup nobody touched for this long is dropped (with its videos).
 MAX_AGE = timedelta(days=7)
+#: How often abandoned setups and stray folders are looked for, while the bot runs.
+SWEEP_EVERY = 3600.0
+#: A folder this recent is left alone by a sweep while the bot runs (its setup may have
+#: started after the sweep read the table).
+SWEEP_GRACE = 3600.0
 #: Refusals of a create that may pass later: the summary stays, [Create] again.
 _TRY_AGAIN = (AvatarsUnavailable, NoSlots, TooMany)
 
@@ -79,6 +89,11 @@ class SetupWork:
         self._presenter: SetupPresenter | None = None
         #: Users with a setup, mirrored from the table (the update filter reads it).
         self._active: set[int] = set()
+        self.sweep_every = SWEEP_EVERY
+        self.sweep_grace = SWEEP_GRACE
+        #: The periodic sweep: its own task, not a background task (those end; it never
+        #: does), stopped by :meth:`close`.
+        self._sweeper: asyncio.Task[None] | None = None
 
     def attach(self, presenter: SetupPresenter) -> None:
         self._presenter = presenter
@@ -97,12 +112,18 @@ class SetupWork:
             self._active.add(setup.user_id)
         return started
 
-    async def end(self, setup: AvatarSetup, *, from_work: bool = False) -> bool:
+    async def end(
+        self, setup: AvatarSetup, *, from_work: bool = False, unless_sending: bool = False
+    ) -> bool:
         """End ``setup``'s conversation: its running work (unless this is it), its row, its
-        videos. Whether it was still there."""
-        if not from_work:
+        videos. Whether this call ended it; with ``unless_sending``, not when it is sending
+        by now (a /cancel: the avatar may be made whatever we do, so nothing stops)."""
+        unless = SetupStep.SENDING if unless_sending else None
+        ended = await self._repo.delete(setup, unless=unless)
+        if unless_sending and not ended:
+            return False
+        if ended and not from_work:
             self._tasks.cancel(_key(setup.user_id))
-        ended = await self._repo.delete(setup)
         if await self._repo.get(setup.user_id) is None:
             self._active.discard(setup.user_id)
         await asyncio.to_thread(_remove, self.folder_of(setup))
@@ -161,10 +182,13 @@ class SetupWork:
         assert setup.gender is not None
         assert setup.training_path is not None
         presenter = self._presenter_()
+        # The stored chat: its group may have moved to a supergroup since [Create].
+        stored = await self._repo.get(setup.user_id)
+        chat_id = stored.chat_id if stored is not None else setup.chat_id
         try:
             avatar = await self._avatars.create(
                 setup.user_id,
-                setup.chat_id,
+                chat_id,
                 setup.name,
                 setup.gender,
                 Path(setup.training_path),
@@ -197,24 +221,47 @@ class SetupWork:
 
     async def load(self) -> None:
         """Know who has a setup; drop the abandoned ones, and videos no setup owns."""
+        self._active = {setup.user_id for setup in await self._repo.all()}
+        await self.sweep(grace=0.0)  # nothing runs yet: every stray folder can go
+
+    async def sweep(self, *, grace: float | None = None) -> None:
+        """Drop the setups nobody touched for MAX_AGE (their work, their videos), then the
+        folders no setup owns (but those changed in the last ``grace`` seconds)."""
         kept: dict[int, str] = {}
         for setup in await self._repo.all():
             if setup.updated_at is not None and now() - setup.updated_at > MAX_AGE:
                 log.info("Dropping the avatar setup user %d left %s", setup.user_id, setup.step)
-                await self._repo.delete(setup)
+                await self.end(setup)
             else:
                 kept[setup.user_id] = setup.token
-        self._active = set(kept)
-        await asyncio.to_thread(_sweep, self._folder, kept)
+        wait = self.sweep_grace if grace is None else grace
+        await asyncio.to_thread(_sweep, self._folder, kept, wait)
 
     async def resume(self) -> None:
         """Start again what a restart cut short: checks, and sends (found done, or offered
-        again)."""
+        again); then sweep every SWEEP_EVERY, in the background."""
         for setup in await self._repo.all():
             if setup.step in CHECKS:
                 self.check(setup)
             elif setup.step is SetupStep.SENDING:
                 await self._resume_send(setup)
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweeping(), name="avatar-setups-sweep")
+
+    async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+
+    async def _sweeping(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_every)
+            try:
+                await self.sweep()
+            except Exception:  # the database, a full disk: the next round tries again
+                log.exception("Sweeping the avatar setups failed")
 
     async def _resume_send(self, setup: AvatarSetup) -> None:
         since = setup.sending_since or setup.updated_at or now()
@@ -251,14 +298,17 @@ def _remove(folder: Path) -> None:
         folder.parent.rmdir()
 
 
-def _sweep(folder: Path, kept: dict[int, str]) -> None:
-    """Delete setup folders of setups that are gone (blocking I/O)."""
+def _sweep(folder: Path, kept: dict[int, str], grace: float) -> None:
+    """Delete setup folders of setups that are gone, unless changed in the last ``grace``
+    seconds (blocking I/O)."""
     if not folder.is_dir():
         return
+    oldest = time.time() - grace
     for user_dir in folder.iterdir():
         token = kept.get(int(user_dir.name)) if user_dir.name.isdecimal() else None
         for setup_dir in user_dir.iterdir() if user_dir.is_dir() else []:
-            if setup_dir.name != token:
-                shutil.rmtree(setup_dir, ignore_errors=True)
+            with contextlib.suppress(OSError):  # gone meanwhile
+                if setup_dir.name != token and setup_dir.stat().st_mtime <= oldest:
+                    shutil.rmtree(setup_dir, ignore_errors=True)
         with contextlib.suppress(OSError):
             user_dir.rmdir()  # only when empty

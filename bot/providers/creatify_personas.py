@@ -7,8 +7,9 @@ untrusted: a field of the wrong type reads as absent).
   person speaking), ``consent_video`` (the person agreeing to be made an avatar: the field
   the BYOA guide names [C]; optional in the API reference, required in the newer guide),
   ``creator_name`` (at most 255), ``gender`` (m|f|nb), ``video_scene`` and ``webhook_url``
-  (at most 200). The files are streamed from disk by httpx (64 KB at a time), never read
-  whole into memory. Creates are not idempotent: a lost answer may have made the avatar.
+  (at most 200). The files are streamed from disk 64 KB at a time, each read in a worker
+  thread (two files of up to 20 MB: never read on the event loop, nor whole into memory).
+  Creates are not idempotent: a lost answer may have made the avatar.
 - ``video_scene`` "describes the background setting" and is free text: we cannot know a
   user's background, so every avatar says :data:`VIDEO_SCENE` [I].
 - State: ``GET /api/personas/{id}/``. The guide says ``is_active`` false is "under review"
@@ -21,8 +22,10 @@ untrusted: a field of the wrong type reads as absent).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Callable
+import secrets
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -35,6 +38,7 @@ from bot.models.avatars import Avatar, Gender
 from bot.providers.base import identifier
 from bot.providers.creatify_catalog import parse_avatar
 from bot.providers.creatify_jobs import MAX_REASON, PROVIDER
+from bot.untrusted import clean_text
 
 CREATE_PATH = "/api/personas_v2/"
 SLOTS_PATH = "/api/personas_v2/count/"
@@ -47,6 +51,8 @@ MAX_WEBHOOK_URL = 200
 #: The two video types Creatify takes [C], by the file's suffix.
 CONTENT_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime"}
 _FAILED = frozenset({"failed", "rejected", "error"})
+#: Bytes of a video read (in a worker thread) per chunk of the upload.
+CHUNK = 64 * 1024
 
 
 class PersonaStatus(StrEnum):
@@ -85,8 +91,10 @@ def form(name: str, gender: Gender, webhook_url: str | None) -> dict[str, str]:
 
 
 class Upload:
-    """The files of one create, opened afresh for each try (ProviderHTTP builds the request
-    again when it retries one that provably never left), and closed by :meth:`close`."""
+    """The multipart body of one create, built afresh for each try (ProviderHTTP builds the
+    request again when it retries one that provably never left): the text fields, then the
+    files, each opened and read in a worker thread, 64 KB at a time. :meth:`close` closes
+    what a try left open (one cut short)."""
 
     def __init__(self, training: Path, consent: Path | None) -> None:
         self._parts = {"lipsync_input": training}
@@ -94,15 +102,51 @@ class Upload:
             self._parts["consent_video"] = consent
         self._open: list[IO[bytes]] = []
 
-    def files(self) -> dict[str, tuple[str, IO[bytes], str]]:
+    def body(self, fields: dict[str, str]) -> tuple[dict[str, str], AsyncIterator[bytes]]:
+        """The headers (type with its boundary, and length) and the stream of one try.
+
+        Raises:
+            OSError: a file cannot be read (its size is taken now, for Content-Length).
+        """
         self.close()
-        opened: dict[str, tuple[str, IO[bytes], str]] = {}
-        for field, path in self._parts.items():
-            handle = path.open("rb")
-            self._open.append(handle)
+        boundary = secrets.token_hex(16)
+        pieces: list[bytes | tuple[Path, int]] = []
+        for name, value in fields.items():
+            head = f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+            pieces.append(head.encode() + value.encode() + b"\r\n")
+        for name, path in self._parts.items():
             kind = content_type(path) or "video/mp4"
-            opened[field] = (f"{field}{path.suffix.lower() or '.mp4'}", handle, kind)
-        return opened
+            filename = f"{name}{path.suffix.lower() or '.mp4'}"
+            head = (
+                f"--{boundary}\r\nContent-Disposition: form-data; "
+                f'name="{name}"; filename="{filename}"\r\nContent-Type: {kind}\r\n\r\n'
+            )
+            pieces += [head.encode(), (path, path.stat().st_size), b"\r\n"]
+        pieces.append(f"--{boundary}--\r\n".encode())
+        length = sum(p[1] if isinstance(p, tuple) else len(p) for p in pieces)
+        headers = {
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Content-Length": str(length),
+        }
+        return headers, self._stream(pieces)
+
+    async def _stream(self, pieces: list[bytes | tuple[Path, int]]) -> AsyncIterator[bytes]:
+        for piece in pieces:
+            if isinstance(piece, bytes):
+                yield piece
+                continue
+            path, size = piece
+            handle = await asyncio.to_thread(path.open, "rb")
+            self._open.append(handle)
+            left = size
+            while left > 0:
+                chunk = await asyncio.to_thread(handle.read, min(CHUNK, left))
+                if not chunk:  # shorter than its Content-Length said: never a silent cut
+                    raise OSError(f"{path.name} got shorter while it was sent")
+                left -= len(chunk)
+                yield chunk
+            self._open.remove(handle)
+            handle.close()
 
     def close(self) -> None:
         for handle in self._open:
@@ -114,10 +158,11 @@ class Upload:
 def upload_request(
     url: str, headers: dict[str, str], fields: dict[str, str], upload: Upload
 ) -> Callable[[], httpx.Request]:
-    """Builds the multipart create: httpx streams the files (and sets Content-Length)."""
+    """Builds the multipart create, streamed (see :class:`Upload`)."""
 
     def build() -> httpx.Request:
-        return httpx.Request("POST", url, headers=headers, data=fields, files=upload.files())
+        body_headers, stream = upload.body(fields)
+        return httpx.Request("POST", url, headers={**headers, **body_headers}, content=stream)
 
     return build
 
@@ -145,7 +190,9 @@ def parse_persona(data: object) -> PersonaState:
     status = data.get("process_status")
     word = status.strip().lower() if isinstance(status, str) else ""
     if word in _FAILED:
-        return PersonaState(PersonaStatus.FAILED, reason=_reason(data.get("failed_reason")))
+        why = data.get("failed_reason")
+        reason = clean_text(why, MAX_REASON) if isinstance(why, str) else ""
+        return PersonaState(PersonaStatus.FAILED, reason=reason or None)
     if data.get("is_active") is True:
         return PersonaState(PersonaStatus.READY, avatar=parse_avatar(data))
     return PersonaState(PersonaStatus.PENDING)
@@ -168,10 +215,3 @@ def _count(value: object) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31:
         return value
     return None
-
-
-def _reason(value: object) -> str | None:
-    if not isinstance(value, str):
-        return None
-    shown = " ".join(value[: MAX_REASON * 4].split())[:MAX_REASON]
-    return shown or None

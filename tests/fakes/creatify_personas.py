@@ -22,6 +22,8 @@ Inferred [I] (knobs where it matters):
     downloads its videos when the build starts (a bad one fails it, naming the field);
   - built: ``process_status`` ``done`` and ``is_active``; failed: ``failed`` with
     ``failed_reason``; custom avatars have ``type: "custom"``;
+  - ``create_delay`` seconds pass between an upload's arrival and its avatar being made (an
+    upload still on its way, as the bot sees it);
   - on either end a webhook ``{id, status, process_status, is_active, failed_reason}`` is
     POSTed once to ``webhook_url`` (``webhook_mode = "drop"`` loses it).
 """
@@ -81,6 +83,7 @@ class CustomPersonas:
         self.max_upload_bytes = 50 * 1024 * 1024
         self.full_status = 400
         self.webhook_mode: Literal["deliver", "drop"] = "deliver"
+        self.create_delay = 0.0
         # Recorded.
         self.builds: dict[str, Build] = {}
         self.webhooks: list[tuple[str, str, int]] = []  # (persona id, status, HTTP status)
@@ -97,6 +100,8 @@ class CustomPersonas:
         return JSONResponse([persona_object(p, base) for p in own])
 
     async def create_from_files(self, request: Request, body: Any) -> Response:
+        if self.create_delay:
+            await asyncio.sleep(self.create_delay)
         form = expect_object(body)
         checks = Fields(form)
         for name in FILE_FIELDS:
