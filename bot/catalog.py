@@ -3,7 +3,7 @@ admins) how each is doing. Handlers render these answers; they never hold a Prov
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.errors import ProviderAuthError, ProviderError, ProviderOutOfCredits
 from bot.health import ProviderHealth
@@ -22,6 +22,8 @@ class ProviderReport:
     balance: float | None
     in_flight: int
     reason: str = ""
+    #: What the balance counts: ``credits`` or ``usd`` (Provider.credit_unit).
+    unit: str = "credits"
 
 
 class Catalog:
@@ -130,6 +132,10 @@ class Catalog:
         """What the draft's video costs at ``name``, in that provider's credits (0: free)."""
         return self._providers[name].estimate_cost(draft.order())
 
+    def credit_unit(self, name: str) -> str:
+        """What ``name``'s credits are: ``credits`` (its own) or ``usd`` (US dollars)."""
+        return self._providers[name].credit_unit
+
     async def reports(self) -> list[ProviderReport]:
         """Each provider's health, balance (asked now, where the API tells) and open jobs;
         what the balance call learns about the key or the credits updates the health."""
@@ -139,7 +145,11 @@ class Catalog:
         for name, provider in self._providers.items():
             record = health.get(name)
             report = ProviderReport(
-                name, record.state if record is not None else "ok", None, in_flight.get(name, 0)
+                name,
+                record.state if record is not None else "ok",
+                None,
+                in_flight.get(name, 0),
+                unit=provider.credit_unit,
             )
             if isinstance(provider, RemoteProvider):
                 report = await self._ask_balance(provider, report)
@@ -155,12 +165,12 @@ class Catalog:
             if isinstance(exc, ProviderAuthError | ProviderOutOfCredits):
                 await self._health.failed(exc)
                 state = "auth" if isinstance(exc, ProviderAuthError) else "credits"
-                return ProviderReport(report.name, state, None, report.in_flight)
-            return ProviderReport(report.name, "error", None, report.in_flight, exc.reason)
+                return replace(report, state=state)
+            return replace(report, state="error", reason=exc.reason)
         await self._health.succeeded(report.name)
         if credits is None:
             return report
-        return ProviderReport(report.name, "ok", credits, report.in_flight)
+        return replace(report, state="ok", balance=credits)
 
 
 def _owns_avatars(name: str, draft: Draft) -> bool:

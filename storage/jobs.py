@@ -23,6 +23,7 @@ _COLUMNS = (
     "result_file_id",
     "credits",
     "submit_started_at",
+    "submit_key",
     "deadline_at",
     "next_poll_at",
     "poll_failures",

@@ -191,4 +191,12 @@ MIGRATIONS: list[str] = [
         updated_at TEXT NOT NULL
     );
     """,
+    # 8: a keyed create's Idempotency-Key (sync.so's), made at the job's first send and sent
+    # unchanged with every resend: made again from the clock or the settings (PUBLIC_URL) it
+    # could differ, and sync.so would make (and charge) a second video. A column of its own,
+    # not part of ``order_data`` (what the user asked for): it is written in the same
+    # compare-and-set as ``submit_started_at``, before the create leaves.
+    """
+    ALTER TABLE jobs ADD COLUMN submit_key TEXT;
+    """,
 ]

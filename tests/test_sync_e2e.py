@@ -70,6 +70,7 @@ async def sync(provider_output: Path) -> AsyncIterator[Sync]:  # noqa: F811 - th
 
 async def order(bot: Running, fake: FakeTelegram, media: Media) -> Job:
     """/new, a video, a voice note, 9:16, sync.so, [Generate]; the job once made."""
+    before = {job.id for job in await bot.services.jobs.recent(ANN.id)}
     ratios = await to_ratio(fake, media, ANN, video=True)
     mark = fake.mark()
     fake.press(ANN, ratios.result, button(fake, ratios.result, "9:16"))
@@ -79,7 +80,9 @@ async def order(bot: Running, fake: FakeTelegram, media: Media) -> Job:
     confirm = await edited(fake, ANN.id, "Ready to make your video", mark)
     fake.press(ANN, confirm.result, button(fake, confirm.result, "Generate"))
     async with asyncio.timeout(20):
-        while not (jobs := await bot.services.jobs.recent(ANN.id)):
+        while not (
+            jobs := [j for j in await bot.services.jobs.recent(ANN.id) if j.id not in before]
+        ):
             await asyncio.sleep(0.05)
     return jobs[0]
 

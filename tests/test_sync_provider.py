@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -21,11 +22,13 @@ from bot.errors import (
     ProviderUnavailable,
     WebhookRejected,
 )
+from bot.i18n import Translator
 from bot.models import AspectRatio, AudioVoice, FaceKind, FileFace, JobStatus, Order, Probe
 from bot.providers import sync
 from bot.providers.base import Inputs
 from bot.providers.http import ProviderHTTP, RetryPolicy
 from bot.providers.sync import SyncProvider, idempotency_key
+from handlers.summary import credits_text
 from tests.fakes.sync import KEY as KEY_PATTERN
 from tests.fakes.sync import FakeSync
 from tests.job_rows import photo_order
@@ -123,6 +126,32 @@ def test_the_key_is_the_jobs_name_and_a_digest_of_its_links() -> None:
     later = Inputs(Path("f"), Path("v"), "https://b/media/1/face.mp4?exp=10&sig=b", "https://b/v")
     assert idempotency_key(NAME, later) != key
     assert idempotency_key("lipsync-bot #2 0123456789ab", links) != key
+
+
+async def test_a_resend_carries_the_stored_key_and_asks_no_price(
+    make: Callable[..., SyncProvider],
+    fake: FakeSync,  # noqa: F811
+    receiver: Receiver,  # noqa: F811
+) -> None:
+    """The key stored at the first send is sent, not one made again from the links (they
+    may have changed since: another PUBLIC_URL); a resend asks no price (the first send
+    did): the price list stands in."""
+    provider = make()
+    stored = replace(hosted(receiver), key="lipsync-bot-1-0123456789ab-stored")
+    await provider.submit(video_order(), stored, name=NAME, webhook_url=None)
+    assert provider.create_key(NAME, stored) == idempotency_key(NAME, stored) != stored.key
+    again = await provider.submit(
+        video_order(), replace(stored, resend=True), name=NAME, webhook_url=None
+    )
+    (cost, first, resent) = fake.calls
+    assert cost.path == "/v2/analyze/cost"
+    assert first.key == resent.key == stored.key == first.json["outputFileName"]
+    assert fake.replays == [again.provider_job_id]
+    assert again.credits == provider.estimate_cost(video_order()) == 0.2
+    assert provider.credit_unit == "usd"
+    t = Translator.load()
+    assert credits_text(t, "en", 0.152, "usd") == "US$0.15"
+    assert credits_text(t, "pt_BR", 12.5, "credits") == "12.5 créditos do provedor"
 
 
 async def test_without_a_webhook_secret_no_webhook_is_asked_for(

@@ -51,6 +51,10 @@ YIELD_SECONDS = 2.0
 MAX_BACKOFF_SECONDS = 600
 #: With webhooks on, each job is still polled, this many times less often.
 WEBHOOK_POLL_FACTOR = 6
+#: How long a resend of a keyed create has before a round may start it again: longer than a
+#: create's four tries at a minute's read timeout (one running is never started twice; this
+#: is the next time should it end without writing one).
+RESEND_LEASE_SECONDS = 300
 
 #: (job id, next poll time, consecutive failures)
 Schedule = tuple[int, datetime, int]
@@ -240,9 +244,11 @@ class Poller:
             return None
         provider = self._providers.get(job.provider)
         if isinstance(provider, RemoteProvider) and resendable(job, provider):
-            # Its keyed create got no answer: send it again, here and not in a task of its
-            # own, so this round's schedule cannot overwrite the one the submit writes.
-            await self._jobs.send_again(job)
+            # Its keyed create got no answer: send it again, in a task of its own (a resend
+            # can take minutes: four tries at a minute's read timeout, and no round waits
+            # for it), which writes the job's next time itself; this round writes none.
+            # Until then a lease keeps later rounds from starting another.
+            await self._jobs.send_again(job, at + timedelta(seconds=RESEND_LEASE_SECONDS))
             return None
         if not isinstance(provider, RemoteProvider) or job.provider_job_id is None:
             # Nothing to ask (mid-submit, or a local job): look again at the deadline.

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from bot.delivery.results import ResultDelivery
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 
 #: Progress is stored and shown in steps of this many percent.
 PROGRESS_STEP = 5
+#: Resends of keyed creates in flight at once (each may wait minutes on a provider).
+RESENDS = 4
 
 
 class JobService:
@@ -65,6 +68,7 @@ class JobService:
         self._health = health
         self._names = JobNames(webhook_token)
         self._events = JobEvents()
+        self._resends = asyncio.Semaphore(RESENDS)
         self._inbox = WebhookInbox(self.confirm, tasks, busy)
         self._submitter = submit.Submitter(
             repo=repo,
@@ -309,12 +313,24 @@ class JobService:
         """End a job whose create got no answer and that no webhook claimed in time."""
         await self._submitter.give_up_unclaimed(job)
 
-    async def send_again(self, job: Job) -> None:
-        """Send again the create of ``job``, whose answer was lost, to a provider whose
-        creates carry a key made from the job (the job it made comes back, paid once)."""
+    async def send_again(self, job: Job, lease_until: datetime) -> None:
+        """Send again, in the background, the create of ``job``, whose answer was lost, to a
+        provider whose creates carry a key made from the job (the job it made comes back,
+        paid once). Its next poll is pushed to ``lease_until`` first (the resend writes its
+        own when it ends), so that the poller does not start it again meanwhile; under the
+        job's own task name, so it never runs beside another send of the job; at most
+        RESENDS at once."""
         provider = self._providers.get(job.provider)
-        if isinstance(provider, RemoteProvider) and provider.keyed_creates:
-            await self._submitter.submit(job, provider)
+        if not isinstance(provider, RemoteProvider) or not provider.keyed_creates:
+            return
+        await self._repo.update(job.id, next_poll_at=lease_until)
+        self._tasks.spawn(f"job:{job.id}", self._resend(job.id, provider))
+
+    async def _resend(self, job_id: int, provider: RemoteProvider) -> None:
+        async with self._resends:
+            job = await self._repo.get(job_id)  # as it is now, not as the poller read it
+            if job is not None and job.status is JobStatus.SUBMITTING and not job.provider_job_id:
+                await self._submitter.submit(job, provider)
 
     # --- running a job ---------------------------------------------------------------------
 

@@ -1,13 +1,16 @@
 """Submitting a job to a remote provider, once: a create whose answer was lost is never
 repeated (it may have been made and paid for) but waits to be claimed by its webhook; except
 at a provider whose creates carry a key made from the job (``keyed_creates``: sync.so), where
-sending it again answers the job already made, so it is sent again until answered."""
+sending it again under the first send's key (stored with the job) answers the job already
+made, so it is sent again until answered, or until the first send's deadline: a resend that
+fails never ends the job, as the first send may have made it."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.delivery.status import StatusMessages
@@ -67,18 +70,6 @@ class Submitter:
         return f"{self._public_url}/hooks/{provider.name}"
 
     async def submit(self, job: Job, provider: RemoteProvider) -> None:
-        try:
-            inputs = await self._host.prepare(job)
-        except RenderError as exc:
-            log.warning("Job %d: input normalization failed: %s", job.id, exc)
-            await self._settle(self._events.failure(job, "error.render_failed"))
-            return
-        except Exception:  # a full disk, inputs swept away: nothing was sent, so end it here
-            log.exception("Job %d: preparing the inputs failed", job.id)
-            gone = not await asyncio.to_thread(_inputs_exist, job)
-            key = "error.inputs_gone" if gone else "error.render_failed"
-            await self._settle(self._events.failure(job, key))
-            return
         resend = job.submit_started_at is not None
         if resend and not provider.keyed_creates:
             # Maybe sent already, and sending it again could pay twice (a second line: only
@@ -86,10 +77,27 @@ class Submitter:
             await self.await_claim(job, job.submit_started_at or now())
             return
         # A resend keeps the first send's time and deadline: resends never stretch the wait.
+        # The links are dated from that time too (MediaHost), the same at every send.
         started = job.submit_started_at or now()
         deadline = started + timedelta(seconds=provider.deadline_seconds)
         if resend and job.deadline_at is not None:
             deadline = job.deadline_at
+        sent = job.model_copy(update={"submit_started_at": started, "deadline_at": deadline})
+        try:
+            inputs = await self._host.prepare(sent)
+        except Exception as exc:
+            if resend:  # the first send may have made it: nothing here says otherwise
+                log.warning("Job %d: preparing its resend failed (%s)", job.id, exc)
+                await self.resend_later(sent, provider, None)
+            else:
+                await self._not_prepared(job, exc)
+            return
+        name = self._names.name(provider.name, job.id)
+        # A keyed create's key is made once, at the first send, and stored before the create
+        # leaves: made again later (from other links, other settings) it could be a second
+        # job at the provider, paid again.
+        key = job.submit_key or provider.create_key(name, inputs)
+        inputs = replace(inputs, key=key, resend=resend)
         # Marked just before the provider is called: after a crash, "started" means "maybe
         # sent". Until a provider id is known the poller only watches the deadline. A
         # compare-and-set: a job canceled meanwhile is never sent (nor paid for).
@@ -98,6 +106,7 @@ class Submitter:
             [JobStatus.SUBMITTING],
             JobStatus.SUBMITTING,
             submit_started_at=started,
+            submit_key=key,
             deadline_at=deadline,
             next_poll_at=deadline,
         ):
@@ -107,22 +116,11 @@ class Submitter:
             remote = await provider.submit(
                 job.order,
                 inputs,
-                name=self._names.name(provider.name, job.id),
+                name=name,
                 webhook_url=self.webhook_url(provider, job.id),
             )
-        except ProviderUnavailable as exc:
-            if not exc.maybe_done:
-                await self._settle(self._events.submit_failure(job, exc))
-                return
-            log.warning("Job %d: %s may have it (%s)", job.id, provider.name, exc)
-            if provider.keyed_creates:
-                await self.resend_later(job, provider, exc)
-            else:
-                await self.await_claim(job, started)
-            return
         except ProviderError as exc:
-            await self._settle(self._events.submit_failure(job, exc))
-            await self._health.failed(exc)
+            await self._not_sent(sent, provider, exc, resend=resend)
             return
         await self._health.succeeded(provider.name)
         log.info("Job %d submitted to %s as %s", job.id, provider.name, remote.provider_job_id)
@@ -142,6 +140,42 @@ class Submitter:
             await self._keep_late_id(job, provider, remote)
         if remote.status is not JobStatus.QUEUED:
             await self._settle(self._events.event(job, remote))
+
+    async def _not_prepared(self, job: Job, exc: Exception) -> None:
+        """End ``job``, never sent, whose inputs could not be prepared."""
+        if isinstance(exc, RenderError):
+            log.warning("Job %d: input normalization failed: %s", job.id, exc)
+            await self._settle(self._events.failure(job, "error.render_failed"))
+            return
+        # A full disk, inputs swept away: nothing was sent, so end it here.
+        log.error("Job %d: preparing the inputs failed", job.id, exc_info=exc)
+        gone = not await asyncio.to_thread(_inputs_exist, job)
+        key = "error.inputs_gone" if gone else "error.render_failed"
+        await self._settle(self._events.failure(job, key))
+
+    async def _not_sent(
+        self, job: Job, provider: RemoteProvider, exc: ProviderError, *, resend: bool
+    ) -> None:
+        """The create of ``job`` failed with ``exc``. A keyed create is sent again when it
+        may have been made, and a resend always is: whatever a resend hears (no answer on
+        any try, a key refused for another body after a SYNC_MODEL or PUBLIC_URL change, no
+        credits, a refused API key), the first send may have made the job, and charged for
+        it; ended and refunded, the user would try again and pay twice. It waits instead,
+        until the first send's deadline, when it is given up (the admins told what to look
+        for)."""
+        maybe_done = isinstance(exc, ProviderUnavailable) and exc.maybe_done
+        if provider.keyed_creates and (maybe_done or resend):
+            log.warning(
+                "Job %d: %s may have it (%s); sending it again later", job.id, provider.name, exc
+            )
+            await self.resend_later(job, provider, exc)
+        elif maybe_done:
+            log.warning("Job %d: %s may have it (%s)", job.id, provider.name, exc)
+            assert job.submit_started_at is not None
+            await self.await_claim(job, job.submit_started_at)
+        else:
+            await self._settle(self._events.submit_failure(job, exc))
+        await self._health.failed(exc)  # a refused key, no credits: the admins hear
 
     async def _keep_late_id(self, job: Job, provider: RemoteProvider, remote: RemoteJob) -> None:
         """The create succeeded but the job moved on meanwhile: adopted by its webhook (which
@@ -173,19 +207,21 @@ class Submitter:
             await self._repo.update(job.id, deadline_at=window, next_poll_at=window)
 
     async def resend_later(
-        self, job: Job, provider: RemoteProvider, exc: ProviderUnavailable
+        self, job: Job, provider: RemoteProvider, exc: ProviderError | None
     ) -> None:
-        """The keyed create of ``job`` got no answer: the poller sends it again (under the
-        same key, so answered with the job if it was made) once a pause has passed, longer
-        after each failure and never before the provider's Retry-After; until the deadline
-        of the first send, when it ends as unconfirmed. Paced as polls without webhooks:
-        no webhook can name a job whose create went unanswered."""
+        """The keyed create of ``job`` got no answer (or ``exc`` for an answer): the poller
+        sends it again (under the same key, so answered with the job if it was made) once a
+        pause has passed, longer after each failure and never before the provider's
+        Retry-After; until the deadline of the first send (``job.deadline_at``), when it ends
+        as unconfirmed, on time. Paced as polls without webhooks: no webhook can name a job
+        whose create went unanswered."""
         failures = job.poll_failures + 1
         interval = self._polls.base_seconds * provider.poll_factor
-        wait = backoff(interval, failures, exc.retry_after)
-        await self._repo.update(
-            job.id, next_poll_at=now() + timedelta(seconds=wait), poll_failures=failures
-        )
+        hint = exc.retry_after if isinstance(exc, ProviderUnavailable) else None
+        due = now() + timedelta(seconds=backoff(interval, failures, hint))
+        if job.deadline_at is not None:
+            due = min(due, job.deadline_at)
+        await self._repo.update(job.id, next_poll_at=due, poll_failures=failures)
 
     async def adopt(self, job: Job, provider: RemoteProvider, provider_job_id: str) -> bool:
         """``job``, whose create got no answer, was claimed by its webhook: from now on an
@@ -209,7 +245,8 @@ class Submitter:
         adoption window: nothing else can find it (Magic Hour cannot list jobs), so the user
         hears now, and the admins get the name to look for in the provider's dashboard."""
         if await self._settle(self._events.failure(job, "error.create_unconfirmed")):
-            name = self._names.name(job.provider, job.id)
+            # A keyed create is shown by its key in the dashboard (sync.so's outputFileName).
+            name = job.submit_key or self._names.name(job.provider, job.id)
             await self._health.create_unconfirmed(job.id, job.provider, name)
 
 

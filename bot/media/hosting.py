@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 LINK_TTL_SECONDS = 6 * 3600
 #: How long hosted files stay after their job ended (a late provider retry can still fetch).
 GRACE_SECONDS = 3600
-#: Links are dated from when their job went to its provider; one with less than this left to
-#: live is dated now instead (a job sent again after a long outage).
+#: Links are dated from their job's first send (see _issued); a job prepared before it was
+#: sent, from when it went to its provider, or now when that leaves less than this to live.
 MIN_LINK_SECONDS = 3600
 #: The only file names ever served: anything else is 404 before the disk is touched.
 SERVED_NAMES = frozenset({"face.jpg", "face.mp4", "voice.mp3", "voice2.mp3"})
@@ -150,10 +150,14 @@ class MediaHost:
 
 
 def _issued(job: Job) -> float | None:
-    """When ``job``'s links are dated from: when it went to its provider, so the same job
-    prepared again gets the very same links (a create sent again under an idempotency key,
-    sync.so's, must carry the same body); None (now) when that would leave them less than
-    MIN_LINK_SECONDS to live."""
+    """When ``job``'s links are dated from: its first send (``submit_started_at``, stored
+    before the create leaves, as the Submitter sets it), exactly, so every send of the job
+    carries the very same links (a create sent again under an idempotency key, sync.so's,
+    must carry the same body; never dated from the clock, which moves between resends).
+    Not yet sent: when it went to its provider, or None (now) when that would leave them
+    less than MIN_LINK_SECONDS to live."""
+    if job.submit_started_at is not None:
+        return job.submit_started_at.timestamp()
     if job.started_at is None:
         return None
     current = time.time()

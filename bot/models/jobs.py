@@ -112,6 +112,9 @@ class Job(BaseModel):
     delivery: DeliveryClaim | None = None
     credits: float | None = None
     submit_started_at: datetime | None = None
+    #: A keyed create's Idempotency-Key (sync.so's), fixed at its first send and sent with
+    #: every resend; its name in the provider's dashboard too. None at other providers.
+    submit_key: str | None = None
     deadline_at: datetime | None = None
     next_poll_at: datetime | None = None
     poll_failures: int = 0

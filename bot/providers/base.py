@@ -46,6 +46,9 @@ class Provider(ABC):
     #: What it takes; set per instance where it depends on settings (Creatify's).
     capabilities: Capabilities
 
+    #: What its credits are, as admins see them: ``credits`` (its own) or ``usd`` (dollars).
+    credit_unit: ClassVar[str] = "credits"
+
     def estimate_cost(self, order: Order) -> float:
         """What ``order`` costs here, in the provider's own credits."""
         return 0.0
@@ -85,6 +88,10 @@ class Inputs:
     #: A dialogue's second (right) speaker's voice.
     voice2: Path | None = None
     voice2_url: str | None = None
+    #: A keyed create's idempotency key (``RemoteProvider.create_key``), as first sent.
+    key: str | None = None
+    #: The create was sent before and its answer lost: this send only looks for the job.
+    resend: bool = False
 
 
 class RemoteProvider(Provider):
@@ -114,6 +121,12 @@ class RemoteProvider(Provider):
         self._api_key = api_key
         #: Unknown status words already logged: a poll every few seconds must not flood logs.
         self._unknown_statuses: set[str] = set()
+
+    def create_key(self, name: str, inputs: Inputs) -> str | None:
+        """Hook: the idempotency key of the job ``name``'s create, where creates carry one
+        (``keyed_creates``). Made once, at the first send, and stored with the job: every
+        resend carries it as ``inputs.key``."""
+        return None
 
     def auth_headers(self) -> dict[str, str]:
         """Hook: the headers that authenticate a request (a bearer token unless overridden)."""

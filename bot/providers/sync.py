@@ -1,20 +1,23 @@
 """sync.so: a video and a recording through ``POST /v2/generate``; inputs by public URL.
 
-Every create carries an ``Idempotency-Key`` made from the job (:func:`idempotency_key`), so
-a create whose answer was lost is sent again (by ProviderHTTP at once, by the poller later,
-after a restart too) and sync.so answers it with the generation the first one made, paid
-once. Webhooks go to one URL, ``PUBLIC_URL/hooks/sync``, named in each create's
-``webhookUrl``, and are signed: ``Sync-Signature: t=<unix>,v1=<hex>``, the HMAC-SHA256 of
-``f"{t}.{raw body}"`` with ``SYNC_WEBHOOK_SECRET``. Contract: providers.md section 4.
+Every create carries an ``Idempotency-Key`` made from the job (:func:`idempotency_key`) at its
+first send and stored with it (``Job.submit_key``), so a create whose answer was lost is sent
+again (by ProviderHTTP at once, by the poller later, after a restart too) under that very key,
+and sync.so answers it with the generation the first one made, paid once. Webhooks go to one
+URL, ``PUBLIC_URL/hooks/sync``, named in each create's ``webhookUrl``, and are signed:
+``Sync-Signature: t=<unix>,v1=<hex>``, the HMAC-SHA256 of ``f"{t}.{raw body}"`` with
+``SYNC_WEBHOOK_SECRET``. Contract: providers.md section 4.
 
 Prices: sync.so bills per output frame at 25 fps, in US dollars; its dollars are this
-provider's credits. :meth:`SyncProvider.estimate_cost` (synchronous: the confirm step shows
-it to admins) reads the published price list. The job's own cost is sync.so's answer to
-``POST /v2/analyze/cost``, asked with the create's very body just before the create: only
-then are the hosted links that the estimate needs in existence; it is one request to an
-endpoint allowed ten times the rate of creates; before the create, a crash in between loses
-nothing; and it is bounded by COST_TIMEOUT_SECONDS and never stops a job (the price list's
-figure stands in).
+provider's credits (``credit_unit``: admins see them as dollars).
+:meth:`SyncProvider.estimate_cost` (synchronous: the confirm step shows it to admins) reads the
+published price list. The job's own cost is sync.so's answer to ``POST /v2/analyze/cost``,
+asked with the create's very body just before the create: only then are the hosted links that
+the estimate needs in existence; it is one request to an endpoint allowed ten times the rate
+of creates; before the create, a crash in between loses nothing; and it is bounded by
+COST_TIMEOUT_SECONDS and never stops a job (the price list's figure stands in). A resend asks
+no price: the first send did, and a resend should be quick (the price list's figure stands in
+for the quote lost with the create's answer).
 """
 
 from __future__ import annotations
@@ -79,6 +82,7 @@ class SyncProvider(RemoteProvider):
     needs_public_urls = True
     webhook_auth = WebhookAuth.SIGNED
     keyed_creates = True
+    credit_unit = "usd"
     batch_size = LIST_BATCH
     statuses: ClassVar[Mapping[str, JobStatus]] = {
         "pending": JobStatus.QUEUED,
@@ -111,6 +115,9 @@ class SyncProvider(RemoteProvider):
         rate = USD_PER_SECOND.get(self.model, UNLISTED_USD_PER_SECOND)
         return round(math.ceil(order.seconds * BILLED_FPS) * rate / BILLED_FPS, 4)
 
+    def create_key(self, name: str, inputs: Inputs) -> str:
+        return idempotency_key(name, inputs)
+
     async def submit(
         self, order: Order, inputs: Inputs, *, name: str, webhook_url: str | None
     ) -> RemoteJob:
@@ -118,7 +125,9 @@ class SyncProvider(RemoteProvider):
             raise ProviderRejected(self.name, "takes videos only")
         if not inputs.face_url or not inputs.voice_url:
             raise ValueError("sync.so needs hosted inputs (PUBLIC_URL)")
-        key = idempotency_key(name, inputs)
+        # The first send's key (stored with the job), never one made again: a key made now
+        # from links of another PUBLIC_URL would be a second generation, paid again.
+        key = inputs.key or idempotency_key(name, inputs)
         body: dict[str, Any] = {
             "model": self.model,
             "input": [
@@ -130,7 +139,7 @@ class SyncProvider(RemoteProvider):
         }
         if webhook_url and self._webhook_secret:
             body["webhookUrl"] = webhook_url  # unsigned-for-us webhooks would be refused
-        credits = await self._quote(body, order)
+        credits = self.estimate_cost(order) if inputs.resend else await self._quote(body, order)
         data = await self.call("POST", "/v2/generate", body, idempotent=False, idempotency_key=key)
         if isinstance(data, dict) and _status_word(data) not in self.statuses:
             # The generation exists (and will be paid for) whatever its status says: call it
@@ -243,10 +252,12 @@ class SyncProvider(RemoteProvider):
 def idempotency_key(name: str, inputs: Inputs) -> str:
     """The ``Idempotency-Key`` (and ``outputFileName``) of a job's create: its name at
     sync.so (``lipsync-bot #42 <tag>``, which only this bot can make) in letters, digits and
-    hyphens, and a digest of its hosted links. The links are dated from when the job went out
-    (MediaHost), so every send of one job, after a restart too, carries the same key and the
-    same body; a job of the same number in a fresh database (names cannot tell those apart)
-    has links of another date, so never reuses an old key."""
+    hyphens, and a digest of its hosted links. Made at the job's first send and stored with
+    it (the Submitter), so every resend carries this key whatever the settings say since;
+    the links are dated from that first send (MediaHost), so the body is the same too unless
+    PUBLIC_URL changed (sync.so then refuses it: the job waits, never paid twice). A job of
+    the same number in a fresh database (names cannot tell those apart) has links of
+    another date, so never reuses an old key."""
     links = f"{inputs.face_url}\n{inputs.voice_url}".encode()
     digest = hashlib.sha256(links).hexdigest()[:16]
     return f"{_NOT_KEY.sub('-', name).strip('-')[:100]}-{digest}"
