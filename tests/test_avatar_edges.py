@@ -19,10 +19,10 @@ async def test_a_photo_sent_after_an_avatar_replaces_it(
     harness: Harness, creatify: FakeCreatify, media: Media
 ) -> None:
     fake = harness.fake
-    creatify.add_persona("Jessica", "f")
+    creatify.add_persona("Zelda", "f")
     env = creatify_env(creatify, public=False, PROVIDERS="creatify,preview")
     async with harness.bot(**env) as bot:
-        await pick(fake, ANN, "Jessica", TEXT_ONLY)
+        await pick(fake, ANN, "Zelda", TEXT_ONLY)
         mark = fake.mark()
         fake.send_photo(ANN, media.photo.read_bytes())
         offer = await said(fake, ANN.id, "new face", mark)
@@ -39,11 +39,11 @@ async def test_an_avatar_reads_text_without_paying_for_another_voice(
     harness: Harness, creatify: FakeCreatify
 ) -> None:
     fake = harness.fake
-    jessica = creatify.add_persona("Jessica", "f")
+    zelda = creatify.add_persona("Zelda", "f")
     accent = creatify.accent_ids()[0]
     async with harness.bot(**creatify_env(creatify, public=False)) as bot:
         await bot.services.users.set_voice(ANN.id, f"creatify:{accent}")
-        await pick(fake, ANN, "Jessica", TEXT_ONLY)
+        await pick(fake, ANN, "Zelda", TEXT_ONLY)
         mark = fake.mark()
         fake.send_text(ANN, "Priced by the built-in voice, read by Creatify's.")
         ratios = await said(fake, ANN.id, "Pick the shape", mark)
@@ -56,16 +56,16 @@ async def test_an_avatar_reads_text_without_paying_for_another_voice(
     # No text_to_speech job was paid for: the lipsync itself reads the text, in that accent.
     assert not [c for c in creatify.calls if c.path.startswith("/api/text_to_speech/")]
     made = [c.json for c in creatify.calls if (c.method, c.path) == ("POST", "/api/lipsyncs/")]
-    assert [(m["creator"], m["accent"]) for m in made] == [(jessica.id, accent)]
+    assert [(m["creator"], m["accent"]) for m in made] == [(zelda.id, accent)]
 
 
 async def test_an_avatar_whose_provider_was_turned_off_is_no_dead_end(
     harness: Harness, creatify: FakeCreatify
 ) -> None:
     fake = harness.fake
-    creatify.add_persona("Jessica", "f")
+    creatify.add_persona("Zelda", "f")
     async with harness.bot(**creatify_env(creatify, public=False)):
-        await pick(fake, ANN, "Jessica", TEXT_ONLY)
+        await pick(fake, ANN, "Zelda", TEXT_ONLY)
     async with harness.bot(PROVIDERS="preview") as bot:  # the operator turned Creatify off
         mark = fake.mark()
         fake.send_text(ANN, "Hello there.")
@@ -96,7 +96,7 @@ async def test_a_still_telegram_refuses_leaves_the_name_and_the_button(
     harness: Harness, creatify: FakeCreatify
 ) -> None:
     fake = harness.fake
-    creatify.add_persona("Jessica", "f")
+    creatify.add_persona("Zelda", "f")
     fake.fail("sendPhoto", 400, "Bad Request: IMAGE_PROCESS_FAILED")
     async with harness.bot(**creatify_env(creatify, public=False)):
         mark = fake.mark()
@@ -106,11 +106,11 @@ async def test_a_still_telegram_refuses_leaves_the_name_and_the_button(
         fake.press(ANN, prompt.result, button(fake, prompt.result, "Avatars"))
         picker = (await fake.wait_for("editMessageText", since=mark))[0]
         mark = fake.mark()
-        fake.press(ANN, picker.result, button(fake, picker.result, "Jessica"))
+        fake.press(ANN, picker.result, button(fake, picker.result, "Zelda"))
         # Telegram would not take the picture: the name alone, with its button.
-        named = await said(fake, ANN.id, "Jessica", mark)
+        named = await said(fake, ANN.id, "Zelda", mark)
         mark = fake.mark()
-        fake.press(ANN, named.result, button(fake, named.result, "Use Jessica"))
+        fake.press(ANN, named.result, button(fake, named.result, "Use Zelda"))
         await said(fake, ANN.id, TEXT_ONLY, mark)
 
 
@@ -118,7 +118,7 @@ async def test_a_photo_is_refused_up_front_when_only_avatars_can_be_made(
     harness: Harness, creatify: FakeCreatify, media: Media
 ) -> None:
     fake = harness.fake
-    creatify.add_persona("Jessica", "f")
+    creatify.add_persona("Zelda", "f")
     async with harness.bot(**creatify_env(creatify, public=False)) as bot:
         mark = fake.mark()
         fake.send_command(ANN, "/new")
@@ -135,12 +135,12 @@ async def test_a_photo_instead_of_an_avatar_drops_the_avatars_voice(
     harness: Harness, creatify: FakeCreatify, media: Media
 ) -> None:
     fake = harness.fake
-    creatify.add_persona("Jessica", "f")
+    creatify.add_persona("Zelda", "f")
     accent = creatify.accent_ids()[0]
     env = creatify_env(creatify, public=False, PROVIDERS="creatify,preview")
     async with harness.bot(**env) as bot:
         await bot.services.users.set_voice(ANN.id, f"creatify:{accent}")
-        await pick(fake, ANN, "Jessica", TEXT_ONLY)
+        await pick(fake, ANN, "Zelda", TEXT_ONLY)
         mark = fake.mark()
         fake.send_text(ANN, "Hello there.")
         await said(fake, ANN.id, "Pick the shape", mark)

@@ -34,9 +34,9 @@ async def test_an_avatar_without_public_url_takes_typed_text_only(
     harness: Harness, creatify: FakeCreatify, media: Media
 ) -> None:
     fake = harness.fake
-    jessica = creatify.add_persona("Jessica", "f")
+    zelda = creatify.add_persona("Zelda", "f")
     async with harness.bot(**creatify_env(creatify, public=False)) as bot:
-        await pick(fake, ANN, "Jessica", "Now type the text the avatar should say.")
+        await pick(fake, ANN, "Zelda", "Now type the text the avatar should say.")
         mark = fake.mark()
         fake.send_voice(ANN, media.voice.read_bytes(), duration=3)
         await said(fake, ANN.id, "This avatar speaks typed text only", mark)
@@ -48,14 +48,14 @@ async def test_an_avatar_without_public_url_takes_typed_text_only(
         fake.press(ANN, ratios.result, button(fake, ratios.result, "9:16"))
         # Creatify is the only provider for its avatar: straight to the summary.
         summary = (await fake.wait_for("editMessageText", since=mark))[-1]
-        assert "Jessica" in summary.params["text"]
+        assert "Zelda" in summary.params["text"]
         assert "spoken by Creatify's own voice" in summary.params["text"]
         press_generate(fake, ANN, summary)
         job = await job_reaching(bot, ANN, JobStatus.DELIVERED, timeout=60)
     assert isinstance(job.order.voice, TextVoice)
     sent = [c.json for c in creatify.calls if (c.method, c.path) == ("POST", "/api/lipsyncs/")]
     assert len(sent) == 1
-    assert (sent[0]["creator"], sent[0]["text"]) == (jessica.id, "Hello from a stock avatar.")
+    assert (sent[0]["creator"], sent[0]["text"]) == (zelda.id, "Hello from a stock avatar.")
     assert sent[0].get("audio") is None
     assert sent[0].get("webhook_url") is None
 
@@ -64,9 +64,9 @@ async def test_the_refusal_in_portuguese(
     harness: Harness, creatify: FakeCreatify, media: Media
 ) -> None:
     fake = harness.fake
-    creatify.add_persona("Jessica", "f")
+    creatify.add_persona("Zelda", "f")
     async with harness.bot(**creatify_env(creatify, public=False)):
-        await pick(fake, LUIZA, "Jessica", "Agora digite o texto que o avatar deve dizer.")
+        await pick(fake, LUIZA, "Zelda", "Agora digite o texto que o avatar deve dizer.")
         mark = fake.mark()
         fake.send_voice(LUIZA, media.voice.read_bytes(), duration=3)
         await said(fake, LUIZA.id, "Este avatar só fala texto digitado", mark)
