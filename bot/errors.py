@@ -4,7 +4,8 @@
 
     BotError
       ConfigError                 a setting is missing or invalid; stops start-up
-      MediaError                  a user's file cannot be used; carries the i18n key to show
+      Refusal                     what a user asked for is refused; carries the i18n key to show
+      MediaError                  a user's file cannot be used (a Refusal)
         FileTooBig                over the download limit (checked before getFile)
         UnsupportedMedia          not what the step asked for (a sticker, a PDF, audio as face)
           UnsupportedFormat       a container we do not read, e.g. a playlist naming other files
@@ -41,15 +42,22 @@ class ConfigError(BotError):
     """A setting is missing or invalid; the message names the variable."""
 
 
-class MediaError(BotError):
-    """A user's file cannot be used. ``key`` is the locale key of the explanation."""
+class Refusal(BotError):
+    """Something a user asked for is refused: ``key`` is the locale key of the explanation,
+    ``params`` its placeholders, so a handler's answer is ``t(locale, exc.key, **exc.params)``."""
 
-    key = "error.media_unreadable"
+    key = "error.unknown"
 
     def __init__(self, detail: str = "", **params: object) -> None:
         super().__init__(detail or self.key)
         #: Placeholders for the localized message, e.g. ``limit_mb``.
         self.params = params
+
+
+class MediaError(Refusal):
+    """A user's file cannot be used."""
+
+    key = "error.media_unreadable"
 
 
 class FileTooBig(MediaError):

@@ -7,18 +7,13 @@ parameters) of the words to tell the user, so a handler's refusal is one line::
 
 from __future__ import annotations
 
-from bot.errors import BotError
+from bot.errors import Refusal
 
 
-class CustomAvatarError(BotError):
+class CustomAvatarError(Refusal):
     """A custom avatar request that was refused or failed; ``key`` is the locale key."""
 
     key = "avatar.unavailable"
-
-    def __init__(self, detail: str = "", **params: object) -> None:
-        super().__init__(detail or self.key)
-        #: Placeholders of the localized message.
-        self.params = params
 
 
 class NotAllowed(CustomAvatarError):
