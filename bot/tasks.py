@@ -85,6 +85,16 @@ class BackgroundTasks:
             log.exception("Background task %s failed", key)
 
 
+async def stop(task: asyncio.Task[None] | None) -> None:
+    """Cancel one of our never-ending loops (a refresh, a watch, a sweep) and wait until it
+    has ended; such loops live outside BackgroundTasks, whose wait_idle would never return."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 class Busy:
     """Counts urgent work under way, so less urgent work can wait for a quiet moment."""
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from bot.avatars.lists import cleaned, read_kept, write_kept
 from bot.models.avatars import Avatar, Gender
+from bot.tasks import stop
 
 log = logging.getLogger(__name__)
 
@@ -266,11 +267,8 @@ class AvatarCatalog:
             self._task = asyncio.create_task(self._run(), name="avatar-refresh")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
 
     def wanted(self) -> None:
         """Someone opened the picker and found it empty: ask the providers again now, unless

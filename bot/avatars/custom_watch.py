@@ -39,7 +39,7 @@ from bot.models import Gender, Reason
 from bot.models.custom_avatars import CustomAvatar, CustomAvatarState
 from bot.providers.base import identifier
 from bot.providers.creatify_personas import PersonaState, PersonaStatus
-from bot.tasks import BackgroundTasks
+from bot.tasks import BackgroundTasks, stop
 from bot.untrusted import json_object, same_secret
 from storage.custom_avatars import CustomAvatarRepository
 from storage.db import now
@@ -146,11 +146,8 @@ class AvatarWatcher:
         self._task = asyncio.create_task(self._run(), name="custom-avatars")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
 
     def wake(self) -> None:
         """Look at the schedule again now (an avatar was added or is due sooner)."""

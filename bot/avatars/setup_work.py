@@ -31,7 +31,7 @@ from bot.avatars.custom_errors import AvatarsUnavailable, CustomAvatarError, NoS
 from bot.avatars.setup_state import CHECKS, AvatarSetup, SetupStep
 from bot.avatars.setup_videos import CONSENT, TRAINING, SetupRefused, fetch_and_check
 from bot.models.custom_avatars import CustomAvatar
-from bot.tasks import BackgroundTasks
+from bot.tasks import BackgroundTasks, stop
 from storage.avatar_setups import AvatarSetupRepository
 from storage.db import now
 
@@ -249,11 +249,8 @@ class SetupWork:
             self._sweeper = asyncio.create_task(self._sweeping(), name="avatar-setups-sweep")
 
     async def close(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-            self._sweeper = None
+        await stop(self._sweeper)
+        self._sweeper = None
 
     async def _sweeping(self) -> None:
         while True:

@@ -18,7 +18,6 @@ first read succeeds no Creatify voice is offered, and a choice made earlier is t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from pathlib import Path
@@ -30,6 +29,7 @@ from bot.providers.base import identifier
 from bot.providers.creatify import CreatifyProvider, CreatifyVoice
 from bot.speech.engine import VoiceInfo, family, own_id, qualified
 from bot.speech.remote import Pace, RemoteSpeech
+from bot.tasks import stop
 
 log = logging.getLogger(__name__)
 
@@ -166,11 +166,8 @@ class CreatifySpeech(RemoteSpeech):
             self._task = asyncio.create_task(self._refreshing(), name="creatify-voices")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
         await super().close()
 
     async def refresh(self) -> bool:
