@@ -26,6 +26,7 @@ from bot.jobs.inbox import WebhookInbox
 from bot.jobs.line import WaitingLine
 from bot.jobs.names import JobNames
 from bot.jobs.poller import PollPolicy
+from bot.jobs.resend import Resends
 from bot.jobs.states import JobStates
 from bot.media.hosting import MediaHost
 from bot.models import IN_FLIGHT, Draft, Job, JobStatus, NewJob, ProviderEvent, RemoteJob
@@ -38,8 +39,6 @@ log = logging.getLogger(__name__)
 
 #: Progress is stored and shown in steps of this many percent.
 PROGRESS_STEP = 5
-#: Resends of keyed creates in flight at once (each may wait minutes on a provider).
-RESENDS = 4
 
 
 class JobService:
@@ -68,8 +67,14 @@ class JobService:
         self._health = health
         self._names = JobNames(webhook_token)
         self._events = JobEvents()
-        self._resends = asyncio.Semaphore(RESENDS)
         self._inbox = WebhookInbox(self.confirm, tasks, busy)
+        self._resends = Resends(
+            repo=repo,
+            providers=providers,
+            tasks=tasks,
+            polls=polls,
+            submit=lambda job, provider: self._submitter.submit(job, provider),
+        )
         self._submitter = submit.Submitter(
             repo=repo,
             host=host,
@@ -79,6 +84,7 @@ class JobService:
             events=self._events,
             names=self._names,
             settle=self.settle,
+            resend_later=self._resends.resend_later,
             public_url=public_url,
             webhook_token=webhook_token,
         )
@@ -314,23 +320,8 @@ class JobService:
         await self._submitter.give_up_unclaimed(job)
 
     async def send_again(self, job: Job, lease_until: datetime) -> None:
-        """Send again, in the background, the create of ``job``, whose answer was lost, to a
-        provider whose creates carry a key made from the job (the job it made comes back,
-        paid once). Its next poll is pushed to ``lease_until`` first (the resend writes its
-        own when it ends), so that the poller does not start it again meanwhile; under the
-        job's own task name, so it never runs beside another send of the job; at most
-        RESENDS at once."""
-        provider = self._providers.get(job.provider)
-        if not isinstance(provider, RemoteProvider) or not provider.keyed_creates:
-            return
-        await self._repo.update(job.id, next_poll_at=lease_until)
-        self._tasks.spawn(f"job:{job.id}", self._resend(job.id, provider))
-
-    async def _resend(self, job_id: int, provider: RemoteProvider) -> None:
-        async with self._resends:
-            job = await self._repo.get(job_id)  # as it is now, not as the poller read it
-            if job is not None and job.status is JobStatus.SUBMITTING and not job.provider_job_id:
-                await self._submitter.submit(job, provider)
+        """Send the lost create of ``job`` again (see :meth:`Resends.send_again`)."""
+        await self._resends.send_again(job, lease_until)
 
     # --- running a job ---------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from bot.errors import ProviderError, ProviderUnavailable, RenderError
 from bot.health import ProviderHealth
 from bot.jobs.events import JobEvents
 from bot.jobs.names import JobNames
-from bot.jobs.poller import PollPolicy, backoff
+from bot.jobs.poller import PollPolicy
 from bot.media.hosting import MediaHost
 from bot.models import Job, JobStatus, ProviderEvent, RemoteJob
 from bot.providers import RemoteProvider, WebhookAuth
@@ -32,6 +32,8 @@ ADOPTION_SECONDS = 600
 
 #: JobService.settle
 Settle = Callable[[ProviderEvent], Awaitable[bool]]
+#: Resends.resend_later
+ResendLater = Callable[[Job, RemoteProvider, ProviderError | None], Awaitable[None]]
 
 
 class Submitter:
@@ -46,6 +48,7 @@ class Submitter:
         events: JobEvents,
         names: JobNames,
         settle: Settle,
+        resend_later: ResendLater,
         public_url: str,
         webhook_token: Callable[[str, int], str],
     ) -> None:
@@ -57,6 +60,7 @@ class Submitter:
         self._events = events
         self._names = names
         self._settle = settle
+        self._resend_later = resend_later
         self._public_url = public_url
         self._webhook_token = webhook_token
 
@@ -88,7 +92,7 @@ class Submitter:
         except Exception as exc:
             if resend:  # the first send may have made it: nothing here says otherwise
                 log.warning("Job %d: preparing its resend failed (%s)", job.id, exc)
-                await self.resend_later(sent, provider, None)
+                await self._resend_later(sent, provider, None)
             else:
                 await self._not_prepared(job, exc)
             return
@@ -168,7 +172,7 @@ class Submitter:
             log.warning(
                 "Job %d: %s may have it (%s); sending it again later", job.id, provider.name, exc
             )
-            await self.resend_later(job, provider, exc)
+            await self._resend_later(job, provider, exc)
         elif maybe_done:
             log.warning("Job %d: %s may have it (%s)", job.id, provider.name, exc)
             assert job.submit_started_at is not None
@@ -205,23 +209,6 @@ class Submitter:
         window = since + timedelta(seconds=ADOPTION_SECONDS) if self._public_url else now()
         if job.deadline_at is None or job.deadline_at > window:
             await self._repo.update(job.id, deadline_at=window, next_poll_at=window)
-
-    async def resend_later(
-        self, job: Job, provider: RemoteProvider, exc: ProviderError | None
-    ) -> None:
-        """The keyed create of ``job`` got no answer (or ``exc`` for an answer): the poller
-        sends it again (under the same key, so answered with the job if it was made) once a
-        pause has passed, longer after each failure and never before the provider's
-        Retry-After; until the deadline of the first send (``job.deadline_at``), when it ends
-        as unconfirmed, on time. Paced as polls without webhooks: no webhook can name a job
-        whose create went unanswered."""
-        failures = job.poll_failures + 1
-        interval = self._polls.base_seconds * provider.poll_factor
-        hint = exc.retry_after if isinstance(exc, ProviderUnavailable) else None
-        due = now() + timedelta(seconds=backoff(interval, failures, hint))
-        if job.deadline_at is not None:
-            due = min(due, job.deadline_at)
-        await self._repo.update(job.id, next_poll_at=due, poll_failures=failures)
 
     async def adopt(self, job: Job, provider: RemoteProvider, provider_job_id: str) -> bool:
         """``job``, whose create got no answer, was claimed by its webhook: from now on an
