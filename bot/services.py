@@ -145,7 +145,8 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
             # Webhook confirmations queued plus deliveries running; the poller yields to them.
             busy = Busy()
             board = ProgressBoard(bot)
-            status = StatusMessages(board, translator, bot)
+            makers = {name: provider.capabilities for name, provider in providers.items()}
+            status = StatusMessages(board, translator, bot, makers=makers)
             results = ResultDelivery(
                 repo=repo,
                 users=users,

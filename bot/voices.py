@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bot.errors import RenderError, SpeechError
 from bot.media.ffmpeg import input_args, run_ffmpeg
+from bot.models import AvatarFace, Draft, Gender, Step
 from bot.speech import VoiceInfo
 from bot.speech.engine import engine_of, family
 from bot.speech.router import Speech
@@ -89,25 +90,51 @@ class Voices:
             return None
         return stored
 
-    async def reads_avatar(self, user_id: int, language: str, provider: str) -> VoiceInfo | None:
-        """The voice an avatar of ``provider`` reads this user's text with (see
-        :meth:`reading`); None: the avatar's own."""
-        voice_id = await self.reading(user_id, language, provider)
-        return None if voice_id is None else await self._speech.voice(language, voice_id)
+    async def for_speaker(self, draft: Draft) -> str | None:
+        """The voice id the text typed at ``draft``'s step is ordered with (see
+        :meth:`reading`): the speaker it asks for is a dialogue's second at VOICE2, who never
+        gets the first speaker's voice while their avatars' provider has another."""
+        avatar, taken = _speaker(draft)
+        language = draft.language or draft.locale
+        provider = avatar.provider if avatar is not None else None
+        gender = avatar.gender if avatar is not None else None
+        return await self.reading(draft.user_id, language, provider, gender=gender, taken=taken)
 
-    async def reading(self, user_id: int, language: str, provider: str | None) -> str | None:
+    async def reads_speaker(self, draft: Draft) -> VoiceInfo | None:
+        """The voice an avatar reads the text typed at ``draft``'s step with (see
+        :meth:`for_speaker`); None: the avatar's own."""
+        voice_id = await self.for_speaker(draft)
+        if voice_id is None:
+            return None
+        return await self._speech.voice(draft.language or draft.locale, voice_id)
+
+    async def reading(
+        self,
+        user_id: int,
+        language: str,
+        provider: str | None,
+        *,
+        gender: Gender | None = None,
+        taken: str | None = None,
+    ) -> str | None:
         """The voice id a typed text is ordered with. For an avatar of ``provider`` (which
         reads the text with its own voices): the user's choice if it is one of that
         provider's; else the avatar's own voice (None) for English, what stock avatars speak;
-        else that provider's first voice for ``language``, since a Brazilian's text must not
-        be read by the avatar's English voice."""
+        else one of that provider's voices for ``language``, since a Brazilian's text must not
+        be read by the avatar's English voice: one of the avatar's ``gender`` where the
+        voices say theirs. ``taken``: the voice the other speaker of a dialogue already has,
+        which this one gets only when the provider has no other for ``language`` (an
+        English avatar then speaks with its own)."""
         chosen = await self.chosen_id(user_id)
-        if provider is None or (chosen is not None and engine_of(chosen) == provider):
+        if provider is None:
+            return chosen
+        if chosen is not None and engine_of(chosen) == provider and chosen != taken:
             return chosen
         if family(language) == AVATARS_LANGUAGE:
             return None
         own = [v for v in await self._speech.voices(language) if v.engine == provider]
-        return own[0].voice_id if own else None
+        voice = _suited(own, gender, taken)
+        return None if voice is None else voice.voice_id
 
     async def choose(self, user_id: int, language: str, voice_ref: str) -> VoiceInfo | None:
         """Remember the voice a button's ``voice_ref`` (see :func:`ref`) names; None (nothing
@@ -150,3 +177,19 @@ class Voices:
         """Whether choosing ``voice`` is answered with a sample (built-in voices are spoken
         here; a provider's only when it hosts a preview)."""
         return voice.engine not in self._speech.engines or voice.sample_url is not None
+
+
+def _speaker(draft: Draft) -> tuple[AvatarFace | None, str | None]:
+    """The avatar of the speaker whose text ``draft``'s step asks for (None: a photo), and the
+    voice the other speaker already has (a dialogue's second: the first's typed text's)."""
+    if draft.step not in (Step.VOICE2, Step.VOICE2_CHECK):
+        return draft.avatar, None
+    return draft.avatar2, draft.voice_id if draft.voice_text is not None else None
+
+
+def _suited(voices: list[VoiceInfo], gender: Gender | None, taken: str | None) -> VoiceInfo | None:
+    """The first of ``voices`` that is not ``taken`` (``taken`` when it is the only one),
+    one of ``gender`` if any is."""
+    free = [voice for voice in voices if voice.voice_id != taken] or voices
+    matching = (voice for voice in free if gender is not None and voice.gender == gender)
+    return next(matching, free[0] if free else None)

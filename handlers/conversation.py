@@ -172,10 +172,7 @@ async def _route(context: BotContext, draft: Draft, incoming: Incoming) -> None:
             await screens.refuse(draft, exc.key, **exc.params)
     elif incoming.kind is Kind.TEXT:
         try:
-            # A dialogue's avatars are both of one provider.
-            provider = draft.avatar.provider if draft.avatar is not None else None
-            language = draft.language or draft.locale
-            voice_id = await context.voices.reading(draft.user_id, language, provider)
+            voice_id = await context.voices.for_speaker(draft)
             await context.drafts.accept_text(draft, incoming.text, voice_id)
         except MediaError as exc:
             await screens.refuse(draft, exc.key, **exc.params)

@@ -160,8 +160,7 @@ class Screens:
         if draft.avatar is None:
             voice: VoiceInfo | None = await self._voices.current(draft.user_id, language)
         else:  # the avatar's provider reads the text: show the voice it will use
-            provider = draft.avatar.provider
-            voice = await self._voices.reads_avatar(draft.user_id, language, provider)
+            voice = await self._voices.reads_speaker(draft)
         if voice is None:
             label = self._t.t(draft.locale, "voice.button_avatar")
         else:

@@ -244,7 +244,7 @@ async def test_failed_job_explains_and_try_again_keeps_the_text(
         print(transcript(fake, ANN.id))
     text = str(failure.params["text"])
     assert f"video #{first.id} did not work out" in text
-    assert "Creatify could not make this video (Avatar rendering failed, please retry)" in text
+    assert "Creatify could not make this video — Avatar rendering failed, please retry" in text
     assert failure.params["reply_parameters"]["message_id"] == first.status_message_id
     assert second.id != first.id
     assert isinstance(second.order.voice, TextVoice)
@@ -334,7 +334,7 @@ async def test_photo_with_typed_text_through_aurora_then_another_provider(
         second = await job_reaching(bot, ANN, JobStatus.DELIVERED)
         print(transcript(fake, ANN.id))
     text = str(failure.params["text"])
-    assert "Creatify could not make this video (<b>No face</b> found & <script>" in text
+    assert "Creatify could not make this video — <b>No face</b> found & <script>" in text
     assert len(text) < 1000
     [create] = creates(creatify, "/api/aurora/")
     assert "text" not in create.json

@@ -6,7 +6,7 @@ and lipsyncs_v2 with the speakers' paragraphs in turn; the quota reserves their 
 
 from __future__ import annotations
 
-from bot.models import AvatarFace, JobStatus, TextVoice, Turns
+from bot.models import AvatarFace, JobStatus, Step, TextVoice, Turns
 from bot.quotas import price
 from tests.conftest import Harness, Media, to_chat
 from tests.creatify_flows import (
@@ -19,12 +19,13 @@ from tests.creatify_flows import (
     transcript,
     with_button,
 )
-from tests.dialogue_flows import Call, labels, said, tap
+from tests.dialogue_flows import Call, labels, said, tap, text
 from tests.fakes.creatify import FakeCreatify
 from tests.fakes.telegram import FakeTelegram, User
 from tests.flows import button
 
 ANN = User(951, "Ann", language_code="en")
+LUIZA = User(952, "Luiza", language_code="pt-br")
 FIRST = "Hi Bob! Lovely weather today.\n\nShall we go for a walk?"
 SECOND = "Hello Ann. Yes, let's go."
 
@@ -32,12 +33,13 @@ SECOND = "Hello Ann. Yes, let's go."
 async def use(fake: FakeTelegram, user: User, prompt: Call, name: str) -> Call:
     """From a MEDIA prompt with [Avatars]: the picker, ``name``'s still, [Use NAME]; the
     prompt that follows."""
-    picker = await tap(fake, user, prompt, "Avatars", "avatars.title")
+    picker = await tap(fake, user, prompt, text(user, "avatars.open"), "avatars.title")
     mark = fake.mark()
     fake.press(user, picker.result, button(fake, picker.result, name))
-    still = (await fake.wait_for("sendPhoto", with_button(user.id, f"Use {name}"), since=mark))[0]
+    label = text(user, "avatars.use", name=name)
+    still = (await fake.wait_for("sendPhoto", with_button(user.id, label), since=mark))[0]
     mark = fake.mark()
-    fake.press(user, still.result, button(fake, still.result, f"Use {name}"))
+    fake.press(user, still.result, button(fake, still.result, label))
     return (await fake.wait_for("sendMessage", to_chat(user.id), since=mark))[0]
 
 
@@ -56,7 +58,7 @@ async def test_two_avatars_with_typed_lines(
         two = await tap(fake, ANN, prompt, "Dialogue", "dialogue.media_avatars")
         assert labels(two) == ["Avatars", "One speaker"]
         second = await use(fake, ANN, two, "Ann Speaker")
-        assert second.params["text"].startswith("First speaker: Ann Speaker. Now pick the second")
+        assert second.params["text"].startswith("First speaker: Ann Speaker. Now pick a different")
         first_voice = await use(fake, ANN, second, "Bob Speaker")
         asked = str(first_voice.params["text"])
         assert asked.startswith("First speaker (Ann Speaker):\nEach paragraph")
@@ -114,3 +116,81 @@ async def test_two_avatars_with_typed_lines(
     # English: each avatar reads with its own voice (no accent put in).
     assert all("voice_id" not in scene["voice"] for scene in create.json["video_inputs"])
     assert remote_job(creatify, job, "v2").status == "done"
+
+
+def accents(creatify: FakeCreatify, name: str) -> list[str]:
+    """The accent ids of the fake Creatify's voice ``name``."""
+    return [
+        accent for voice in creatify.voices if voice.name == name for accent, _ in voice.accents
+    ]
+
+
+async def test_two_avatars_in_portuguese_speak_with_two_voices(
+    harness: Harness, creatify: FakeCreatify
+) -> None:
+    """Not English: the avatars' own (English) voices would not do, so each speaker gets a
+    Creatify voice of the language, one matching each avatar's gender, never the same
+    one for both; each VOICE prompt's button names the voice that speaker will have."""
+    fake = harness.fake
+    creatify.personas = {}
+    bob = creatify.add_persona("Bob Speaker", "m")
+    ann = creatify.add_persona("Ann Speaker", "f")
+    async with harness.bot(**creatify_env(creatify)) as bot:
+        mark = fake.mark()
+        fake.send_command(LUIZA, "/new")
+        prompt = await said(fake, LUIZA, "prompt.media", mark)
+        two = await tap(fake, LUIZA, prompt, "Diálogo", "dialogue.media_avatars")
+        second = await use(fake, LUIZA, two, "Bob Speaker")
+        first_voice = await use(fake, LUIZA, second, "Ann Speaker")
+        mark = fake.mark()
+        fake.send_text(LUIZA, "Oi, Ana!\n\nVamos?")
+        second_voice = await said(fake, LUIZA, "dialogue.second", mark)
+        mark = fake.mark()
+        fake.send_text(LUIZA, "Oi, Beto. Vamos, sim.")
+        ratios = await said(fake, LUIZA, "prompt.ratio", mark)
+        summary = await tap(fake, LUIZA, ratios, "9:16", "prompt.confirm_dialogue")
+        press_generate(fake, LUIZA, summary)
+        job = await job_reaching(bot, LUIZA, JobStatus.DELIVERED, timeout=60)
+    assert labels(first_voice) == ["Voz: Tiago, Brazilian (Creatify)"]
+    assert labels(second_voice) == ["Voz: Helena, Brazilian (Creatify)"]
+    [create] = creates(creatify, "/api/lipsyncs_v2/")
+    spoken = [
+        (scene["character"]["avatar_id"], scene["voice"].get("voice_id"))
+        for scene in create.json["video_inputs"]
+    ]
+    [tiago], [helena] = accents(creatify, "Tiago"), accents(creatify, "Helena")
+    assert spoken == [(bob.id, tiago), (ann.id, helena), (bob.id, tiago)]
+    dialogue = job.order.dialogue
+    assert dialogue is not None
+    assert isinstance(job.order.voice, TextVoice)
+    assert isinstance(dialogue.voice, TextVoice)
+    assert (job.order.voice.voice_id, dialogue.voice.voice_id) == (
+        f"creatify:{tiago}",
+        f"creatify:{helena}",
+    )
+
+
+async def test_the_same_avatar_twice_asks_for_another(
+    harness: Harness, creatify: FakeCreatify
+) -> None:
+    """A dialogue is of two people: the first speaker's avatar picked again for the second
+    is not taken, and the prompt asks for a different one."""
+    fake = harness.fake
+    creatify.personas = {}
+    creatify.add_persona("Ann Speaker", "f")
+    creatify.add_persona("Bob Speaker", "m")
+    async with harness.bot(**creatify_env(creatify)) as bot:
+        mark = fake.mark()
+        fake.send_command(ANN, "/new")
+        prompt = await said(fake, ANN, "prompt.media", mark)
+        two = await tap(fake, ANN, prompt, "Dialogue", "dialogue.media_avatars")
+        second = await use(fake, ANN, two, "Ann Speaker")
+        again = await use(fake, ANN, second, "Ann Speaker")
+        draft = await bot.services.drafts.get(ANN.id, ANN.id)
+        assert str(again.params["text"]).startswith(
+            "First speaker: Ann Speaker. Now pick a different avatar for the second speaker"
+        )
+        assert draft is not None
+        assert (draft.step, draft.avatar2) == (Step.MEDIA, None)
+        voice = await use(fake, ANN, again, "Bob Speaker")
+        assert str(voice.params["text"]).startswith("First speaker (Ann Speaker):")

@@ -143,10 +143,18 @@ async def test_a_photo_with_fewer_than_two_faces_and_another_photo(
         press_generate(fake, ANN, summary)
         failure = await said(fake, ANN, "failure.text", mark)
         failed = await job_reaching(bot, ANN, JobStatus.FAILED)
-        assert "Fewer than two faces were detected in the image (found 1)" in str(
-            failure.params["text"]
-        )
-        assert labels(failure) == ["Try again", "Other provider", "Other photo", "New video"]
+        told = str(failure.params["text"])
+        # The provider's reason as it gave it, inside no brackets of ours.
+        assert (
+            "lipsync.studio could not make this video — Fewer than two faces were detected"
+            " in the image (found 1).\n\n"
+        ) in told
+        # What to do: another photo, the voices kept. No [Other provider]: the preview, the
+        # only other one on, makes no dialogue.
+        assert "Tap Other photo and send another photo with both faces" in told
+        assert "voices" in told
+        assert "another provider" not in told
+        assert labels(failure) == ["Try again", "Other photo", "New video"]
         assert await seconds_used(bot, ANN) == 0  # refunded
         lss.faces_seen = 2
         mark = fake.mark()

@@ -60,7 +60,7 @@ async def test_a_provider_failure_is_stored_as_a_code_and_told_in_portuguese(
         code="error.provider_rejected", params={"reason": "Face not found"}
     )
     assert job.error is None
-    words = "Magic Hour não conseguiu fazer este vídeo (Face not found)"
+    words = "Magic Hour não conseguiu fazer este vídeo — Face not found"
     assert words in message.params["text"]
     assert words in status.params["text"]
 
@@ -96,7 +96,7 @@ def test_the_provider_label_is_filled_when_shown_never_from_the_row() -> None:
 
 def test_a_provider_that_gave_no_reason_says_so() -> None:
     job = _job(Reason(code="error.provider_rejected"), locale="en")
-    assert reason_text(T, job) == "Magic Hour could not make this video (it gave no reason)"
+    assert reason_text(T, job) == "Magic Hour could not make this video — it gave no reason"
 
 
 def test_a_legacy_row_shows_its_stored_sentence() -> None:
@@ -122,7 +122,7 @@ def test_an_unusable_reason_falls_back_to_a_generic_text(
     text = reason_text(T, _job(reason))
     if reason is not None and reason.code == "error.provider_rejected":
         # A provider's braces are its text, never a template.
-        assert text == "Magic Hour não conseguiu fazer este vídeo ({0} {x.y} {)"
+        assert text == "Magic Hour não conseguiu fazer este vídeo — {0} {x.y} {"
         return
     assert text == T.t("pt_BR", "error.unknown")
     if reason is not None:

@@ -53,7 +53,7 @@ async def test_a_5000_character_reason_is_shown_cut(
         await order(fake, media, "magichour")
         failed = await edited(fake, ANN.id, "failed", mark)
     text = failed.params["text"]
-    assert "Magic Hour could not make this video ([2JFace not found xxx" in text
+    assert "Magic Hour could not make this video — [2JFace not found xxx" in text
     assert "…" in text
     assert len(text) < 500
     assert "\x1b" not in text

@@ -281,7 +281,7 @@ async def test_provider_failure_is_explained_and_sends_no_video(
         await bot.services.tasks.wait_idle()
         assert (await job_of(bot)).status is JobStatus.FAILED
     assert (
-        "Magic Hour could not make this video (Please use an image with a detectable face)"
+        "Magic Hour could not make this video — Please use an image with a detectable face"
         in (failed.params["text"])
     )
     assert not fake.sent(method="sendVideo")
@@ -296,7 +296,7 @@ async def test_lipsync_studio_rejection_shows_its_reason(
         mark = fake.mark()
         await order(fake, media, "lipsync_studio")
         failed = await edited(fake, ANN.id, "failed", mark)
-    assert "lipsync.studio could not make this video (audio is too quiet)" in failed.params["text"]
+    assert "lipsync.studio could not make this video — audio is too quiet" in failed.params["text"]
 
 
 @pytest.mark.parametrize(

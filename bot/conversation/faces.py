@@ -66,13 +66,19 @@ class FaceSteps:
     async def choose_avatar(self, draft: Draft, ref: str) -> Draft | None:
         """[Use NAME] in the avatar picker: the avatar ``ref`` names is the face, and the
         conversation moves on to the voice; in a dialogue the first pick is the first
-        speaker's (still at MEDIA), the second the second speaker's (of the same provider).
+        speaker's (still at MEDIA), the second the second speaker's (of the same provider;
+        the first's again leaves the second to pick).
         None if it is no longer offered to this user, its provider makes no dialogues, or the
         press is out of place (past MEDIA, or ended), judged on the stored draft."""
         avatar = self.picker.find(draft, ref)
         if avatar is None or avatar.provider not in self._catalog:
             return None
-        face = AvatarFace(provider=avatar.provider, avatar_id=avatar.avatar_id, name=avatar.name)
+        face = AvatarFace(
+            provider=avatar.provider,
+            avatar_id=avatar.avatar_id,
+            name=avatar.name,
+            gender=avatar.gender,
+        )
 
         def chosen(current: Draft) -> Draft | None:
             if current.step is not Step.MEDIA:
@@ -85,6 +91,8 @@ class FaceSteps:
             first = current.avatar
             if first is None or first.provider != face.provider:
                 return current.model_copy(update={**update, "avatar2": None})
+            if first.avatar_id == face.avatar_id:
+                return current  # two people: the prompt asks for a different avatar again
             return self._rules.advance(current.model_copy(update={"avatar2": face}))
 
         return await self._repo.update(draft, chosen)

@@ -5,7 +5,7 @@ message with a way forward."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
@@ -15,7 +15,7 @@ from bot import callback_data as cd
 from bot.delivery.progress import ProgressBoard
 from bot.i18n import Translator
 from bot.jobs.reasons import reason_text
-from bot.models import Job, JobStatus
+from bot.models import Capabilities, Job, JobStatus
 from storage.db import now
 
 log = logging.getLogger(__name__)
@@ -31,11 +31,15 @@ class StatusMessages:
         bot: Bot,
         *,
         clock: Callable[[], datetime] = now,
+        makers: Mapping[str, Capabilities] | None = None,
     ) -> None:
+        """``makers``: what each enabled provider makes, so that [Other provider] is offered
+        only when another can make the order (None: always, the press saying when none can)."""
         self._board = board
         self._t = translator
         self._bot = bot
         self._clock = clock
+        self._makers = makers
 
     async def announce(
         self, job: Job, *, reply_to: int | None, place: int | None = None
@@ -88,10 +92,11 @@ class StatusMessages:
     async def failed(self, job: Job) -> None:
         """The status line says so, and a new message (a reply to it, so it notifies) gives
         the reason (``job.reason``, put into words here) with [Try again] [Other provider]
-        [New]."""
+        [New] (see :func:`ways_forward`), and says what they do."""
         reason = reason_text(self._t, job)
         await self.show(job, "progress.failed", final=True, reason=reason)
-        text = self._t.t(job.locale, "failure.text", job_id=job.id, reason=reason)
+        actions = ways_forward(job, self._makers)
+        text = failure_text(self._t, job, actions, reason)
         reply = (
             ReplyParameters(job.status_message_id, allow_sending_without_reply=True)
             if job.status_message_id is not None
@@ -99,7 +104,10 @@ class StatusMessages:
         )
         try:
             await self._bot.send_message(
-                job.chat_id, text, reply_markup=self._way_forward(job), reply_parameters=reply
+                job.chat_id,
+                text,
+                reply_markup=self._way_forward(job, actions),
+                reply_parameters=reply,
             )
         except TelegramError as exc:
             log.warning("Job %d: could not send the failure message: %s", job.id, exc)
@@ -130,23 +138,68 @@ class StatusMessages:
         data = cd.job_action(cd.STOP, job.id)
         return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)]])
 
-    def _way_forward(self, job: Job) -> InlineKeyboardMarkup:
-        # An avatar is made only by its own provider: no [Other provider] for it.
-        face = job.order.face_file
-        other = [] if face is None else [("button.other_provider", cd.OTHER_PROVIDER)]
-        # A dialogue's photo may show fewer than two faces to the provider: another photo,
-        # keeping both voices.
-        if face is not None and job.order.dialogue is not None:
-            other.append(("button.other_photo", cd.OTHER_PHOTO))
-        buttons = [("button.retry", cd.RETRY), *other, ("button.new", cd.RESTART)]
+    def _way_forward(self, job: Job, actions: list[str]) -> InlineKeyboardMarkup:
         row = [
             InlineKeyboardButton(
-                self._t.t(job.locale, key), callback_data=cd.job_action(action, job.id)
+                self._t.t(job.locale, _LABELS[action]), callback_data=cd.job_action(action, job.id)
             )
-            for key, action in buttons
+            for action in actions
         ]
         # Four labels in one row would be cut short on a phone: two rows of two.
         return InlineKeyboardMarkup([row[:2], row[2:]] if len(row) > 3 else [row])
+
+
+#: The label of each button after a failure.
+_LABELS = {
+    cd.RETRY: "button.retry",
+    cd.OTHER_PROVIDER: "button.other_provider",
+    cd.OTHER_PHOTO: "button.other_photo",
+    cd.RESTART: "button.new",
+}
+#: The sentence under a failure's reason, by what is offered besides [Try again] and [New]:
+#: ([Other provider], [Other photo]).
+_NEXT = {
+    (True, False): "failure.next",
+    (False, False): "failure.next_same",
+    (False, True): "failure.next_photo",
+    (True, True): "failure.next_photo_other",
+}
+
+
+def ways_forward(job: Job, makers: Mapping[str, Capabilities] | None = None) -> list[str]:
+    """The job actions offered after ``job`` failed, in order: [Try again]; [Other provider]
+    for a face that is a file (an avatar is made only by its own provider) and, for a
+    dialogue, only when another of ``makers`` makes it; [Other photo] for a dialogue of a
+    photo (the provider may have seen fewer than two faces: another photo, keeping both
+    voices); [New]."""
+    order = job.order
+    face = order.face_file
+    actions = [cd.RETRY]
+    if face is not None and (order.dialogue is None or _others_make(job, makers)):
+        actions.append(cd.OTHER_PROVIDER)
+    if face is not None and order.dialogue is not None:
+        actions.append(cd.OTHER_PHOTO)
+    return [*actions, cd.RESTART]
+
+
+def failure_text(
+    translator: Translator, job: Job, actions: list[str], reason: str | None = None
+) -> str:
+    """The failure message: the reason (``job``'s, put into words unless given) and what
+    ``actions`` (:func:`ways_forward`) let the user do, in the job's language."""
+    locale = job.locale
+    reason = reason_text(translator, job) if reason is None else reason
+    key = _NEXT[(cd.OTHER_PROVIDER in actions, cd.OTHER_PHOTO in actions)]
+    button = translator.t(locale, _LABELS[cd.OTHER_PHOTO])
+    then = translator.t(locale, key, button=button)
+    return translator.t(locale, "failure.text", job_id=job.id, reason=reason, next=then)
+
+
+def _others_make(job: Job, makers: Mapping[str, Capabilities] | None) -> bool:
+    """Whether a provider other than ``job``'s can make its order (unknown: True)."""
+    if makers is None:
+        return True
+    return any(name != job.provider and caps.makes(job.order) for name, caps in makers.items())
 
 
 def _clock_time(seconds: float) -> str:

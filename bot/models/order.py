@@ -22,6 +22,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.models.avatars import Gender
 from bot.models.media import AspectRatio, MediaKind, Probe, VoiceKind
 
 #: Between paragraphs: a line with nothing on it but spaces (any line ending).
@@ -60,6 +61,8 @@ class AvatarFace(BaseModel):
     avatar_id: str
     #: Its display name, for summaries and captions.
     name: str
+    #: As its provider labels it, if it does: a voice to read its text is matched to it.
+    gender: Gender | None = None
 
 
 Face = Annotated[FileFace | AvatarFace, Field(discriminator="kind")]
@@ -229,3 +232,15 @@ class Capabilities(BaseModel):
         takes_turns = bool(self.dialogue_turns) and (turns is None or turns in self.dialogue_turns)
         fits = self.max_seconds is None or seconds <= self.max_seconds
         return face in self.dialogue_faces and takes_voices and takes_turns and fits
+
+    def makes(self, order: Order) -> bool:
+        """Whether this provider can make ``order`` as it is (its face, every voice, a
+        dialogue's turns, its length and ratio): what another provider must do to be offered
+        after a failure. Whose avatar it is, is the caller's to check."""
+        kinds = [voice.kind for voice in order.voices]
+        if order.dialogue is None:
+            able = self.accepts(order.face_kind, kinds[0], order.seconds)
+        else:
+            turns = order.dialogue.turns
+            able = self.accepts_dialogue(order.face_kind, kinds, turns, order.seconds)
+        return able and order.ratio in self.ratios

@@ -117,6 +117,7 @@ def voice_info(voice: CreatifyVoice) -> VoiceInfo:
         language=accent_language(voice.accent_name),
         engine=NAME,
         sample_url=voice.preview_url,
+        gender=voice.gender,
     )
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Protocol
 
+from bot.models.avatars import Gender
+
 #: The built-in, offline engine (bot.speech.local).
 LOCAL = "local"
 
@@ -32,6 +34,8 @@ class VoiceInfo:
     #: A short recording of the voice the provider hosts (fetched only through the safe
     #: download), if any.
     sample_url: str | None = None
+    #: As its provider labels it, if it does: a dialogue's avatars get voices of their own.
+    gender: Gender | None = None
 
 
 class SpeechEngine(Protocol):
