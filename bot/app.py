@@ -126,6 +126,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
                     settings.admin_ids,
                     avatar_makers=makers,
                     dialogue=bool(services.catalog.dialogue_faces()),
+                    avatars=services.conversation.picker.available,
                 )
                 await services.conversation.resume_checks()
                 await services.jobs.resume()

@@ -54,6 +54,7 @@ def register(application: BotApplication) -> None:
         CommandHandler("help", commands.help_command, filters=_USER_MESSAGES),
         CommandHandler(["new", "lipsync"], conversation.new, filters=_USER_MESSAGES),
         CommandHandler("dialogue", conversation.dialogue, filters=_USER_MESSAGES),
+        CommandHandler("avatars", avatars.command, filters=_USER_MESSAGES),
         CommandHandler("cancel", avatar_setup.cancel, filters=_USER_MESSAGES & in_avatar_setup),
         CommandHandler("cancel", commands.cancel, filters=_USER_MESSAGES),
         CommandHandler("jobs", commands.jobs, filters=_USER_MESSAGES),

@@ -3,6 +3,11 @@ into pages of ready-made avatars ([< Prev] [Next >], [Women] [Men] [All], [My av
 the user has any, [Back] to the prompt); an avatar's name shows its still with [Use NAME]
 [Back]; [Use NAME] makes it the face and moves on to the voice.
 
+In groups the MEDIA prompt must force a reply (else, under privacy mode, the member's photo
+never reaches the bot), so it cannot carry [Avatars]: it names /avatars instead, which sends
+the picker as a message of its own, replying to the member, with [Close] in place of [Back]
+(the prompt is still there above it). Its buttons are the member's, as every step button.
+
 Nothing of the picker is kept between taps: each button carries its owner, the draft's token
 and what to show (a page, or an avatar's short ref), and the avatars are read from memory
 (bot.avatars.catalog), so the buttons work the same after a restart and a tap never waits on
@@ -21,19 +26,21 @@ import contextlib
 import logging
 
 from telegram import (
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
     ReplyParameters,
     Update,
 )
+from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from bot import callback_data as cd
 from bot.avatars import AvatarPage, Filter, label, ref_of
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.models import Draft, Step
+from bot.models import Draft, FaceKind, Step
 from bot.models.avatars import Avatar
 from handlers.buttons import alert, pressed, stale, step_press
 from handlers.prompts import Screens, edit
@@ -66,10 +73,13 @@ async def on_button(update: Update, context: BotContext) -> None:
             return
         await query.answer()
         await show_page(context, draft, query.message.message_id, shown, wanted[1])
-    elif button.action == cd.AVATAR_BACK:
+    elif button.action == cd.AVATAR_BACK and _private(draft):
         await query.answer()
         await Screens.of(context).show(query, draft)
-    elif button.action == cd.AVATAR_CLOSE:
+    elif button.action in (cd.AVATAR_CLOSE, cd.AVATAR_BACK):  # a group's picker has no prompt
+        if not _carries(query):  # forged onto another message (a member's video, say)
+            await stale(update, context)
+            return
         await query.answer()
         await _remove(context, draft.chat_id, query.message.message_id)
     else:
@@ -89,22 +99,59 @@ async def on_button(update: Update, context: BotContext) -> None:
             await stale(update, context)
 
 
+async def command(update: Update, context: BotContext) -> None:
+    """/avatars: the picker as a new message (a reply to the sender in groups, whose MEDIA
+    prompt cannot carry [Avatars]); out of place, why not and what to do instead."""
+    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    assert message is not None
+    assert chat is not None
+    assert user is not None
+    draft = await context.drafts.get(chat.id, user.id)
+    locale = context.t.negotiate(user.language_code)
+    if not context.drafts.picker.available:
+        await message.reply_text(context.t.t(locale, "avatars.none"))
+    elif draft is None:
+        await message.reply_text(context.t.t(locale, "avatars.not_now"))
+    elif draft.step is not Step.MEDIA:
+        await message.reply_text(context.t.t(locale, "avatars.too_late"))
+    elif not _takes_avatars(context, draft):
+        await Screens.of(context).refuse(draft, "avatars.photo_needed")  # and asks again
+    else:
+        text, markup = _page_view(context, draft, Filter.ALL, 0)
+        reply = None
+        if not _private(draft):
+            reply = ReplyParameters(message.message_id, allow_sending_without_reply=True)
+        await context.bot.send_message(chat.id, text, reply_markup=markup, reply_parameters=reply)
+
+
 async def show_page(
     context: BotContext, draft: Draft, message_id: int, shown: Filter, number: int
 ) -> None:
     """Edit the picker (or the MEDIA prompt it opens from) into page ``number`` of ``shown``."""
+    text, markup = _page_view(context, draft, shown, number)
+    await edit(context.bot, draft.chat_id, message_id, text, markup)
+
+
+def _page_view(
+    context: BotContext, draft: Draft, shown: Filter, number: int
+) -> tuple[str, InlineKeyboardMarkup]:
     picker_ = context.drafts.picker
     page = picker_.page(draft, shown, number)
     t, locale = context.t, draft.locale
+    # A group's picker is a message of its own: a face sent as a reply to it is taken.
+    group = "" if _private(draft) else "_group"
     if page.total:
         filter_name = t.t(locale, f"avatars.filter_{shown.value}")
         text = t.t(
-            locale, "avatars.title", filter=filter_name, page=page.page + 1, pages=page.pages
+            locale,
+            f"avatars.title{group}",
+            filter=filter_name,
+            page=page.page + 1,
+            pages=page.pages,
         )
     else:
-        text = t.t(locale, "avatars.empty")
-    mine = picker_.has_own(draft)
-    await edit(context.bot, draft.chat_id, message_id, text, picker(t, draft, page, mine=mine))
+        text = t.t(locale, f"avatars.empty{group}")
+    return text, picker(t, draft, page, mine=picker_.has_own(draft))
 
 
 def picker(t: Translator, draft: Draft, page: AvatarPage, *, mine: bool) -> InlineKeyboardMarkup:
@@ -136,12 +183,36 @@ def picker(t: Translator, draft: Draft, page: AvatarPage, *, mine: bool) -> Inli
             for f in filters
         ]
     )
-    rows.append([button(t.t(locale, "avatars.back"), cd.AVATAR_BACK)])
+    if _private(draft):
+        rows.append([button(t.t(locale, "avatars.back"), cd.AVATAR_BACK)])
+    else:
+        rows.append([button(t.t(locale, "avatars.close"), cd.AVATAR_CLOSE)])
     return InlineKeyboardMarkup(rows)
 
 
 def _ticked(text: str, current: bool) -> str:
     return f"✓ {text}" if current else text
+
+
+def _carries(query: CallbackQuery) -> bool:
+    """Whether the pressed message has the pressed button: a modified client can send a
+    button's data from any message with buttons, and a message is only removed, or the one
+    it replies to edited, for a press on a still or a picker."""
+    markup = query.message.reply_markup if isinstance(query.message, Message) else None
+    rows = markup.inline_keyboard if markup is not None else ()
+    return any(b.callback_data == query.data for row in rows for b in row)
+
+
+def _private(draft: Draft) -> bool:
+    return draft.chat_type == ChatType.PRIVATE
+
+
+def _takes_avatars(context: BotContext, draft: Draft) -> bool:
+    """Whether the draft's MEDIA step takes an avatar: a dialogue's only where avatars make
+    dialogues, and not when only a new photo is asked for ([Other photo] keeps the voices)."""
+    if not draft.dialogue:
+        return True
+    return draft.voice is None and FaceKind.AVATAR in context.catalog.dialogue_faces()
 
 
 def _filter(letter: str) -> Filter | None:
@@ -211,7 +282,7 @@ async def _use(update: Update, context: BotContext, draft: Draft, avatar: Avatar
     with contextlib.suppress(TelegramError):  # a leftover button only gets an alert
         await still.edit_reply_markup(None)
     picker_message = still.reply_to_message
-    if picker_message is not None:
+    if picker_message is not None and _carries(query):  # else forged onto another message
         chosen = context.t.t(draft.locale, "avatars.chosen", name=avatar.name)
         await edit(context.bot, draft.chat_id, picker_message.message_id, chosen)
     await Screens.of(context).prompt(updated)

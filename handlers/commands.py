@@ -59,6 +59,8 @@ async def help_command(update: Update, context: BotContext) -> None:
         text += "\n\n" + t.t(locale, "help.avatar")
     if _in_group(message):
         text += "\n\n" + t.t(locale, "hint.groups")
+        if context.drafts.picker.available:  # no [Avatars] button under a group's prompts
+            text += "\n" + t.t(locale, "help.avatars")
         text += "\n\n" + t.t(locale, "help.group_admins")
     if user.id in context.admins and not _in_group(message):
         text += "\n\n" + t.t(locale, "help.admins")

@@ -25,7 +25,8 @@ def media(
     t: Translator, catalog: Catalog, draft: Draft, *, picker: bool
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The MEDIA prompt of a dialogue, and its buttons ([Avatars] where avatars make
-    dialogues, [One speaker]; private chats only, as everywhere at MEDIA)."""
+    dialogues, [One speaker]; private chats only, as everywhere at MEDIA: groups are told of
+    /avatars)."""
     locale = draft.locale
     private = draft.chat_type == ChatType.PRIVATE
     faces = catalog.dialogue_faces()
@@ -35,11 +36,11 @@ def media(
     if draft.avatar is not None:
         text = t.t(locale, "dialogue.second_avatar", name=draft.avatar.name)
     elif photo and avatars:
-        text = t.t(locale, "dialogue.media" if private else "dialogue.media_photo")
+        text = t.t(locale, "dialogue.media")
     else:
         text = t.t(locale, "dialogue.media_photo" if photo else "dialogue.media_avatars")
     if avatars and not private:
-        text += "\n" + t.t(locale, "prompt.avatars_in_private")  # no buttons in groups
+        text += "\n" + t.t(locale, "prompt.avatars_command")  # no buttons in groups
     if not private:
         return text, None
     return text, keyboards.media_choices(t, draft, avatars=avatars, solo=True)

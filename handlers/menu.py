@@ -34,6 +34,7 @@ async def publish_commands(
     *,
     avatar_makers: str = "off",
     dialogue: bool = False,
+    avatars: bool = False,
 ) -> None:
     """Set the menus (best effort: a menu is not worth failing start-up).
 
@@ -42,8 +43,11 @@ async def publish_commands(
             builds them): /avatar is in the menus of those who may ("admins": the bot's).
         dialogue: whether a provider makes videos of two people talking (/dialogue, after
             /new, in every menu).
+        avatars: whether a provider has ready-made avatars (/avatars, the picker where a
+            group's prompt has no [Avatars] button, next in every menu).
     """
-    commands = ("new", "dialogue", *COMMANDS[1:]) if dialogue else COMMANDS
+    extra = (*(("dialogue",) if dialogue else ()), *(("avatars",) if avatars else ()))
+    commands = (COMMANDS[0], *extra, *COMMANDS[1:])
     everyone = _with_avatar(commands) if avatar_makers == "everyone" else commands
     for_admins = _with_avatar(commands) if avatar_makers != "off" else commands
     for locale in translator.locales:

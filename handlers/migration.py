@@ -1,5 +1,5 @@
 """A group upgraded to a supergroup gets a new chat id (design §6: it keeps its settings,
-usage and open conversations)."""
+usage and open conversations, and the custom avatars shared with it)."""
 
 from __future__ import annotations
 
@@ -18,3 +18,9 @@ async def on_migrate(update: Update, context: BotContext) -> None:
         await context.groups.migrate(message.chat.id, message.migrate_to_chat_id)
     elif message.migrate_from_chat_id:
         await context.groups.migrate(message.migrate_from_chat_id, message.chat.id)
+    else:
+        return
+    # The picker reads the avatars shared with a group from memory, by the group's id: it is
+    # told the new one now, not at the next avatar's news (a member's /avatars in the
+    # supergroup would find none).
+    await context.custom_avatars.load()

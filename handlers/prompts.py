@@ -84,8 +84,8 @@ class Screens:
         if draft.step is Step.MEDIA:
             files = any(self._catalog.takes_face(f) for f in (FaceKind.PHOTO, FaceKind.VIDEO))
             text = t.t(locale, "prompt.media" if files else "prompt.media_avatars_only")
-            if self._drafts.picker.available and draft.chat_type != ChatType.PRIVATE:
-                text += "\n" + t.t(locale, "prompt.avatars_in_private")  # no buttons in groups
+            if self._picker and draft.chat_type != ChatType.PRIVATE:
+                text += "\n" + t.t(locale, "prompt.avatars_command")  # no buttons in groups
             return text, self._media_buttons(draft)
         if draft.step in (Step.VOICE, Step.VOICE2):
             text = await self._voice_prompt(draft)
@@ -140,7 +140,7 @@ class Screens:
     def _media_buttons(self, draft: Draft) -> InlineKeyboardMarkup | None:
         """[Avatars] under the MEDIA prompt when a provider has ready-made avatars, and
         [Dialogue] when one makes two-speaker videos. Private chats only, as [Voice: NAME]:
-        a group's prompt must force a reply instead (groups have /dialogue)."""
+        a group's prompt must force a reply instead (groups have /avatars and /dialogue)."""
         if draft.chat_type != ChatType.PRIVATE:
             return None
         dialogue = dialogue_screens.offered(self._catalog, picker=self._picker)

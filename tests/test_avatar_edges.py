@@ -89,7 +89,7 @@ async def test_groups_are_told_where_the_avatars_are(
         mark = fake.mark()
         fake.send_command(ANN, "/new", chat=group)
         prompt = (await fake.wait_for("sendMessage", since=mark))[0]
-    assert "Ready-made avatars are in a private chat with me" in prompt.params["text"]
+    assert "To see the ready-made avatars, send /avatars." in prompt.params["text"]
 
 
 async def test_a_still_telegram_refuses_leaves_the_name_and_the_button(

@@ -1,5 +1,6 @@
 """Issue 9 as a person sees it (tests/transcript.py --issue9 prints it): /avatar from the list
-to [New avatar], every step (a bad input at one), [Create] and the ready notice; a
+to [New avatar], every step (a bad input at one), [Create] and the ready notice; an avatar
+made in a group and shared, picked there by another member with /avatars; a
 lipsync.studio dialogue (a photo of two, two voices, at the same time) to delivery, then the
 two-faces refusal with [Other photo]; a dialogue of two Creatify avatars; a sync.so video.
 
@@ -11,11 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bot.models import Gender
+from bot.models.custom_avatars import CustomAvatarState
 from tests.avatar_flows import Videos
 from tests.conftest import Harness, Media
 from tests.creatify_flows import creatify_env
 from tests.dialogue_flows import serving_studio
 from tests.fakes.creatify import FakeCreatify
+from tests.fakes.telegram import User
 from tests.test_sync_e2e import serving_sync
 from tests.transcript_avatars import begin, command, locale_of, sending, word
 from tests.transcript_recorder import Transcript
@@ -54,6 +58,56 @@ async def custom_avatar(t: Transcript, videos: Videos, creatify: FakeCreatify) -
     await t.tap(chat, word(t, "avatar.button_f"))
     await t.tap(chat, word(t, "avatar.button_create"), quiet=3.0)
     await t.act(*command(t, "/avatar"))
+
+
+async def group_avatar(t: Transcript, videos: Videos) -> None:
+    """The owner's avatar made from a group and shared; a member picks it there with
+    /avatars (a third member's tap refused), and does not find it in private."""
+    fake, owner = t.fake, t.user
+    pt = locale_of(t) == "pt_BR"
+    code = owner.language_code
+    member = User(9101, "Beto" if pt else "Bob", language_code=code)
+    other = User(9102, "Caio" if pt else "Cal", language_code=code)
+    group = fake.group(-100909, "Família" if pt else "Family")
+    chat = group["id"]
+    name = "Sósia da Bia" if pt else "Ann's double"
+    t.scenario("issue 9: an avatar made in a group, shared, picked there with /avatars")
+    t.say(f"({owner.first_name} made {name!r} with /avatar sent in the group: the same steps)")
+    service = t.bot.services.custom_avatars
+    made = await service.create(
+        owner.id, chat, name, Gender.FEMALE, videos.training, videos.consent, locale=locale_of(t)
+    )
+    while (await service.get(owner.id, made.id)).state is CustomAvatarState.PENDING:
+        await t.settle(0.5)
+    await t.settle(1.0)
+    await t.act(*command(t, "/avatar"))
+    await t.tap(owner.id, word(t, "avatar.button_share", name=name))
+    quiet, t.quiet = t.quiet, 3.5  # groups are paced at 20 messages a minute
+    with t.as_user(member, chat):
+        await t.act("/new in the group", lambda: fake.send_command(member, "/new", chat=group))
+        await t.act(
+            "/avatars in the group", lambda: fake.send_command(member, "/avatars", chat=group)
+        )
+    with t.as_user(other, chat):
+        await t.tap(chat, word(t, "avatars.filter_o"))
+    with t.as_user(member, chat):
+        await t.tap(chat, word(t, "avatars.filter_o"))
+        await t.tap(chat, name)
+        await t.tap(chat, word(t, "avatars.use", name=name))
+        text = "Olá a todos!" if pt else "Hello, everyone!"
+        await t.act(
+            f"types, replying to the prompt: {text}",
+            lambda: fake.send_text(member, text, chat=group, reply_to=t.last_from_bot(chat)),
+        )
+        await t.tap(chat, "9:16")
+        await t.tap(chat, word(t, "button.generate"))
+        await t.settle(4.0)
+    t.quiet = quiet
+    with t.as_user(member):
+        fake.chat_for(member)
+        t.scenario("issue 9: the same member in private: the group's avatar is not there")
+        await t.act(*command(t, "/new"))
+        await t.tap(member.id, word(t, "avatars.open"))
 
 
 async def studio_dialogue(t: Transcript, media: Media) -> None:
@@ -142,6 +196,7 @@ async def run(
     async with harness.bot(**creatify_env(creatify) | admin | {"PROVIDERS": "creatify"}) as bot:
         await begin(t, bot)
         await custom_avatar(t, videos, creatify)
+        await group_avatar(t, videos)
         await avatars_dialogue(t)
     async with serving_studio(output, **admin) as studio, harness.bot(**studio.env) as bot:
         await begin(t, bot)

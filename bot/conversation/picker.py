@@ -20,20 +20,26 @@ class AvatarPicker:
 
     def page(self, draft: Draft, shown: Filter, number: int) -> AvatarPage:
         """Page ``number`` of ``shown`` for the draft's user (MINE: their own avatars, and
-        those shared with the draft's chat)."""
-        page = self._catalog.page(shown, number, draft.user_id, draft.chat_id)
+        in a group those shared with it)."""
+        page = self._catalog.page(shown, number, draft.user_id, _group(draft))
         if not page.total and self._catalog.is_empty():
             self._catalog.wanted()  # nothing at all yet: ask the providers again, not in this tap
         return page
 
     def has_own(self, draft: Draft) -> bool:
-        """Whether the draft's user has avatars of their own, or its chat shared ones ([My
+        """Whether the draft's user has avatars of their own, or its group shared ones ([My
         avatars])."""
-        return self._catalog.has_own(draft.user_id, draft.chat_id)
+        return self._catalog.has_own(draft.user_id, _group(draft))
 
     def find(self, draft: Draft, ref: str) -> Avatar | None:
         """The avatar a button's ``ref`` names, if it is still offered to the draft's user (a
         forged or outdated ref, or someone else's custom avatar: None)."""
         if not cd.is_avatar_ref(ref):
             return None
-        return self._catalog.find(ref, draft.user_id, draft.chat_id)
+        return self._catalog.find(ref, draft.user_id, _group(draft))
+
+
+def _group(draft: Draft) -> int | None:
+    """The group whose shared avatars the draft may use: its chat, unless private (a private
+    chat's id is its user's, never a group's; said here rather than trusted)."""
+    return None if draft.chat_type == "private" else draft.chat_id
