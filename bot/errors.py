@@ -165,18 +165,27 @@ class RenderError(BotError):
 
 
 class ProviderError(BotError):
-    """A provider call failed. ``reason`` is the provider's own words, safe to show a user."""
+    """A provider call failed. ``reason`` is the provider's own words, safe to show a user.
+    ``maybe_done`` says a create may have taken effect all the same: no answer, a 5xx after
+    sending, or any answer after an earlier try of the same create got none."""
 
-    def __init__(self, provider: str, reason: str, *, status_code: int | None = None) -> None:
+    def __init__(
+        self,
+        provider: str,
+        reason: str,
+        *,
+        status_code: int | None = None,
+        maybe_done: bool = False,
+    ) -> None:
         super().__init__(f"{provider}: {reason}")
         self.provider = provider
         self.reason = reason
         self.status_code = status_code
+        self.maybe_done = maybe_done
 
 
 class ProviderUnavailable(ProviderError):
-    """Transient: worth retrying later. ``retry_after`` is the provider's hint in seconds;
-    ``maybe_done`` says a create may have taken effect (no answer, or a 5xx after sending)."""
+    """Transient: worth retrying later. ``retry_after`` is the provider's hint in seconds."""
 
     def __init__(
         self,
@@ -187,9 +196,8 @@ class ProviderUnavailable(ProviderError):
         retry_after: float | None = None,
         maybe_done: bool = False,
     ) -> None:
-        super().__init__(provider, reason, status_code=status_code)
+        super().__init__(provider, reason, status_code=status_code, maybe_done=maybe_done)
         self.retry_after = retry_after
-        self.maybe_done = maybe_done
 
 
 class UnknownStatus(ProviderUnavailable):

@@ -17,6 +17,7 @@ import pytest
 from bot.config import load_settings
 from bot.errors import (
     ProviderAuthError,
+    ProviderError,
     ProviderOutOfCredits,
     ProviderRejected,
     ProviderUnavailable,
@@ -489,4 +490,46 @@ async def test_keyed_creates_are_retried_and_stay_maybe_done() -> None:
         with pytest.raises(ProviderUnavailable) as unkeyed:
             await http.send(request, idempotent=False)
         assert unkeyed.value.maybe_done
+        assert plan == []
+
+
+@pytest.mark.parametrize(
+    ("lost", "refusal", "error"),
+    [
+        (httpx.ReadTimeout("slow"), 402, ProviderOutOfCredits),
+        (500, 401, ProviderAuthError),
+        (httpx.RemoteProtocolError("cut"), 422, ProviderRejected),
+    ],
+)
+async def test_a_refusal_after_a_lost_try_of_a_keyed_create_is_maybe_done(
+    lost: object, refusal: int, error: type[ProviderError]
+) -> None:
+    """A try of a keyed create whose answer was lost may have made the job: a refusal of the
+    retry (no credits, a refused key, a key refused for its body) keeps its own kind (the
+    admins hear of the account) but says maybe_done. Refused at the first try, it does not;
+    nor does a read, whatever came before."""
+    plan: list[object] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        step = plan.pop(0)
+        if isinstance(step, Exception):
+            raise step
+        assert isinstance(step, int)
+        return httpx.Response(step, json={"statusCode": step, "message": "m"})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as mock:
+        http = ProviderHTTP("sync", mock, policy=RetryPolicy(base=0.0))
+        request = httpx.Request("POST", "https://sync.test/v2/generate")
+        plan += [lost, refusal]
+        with pytest.raises(error) as late:
+            await http.send(request, idempotent=False, keyed=True)
+        assert late.value.maybe_done
+        plan += [refusal]
+        with pytest.raises(error) as first:
+            await http.send(request, idempotent=False, keyed=True)
+        assert not first.value.maybe_done
+        plan += [lost, refusal]
+        with pytest.raises(error) as read:
+            await http.send(httpx.Request("GET", "https://sync.test/v2/generate/x"))
+        assert not read.value.maybe_done
         assert plan == []

@@ -81,6 +81,41 @@ async def test_a_failed_resend_waits_and_the_next_one_finds_the_video(
     assert videos_for_ann(fake) == 1
 
 
+@pytest.mark.parametrize(
+    ("lost", "refusal"), [("502", 402), ("cut", 401), ("502", 422), ("cut", 400)]
+)
+async def test_a_refusal_after_a_lost_try_of_the_first_send_is_maybe_made(
+    harness: Harness,
+    sync: Sync,  # noqa: F811 - the fixture
+    media: Media,
+    lost: str,
+    refusal: int,
+) -> None:
+    """The first try of the first send makes the generation but its answer is lost (a 502,
+    or the connection cut mid-answer), and the retry within that same send is refused (out
+    of credits, a refused API key, the key refused, a bad request). The generation may
+    exist and be paid for, so the job is not failed (and refunded, for the user to pay
+    twice): it is sent again later under the same key, which finds the video."""
+    if lost == "cut":
+        sync.api.drop_next("POST /v2/generate")
+    else:
+        sync.api.fail_next("POST /v2/generate", 502, after_processing=True)
+    sync.api.fail_next("POST /v2/generate", refusal)
+    fake = harness.fake
+    async with harness.bot(**sync.env) as bot:
+        made = await order(bot, fake, media)
+        job = await delivered(bot, fake, made.id)
+    creates = sync.api.creates()
+    assert [call.status for call in creates[:2]] == [502 if lost == "502" else 201, refusal]
+    assert creates[-1].status == 201
+    assert len({call.key for call in creates}) == 1
+    (generation,) = sync.api.generations.values()
+    assert job.provider_job_id == generation.id
+    assert sync.api.replays == [generation.id]
+    assert len(sync.api.charges) == 1
+    assert videos_for_ann(fake) == 1
+
+
 @pytest.mark.parametrize("change", ["SYNC_MODEL", "PUBLIC_URL"])
 async def test_a_resend_refused_for_good_waits_for_the_deadline_then_names_the_key(
     harness: Harness,

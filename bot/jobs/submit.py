@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.delivery.status import StatusMessages
-from bot.errors import ProviderError, ProviderUnavailable, RenderError
+from bot.errors import ProviderError, RenderError
 from bot.health import ProviderHealth
 from bot.jobs.events import JobEvents
 from bot.jobs.names import JobNames
@@ -167,7 +167,8 @@ class Submitter:
         it; ended and refunded, the user would try again and pay twice. It waits instead,
         until the first send's deadline, when it is given up (the admins told what to look
         for)."""
-        maybe_done = isinstance(exc, ProviderUnavailable) and exc.maybe_done
+        # A refusal too may come after a try whose answer was lost (ProviderHTTP.send).
+        maybe_done = exc.maybe_done
         if provider.keyed_creates and (maybe_done or resend):
             log.warning(
                 "Job %d: %s may have it (%s); sending it again later", job.id, provider.name, exc

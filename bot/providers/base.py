@@ -168,7 +168,9 @@ class RemoteProvider(Provider):
                 request, idempotent=idempotent, keyed=extra is not None, limit=limit
             )
         except ProviderRejected as exc:
-            raise self.refusal(exc) from None
+            refused = self.refusal(exc)
+            refused.maybe_done = refused.maybe_done or exc.maybe_done  # the hook may drop it
+            raise refused from None
 
     def refusal(self, exc: ProviderRejected) -> ProviderError:
         """Hook: what a refused request (4xx) means, where a provider says more in its body

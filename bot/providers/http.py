@@ -119,13 +119,15 @@ class ProviderHTTP:
             keyed: a create that carries an idempotency key (sync.so's ``Idempotency-Key``):
                 the provider answers a repeat with the job the first try made, so it is
                 retried like a read. Its failure still says ``maybe_done`` when any try may
-                have been carried out: the key makes a later resend safe, not the job known.
+                have been carried out, a refusal of a later try too (401, 402, 422): the key
+                makes a later resend safe, not the job known.
             limit: the most bytes of a successful answer read (unpacked).
 
         Raises:
             ProviderAuthError: 401 or 403.
             ProviderOutOfCredits: 402.
-            ProviderRejected: any other 4xx.
+            ProviderRejected: any other 4xx. (These three say ``maybe_done`` when an earlier
+                try of a create may have been carried out.)
             ProviderUnavailable: timeouts, connection errors, 429 and 5xx after the retries;
                 at once, a successful answer over ``limit`` (for a create, ``maybe_done``).
         """
@@ -165,6 +167,9 @@ class ProviderHTTP:
                     return response
                 mapped = self._map(response)
                 if not isinstance(mapped, ProviderUnavailable):
+                    # A refusal of a retry (401, 402, 422...) says nothing of an earlier try
+                    # that got no answer: that one may have made the job, and be paid.
+                    mapped.maybe_done = not idempotent and reached
                     raise mapped
                 error = mapped
                 retryable = retry_all or response.status_code == 429

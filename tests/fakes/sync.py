@@ -229,7 +229,8 @@ class FakeSync:
         async def swallow(message: Any) -> None:
             return None
 
-        await self._starlette(scope, receive, swallow)
+        # Processed as if all went well: the faults planned for later requests stay theirs.
+        await self._starlette({**scope, "fake_dropped": True}, receive, swallow)
         headers = [(b"content-type", b"application/json"), (b"content-length", b"1000")]
         await send({"type": "http.response.start", "status": 201, "headers": headers})
         await send({"type": "http.response.body", "body": b'{"id":', "more_body": True})
@@ -353,7 +354,9 @@ class FakeSync:
             raw = await request.body() if request.method == "POST" else b""
             with contextlib.suppress(ValueError):
                 body = json.loads(raw) if raw else None
-            fault = self._take_fault(request.method, request.url.path, drop=False)
+            fault = None
+            if not request.scope.get("fake_dropped"):
+                fault = self._take_fault(request.method, request.url.path, drop=False)
             if fault is not None and not fault.after_processing:
                 response = _fault_response(fault)
             elif not hmac.compare_digest(
