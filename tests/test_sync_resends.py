@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -161,6 +163,55 @@ async def test_a_resend_refused_for_good_waits_for_the_deadline_then_names_the_k
     assert "may have made it anyway" in told[0].params["text"]
     assert f'"{generation.key}"' in alert[0].params["text"]
     assert generation.key == generation.body["outputFileName"]
+    assert job.reason is not None
+    assert job.reason.code == "error.create_unconfirmed"
+
+
+async def test_a_create_sent_before_keys_were_stored_is_never_sent_again(
+    harness: Harness,
+    sync: Sync,  # noqa: F811 - the fixture
+    media: Media,
+) -> None:
+    """A job whose create went unanswered under a version that stored no key (before
+    migration 8, jobs.submit_key): the key it went with cannot be known (its links were
+    dated from another moment then), and a key made now would be another generation, paid
+    again. After the upgrade it is never sent again: it is given up as unconfirmed at once,
+    and the admins get the name sync.so's dashboard shows (the key's first part)."""
+    sync.api.fail_next("POST /v2/generate", 500, after_processing=True, delay=30)
+    fake = harness.fake
+    async with harness.bot(**sync.env) as bot:
+        mark = fake.mark()
+        fake.send_command(ADMIN, "/start")  # admins must have opened a chat with the bot
+        await said(fake, ADMIN.id, "Hi", mark)
+        made = await order(bot, fake, media)
+        await job_when(bot, made.id, lambda j: j.submit_started_at is not None)
+        async with asyncio.timeout(20):
+            while len(sync.api.fetched) < 2:
+                await asyncio.sleep(0.05)
+    (generation,) = sync.api.generations.values()
+    # The row as the older version left it: no key, links dated from another moment.
+    with sqlite3.connect(harness.folder / "bot.db") as db:
+        (started,) = db.execute(
+            "SELECT submit_started_at FROM jobs WHERE id = ?", (made.id,)
+        ).fetchone()
+        earlier = datetime.fromisoformat(started) - timedelta(minutes=2)
+        db.execute(
+            "UPDATE jobs SET submit_key = NULL, submit_started_at = ? WHERE id = ?",
+            (earlier.isoformat(), made.id),
+        )
+    first_creates = len(sync.api.creates())
+    async with harness.bot(**sync.env) as bot:
+        told = await fake.wait_for("editMessageText", to_chat(ANN.id, UNCONFIRMED), timeout=20)
+        alert = await fake.wait_for("sendMessage", to_chat(ADMIN.id, f"#{made.id}"), timeout=20)
+        job = await job_when(bot, made.id, lambda j: j.status is JobStatus.FAILED)
+        await asyncio.sleep(1.0)  # a resend, were there one, would have gone by now
+        await bot.services.tasks.wait_idle()
+    assert sync.api.creates()[first_creates:] == []
+    assert list(sync.api.generations) == [generation.id]
+    assert "may have made it anyway" in told[0].params["text"]
+    assert generation.key is not None
+    shown = generation.key.rsplit("-", 1)[0]  # the key without its digest of the links
+    assert f'"{shown}' in alert[0].params["text"]
     assert job.reason is not None
     assert job.reason.code == "error.create_unconfirmed"
 

@@ -317,7 +317,9 @@ class JobService:
 
     async def give_up_unclaimed(self, job: Job) -> None:
         """End a job whose create got no answer and that no webhook claimed in time."""
-        await self._submitter.give_up_unclaimed(job)
+        provider = self._providers.get(job.provider)
+        remote = provider if isinstance(provider, RemoteProvider) else None
+        await self._submitter.give_up_unclaimed(job, remote)
 
     async def send_again(self, job: Job, lease_until: datetime) -> None:
         """Send the lost create of ``job`` again (see :meth:`Resends.send_again`)."""

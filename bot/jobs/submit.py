@@ -80,6 +80,13 @@ class Submitter:
             # keyed creates are ever sent again).
             await self.await_claim(job, job.submit_started_at or now())
             return
+        if resend and not job.submit_key:
+            # Sent by a version that stored no key (before migration 8): the key it went with
+            # cannot be known (its links were dated otherwise), and one made now would be
+            # another job at the provider, paid again. Nothing can claim it either.
+            log.warning("Job %d was sent to %s without a stored key", job.id, provider.name)
+            await self.give_up_unclaimed(job, provider)
+            return
         # A resend keeps the first send's time and deadline: resends never stretch the wait.
         # The links are dated from that time too (MediaHost), the same at every send.
         started = job.submit_started_at or now()
@@ -228,14 +235,16 @@ class Submitter:
             next_poll_at=now() + timedelta(seconds=self._polls.interval(provider)),
         )
 
-    async def give_up_unclaimed(self, job: Job) -> None:
+    async def give_up_unclaimed(self, job: Job, provider: RemoteProvider | None) -> None:
         """End a job whose create got no answer and that no webhook claimed within the
         adoption window: nothing else can find it (Magic Hour cannot list jobs), so the user
         hears now, and the admins get the name to look for in the provider's dashboard."""
         if await self._settle(self._events.failure(job, "error.create_unconfirmed")):
             # A keyed create is shown by its key in the dashboard (sync.so's outputFileName).
-            name = job.submit_key or self._names.name(job.provider, job.id)
-            await self._health.create_unconfirmed(job.id, job.provider, name)
+            name = self._names.name(job.provider, job.id)
+            if provider is not None:
+                name = provider.dashboard_name(name)
+            await self._health.create_unconfirmed(job.id, job.provider, job.submit_key or name)
 
 
 def _inputs_exist(job: Job) -> bool:

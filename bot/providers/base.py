@@ -128,6 +128,11 @@ class RemoteProvider(Provider):
         resend carries it as ``inputs.key``."""
         return None
 
+    def dashboard_name(self, name: str) -> str:
+        """Hook: what the job ``name`` is called in the provider's dashboard, as far as it can
+        be told without the job's key (where creates carry one it may be its first part)."""
+        return name
+
     def auth_headers(self) -> dict[str, str]:
         """Hook: the headers that authenticate a request (a bearer token unless overridden)."""
         return {"Authorization": f"Bearer {self._api_key}"}

@@ -118,6 +118,9 @@ class SyncProvider(RemoteProvider):
     def create_key(self, name: str, inputs: Inputs) -> str:
         return idempotency_key(name, inputs)
 
+    def dashboard_name(self, name: str) -> str:
+        return key_name(name)  # the outputFileName (the key) begins with it
+
     async def submit(
         self, order: Order, inputs: Inputs, *, name: str, webhook_url: str | None
     ) -> RemoteJob:
@@ -260,7 +263,13 @@ def idempotency_key(name: str, inputs: Inputs) -> str:
     another date, so never reuses an old key."""
     links = f"{inputs.face_url}\n{inputs.voice_url}".encode()
     digest = hashlib.sha256(links).hexdigest()[:16]
-    return f"{_NOT_KEY.sub('-', name).strip('-')[:100]}-{digest}"
+    return f"{key_name(name)}-{digest}"
+
+
+def key_name(name: str) -> str:
+    """The first part of the key of the job ``name``: its name in letters, digits and
+    hyphens (``lipsync-bot-42-<tag>``)."""
+    return _NOT_KEY.sub("-", name).strip("-")[:100]
 
 
 def _status_word(data: dict[str, Any]) -> str:
