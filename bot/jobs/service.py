@@ -33,7 +33,6 @@ from bot.models import IN_FLIGHT, Draft, Job, JobStatus, NewJob, ProviderEvent, 
 from bot.providers import LocalProvider, Provider, RemoteProvider
 from bot.tasks import BackgroundTasks, Busy
 from storage import JobRepository
-from storage.db import now
 
 log = logging.getLogger(__name__)
 
@@ -158,27 +157,10 @@ class JobService:
         jobs = await self._repo.to_resume(remote)
         for job in jobs:
             provider = self._providers.get(job.provider)
+            mid_submit = job.status is JobStatus.SUBMITTING
             if job.status is JobStatus.SUCCEEDED:
                 self._results.spawn(job.id)
-            elif (
-                job.status is JobStatus.SUBMITTING
-                and job.provider_job_id
-                and isinstance(provider, RemoteProvider)
-            ):
-                # Its create was answered (a process before the one-write submit saved the id
-                # first): the provider's job, with its whole deadline, not an unanswered one.
-                await self._submitter.adopt(job, provider, job.provider_job_id)
-            elif job.status is JobStatus.SUBMITTING and job.submit_started_at is not None:
-                # The last process died while submitting: the provider may have the job (and
-                # charged for it). Submitting again could pay twice, so wait for its webhook
-                # to claim it, one adoption window (not the whole deadline) from now; where
-                # creates carry a key, the poller sends it again now, under the same key.
-                log.warning("Job %d was interrupted while submitting", job.id)
-                if isinstance(provider, RemoteProvider) and provider.keyed_creates:
-                    await self._repo.update(job.id, next_poll_at=now())
-                else:
-                    await self._submitter.await_claim(job, now())
-            else:
+            elif not (mid_submit and await self._submitter.resume_sent(job, provider)):
                 self.start(job.id)
         await self._line.resume()
         if jobs:

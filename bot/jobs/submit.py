@@ -21,7 +21,7 @@ from bot.jobs.names import JobNames
 from bot.jobs.poller import PollPolicy
 from bot.media.hosting import MediaHost
 from bot.models import Job, JobStatus, ProviderEvent, RemoteJob
-from bot.providers import RemoteProvider, WebhookAuth
+from bot.providers import Provider, RemoteProvider, WebhookAuth
 from storage import JobRepository
 from storage.db import now
 
@@ -151,6 +151,27 @@ class Submitter:
             await self._keep_late_id(job, provider, remote)
         if remote.status is not JobStatus.QUEUED:
             await self._settle(self._events.event(job, remote))
+
+    async def resume_sent(self, job: Job, provider: Provider | None) -> bool:
+        """Take up ``job``, found mid-submit after a restart, if its create was sent (or may
+        have been). Returns False when it never left: it is to be sent, as a new job is."""
+        if job.provider_job_id and isinstance(provider, RemoteProvider):
+            # Its create was answered (a process before the one-write submit saved the id
+            # first): the provider's job, with its whole deadline, not an unanswered one.
+            await self.adopt(job, provider, job.provider_job_id)
+        elif job.submit_started_at is not None:
+            # The last process died while submitting: the provider may have the job (and
+            # charged for it). Submitting again could pay twice, so wait for its webhook
+            # to claim it, one adoption window (not the whole deadline) from now; where
+            # creates carry a key, the poller sends it again now, under the same key.
+            log.warning("Job %d was interrupted while submitting", job.id)
+            if isinstance(provider, RemoteProvider) and provider.keyed_creates:
+                await self._repo.update(job.id, next_poll_at=now())
+            else:
+                await self.await_claim(job, now())
+        else:
+            return False
+        return True
 
     async def _not_prepared(self, job: Job, exc: Exception) -> None:
         """End ``job``, never sent, whose inputs could not be prepared."""
