@@ -194,3 +194,39 @@ async def test_the_same_avatar_twice_asks_for_another(
         assert (draft.step, draft.avatar2) == (Step.MEDIA, None)
         voice = await use(fake, ANN, again, "Bob Speaker")
         assert str(voice.params["text"]).startswith("First speaker (Ann Speaker):")
+
+
+#: About 40 seconds each as the built-in voice says them: either fits Creatify's 60 (its
+#: limit for every face, when the bot is public), both together do not.
+LONG = " ".join(["We could walk along the river and talk about the weather for a while."] * 12)
+
+
+async def test_two_lines_longer_together_than_the_provider_takes(
+    harness: Harness, creatify: FakeCreatify
+) -> None:
+    """Each text fits, both together do not: the second is asked for again, shorter (no
+    dead end at the provider step after both were typed), and a shorter one goes on."""
+    fake = harness.fake
+    creatify.personas = {}
+    creatify.add_persona("Ann Speaker", "f")
+    creatify.add_persona("Bob Speaker", "m")
+    async with harness.bot(**creatify_env(creatify)) as bot:
+        mark = fake.mark()
+        fake.send_command(ANN, "/new")
+        prompt = await said(fake, ANN, "prompt.media", mark)
+        two = await tap(fake, ANN, prompt, "Dialogue", "dialogue.media_avatars")
+        second = await use(fake, ANN, two, "Ann Speaker")
+        await use(fake, ANN, second, "Bob Speaker")
+        mark = fake.mark()
+        fake.send_text(ANN, LONG)
+        await said(fake, ANN, "dialogue.second", mark)
+        mark = fake.mark()
+        fake.send_text(ANN, LONG)
+        refused = await said(fake, ANN, "error.dialogue_too_long", mark)
+        assert "Second speaker (Bob Speaker):" in str(refused.params["text"])
+        draft = await bot.services.drafts.get(ANN.id, ANN.id)
+        assert draft is not None
+        assert (draft.step, draft.voice2, draft.voice_text) == (Step.VOICE2, None, LONG)
+        mark = fake.mark()
+        fake.send_text(ANN, SECOND)
+        await said(fake, ANN, "prompt.ratio", mark)

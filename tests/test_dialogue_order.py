@@ -20,6 +20,7 @@ from bot.models import (
     Draft,
     FaceKind,
     FileFace,
+    Gender,
     InputFile,
     NewJob,
     Order,
@@ -123,6 +124,29 @@ def test_a_draft_of_a_dialogue_order_makes_the_same_order(order: Order) -> None:
     assert draft.order() == order
     # Stored and read back, as after a restart.
     assert Draft.model_validate_json(draft.model_dump_json()).order() == order
+
+
+def test_a_second_speakers_text_keeps_its_language_after_a_first_recording() -> None:
+    """[Try again] of a Brazilian's dialogue whose left voice is a recording: the right
+    speaker's text is still Portuguese (a draft takes its language from the first speaker's
+    text, and there was none)."""
+    right = typed("oi", 2.0).model_copy(update={"language": "pt-br"})
+    order = dialogue_order(Turns.AT_THE_SAME_TIME).model_copy(
+        update={"dialogue": Dialogue(voice=right, turns=Turns.AT_THE_SAME_TIME)}
+    )
+    draft = Draft.of_order(order, source="retry", chat_id=1, user_id=1, token="t")
+    assert draft.order() == order
+    made = draft.order().dialogue
+    assert made is not None
+    assert isinstance(made.voice, TextVoice)
+    assert made.voice.language == "pt-br"
+
+
+def test_an_avatars_gender_is_kept_and_old_ones_load_without() -> None:
+    ann = ANN.model_copy(update={"gender": Gender.FEMALE})
+    assert AvatarFace.model_validate_json(ann.model_dump_json()) == ann
+    stored = '{"kind": "avatar", "provider": "creatify", "avatar_id": "a-1", "name": "Ann"}'
+    assert AvatarFace.model_validate_json(stored).gender is None
 
 
 def test_a_draft_stored_before_dialogues_loads_as_one_speaker() -> None:

@@ -90,17 +90,26 @@ class BackgroundChecks:
             cleared = second_speaker({"voice": None, "voice_text": None}, second)
             field = "voice2" if second else "voice"
 
+        too_long = False
+
         def settle(current: Draft) -> Draft | None:
+            nonlocal too_long
             if current.step is not draft.step:
                 return None  # moved on meanwhile
             if isinstance(result, tuple):
                 return current.model_copy(update={"step": refused_step, **cleared})
-            return self._rules.advance(current.model_copy(update={field: result}))
+            checked = current.model_copy(update={field: result})
+            shorter = self._rules.too_long(checked) if second else None
+            too_long = shorter is not None
+            return shorter or self._rules.advance(checked)
 
         settled = await self._repo.update(draft, settle)
         if settled is None:
             return  # the user canceled or started over meanwhile
-        if isinstance(result, tuple):
+        if too_long:
+            key = "dialogue_too_long" if settled.step is Step.VOICE2 else "dialogue_too_long_both"
+            await self._presenter_().refuse(settled, f"error.{key}")
+        elif isinstance(result, tuple):
             key, params = result
             await self._presenter_().refuse(settled, key, **params)
         else:

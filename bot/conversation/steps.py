@@ -1,12 +1,17 @@
 """Where a draft goes next once something changed under it: on to the first thing still
 missing (the second avatar, a voice, a dialogue's turns, the ratio), past TURNS and PROVIDER
 when there is nothing to choose, on to the summary when the choices made before still hold,
-back to PROVIDER when they no longer do. Pure rules on a draft and the enabled providers."""
+back to PROVIDER when they no longer do; a dialogue's voices that are too long together asked
+for again. Pure rules on a draft and the enabled providers."""
 
 from __future__ import annotations
 
 from bot.catalog import Catalog
 from bot.models import Draft, InputFile, Step, Turns
+from bot.models.draft import VOICE_FIELDS, second_speaker
+
+#: The shortest second voice worth asking for: a first voice leaving less is asked again too.
+ROOM_SECONDS = 2.0
 
 
 class StepRules:
@@ -47,6 +52,28 @@ class StepRules:
         moved = draft.model_copy(update={"step": Step.PROVIDER, "provider": None})
         return self.single_choice(moved)
 
+    def too_long(self, draft: Draft) -> Draft | None:
+        """A dialogue whose voices, both checked, last longer together than any enabled
+        provider making it takes, whichever way they take turns: the draft asking again
+        for the second voice when the first leaves it room, else for both (as [Shorter
+        voice]); None when it fits, or when no length would (PROVIDER says so). Without
+        this the length would be found out only at PROVIDER, after both voices, with
+        nothing left to pick but a fresh start."""
+        if not draft.dialogue or not (_checked(draft.voice) and _checked(draft.voice2)):
+            return None
+        if self._fits(draft) or not self._fits(_silent(_silent(draft, "voice2"), "voice")):
+            return None
+        both = not self._fits(_silent(draft, "voice2", ROOM_SECONDS))
+        cleared = second_speaker(dict.fromkeys(VOICE_FIELDS))
+        if both:
+            cleared |= dict.fromkeys(VOICE_FIELDS)
+        return draft.model_copy(update={**cleared, "step": Step.VOICE if both else Step.VOICE2})
+
+    def _fits(self, draft: Draft) -> bool:
+        """Whether some provider makes the dialogue this long: in its chosen turns, or any."""
+        offered = self._catalog.turns_offered(draft)
+        return draft.turns in offered if draft.turns is not None else bool(offered)
+
     def keep_choices(self, draft: Draft) -> Draft:
         """The draft with its choices still valid for a new face: a provider that cannot take
         it is dropped, and at CONFIRM that means picking again (or the only one able)."""
@@ -63,3 +90,11 @@ class StepRules:
 def _checked(file: InputFile | None) -> bool:
     """Whether ``file`` was downloaded (or spoken) and probed."""
     return file is not None and file.path is not None and file.probe is not None
+
+
+def _silent(draft: Draft, field: str, seconds: float = 0.0) -> Draft:
+    """``draft`` with its checked voice ``field`` (``voice``, ``voice2``) lasting
+    ``seconds``."""
+    voice = getattr(draft, field)
+    probe = voice.probe.model_copy(update={"duration": seconds})
+    return draft.model_copy(update={field: voice.model_copy(update={"probe": probe})})

@@ -148,7 +148,9 @@ class Draft(BaseModel):
         dialogue = order.dialogue
         if dialogue is not None:
             second = second_speaker(_held_voice(dialogue.voice, source))
-            second.pop("language", None)  # one language per draft: the first speaker's
+            # One language per draft: the first speaker's text's, else the second's.
+            language = second.pop("language", None)
+            held.setdefault("language", language)
             held |= {"dialogue": True, "avatar2": dialogue.avatar, "turns": dialogue.turns}
             held |= second
         return cls.model_validate({**held, **fields})
