@@ -39,7 +39,9 @@ def summary(
     notes = []
     if catalog.reads_text(draft):
         provider = t.t(locale, f"provider.{draft.provider}")
-        notes.append(t.t(locale, "note.spoken_natively", provider=provider))
+        both = draft.dialogue and draft.voice_text is not None and draft.voice2_text is not None
+        key = "note.spoken_natively_two" if both else "note.spoken_natively"
+        notes.append(t.t(locale, key, provider=provider))
     elif any(engine_of(voice_id or "") == LOCAL for voice_id in _typed(draft)):
         notes.append(t.t(locale, "note.spoken"))  # a provider's voice is no robot
     if catalog.is_preview(draft.provider):

@@ -87,7 +87,7 @@ async def test_two_avatars_with_typed_lines(
     assert "First speaker (Ann Speaker): typed text" in shown
     assert "Second speaker (Bob Speaker): typed text" in shown
     assert "Turns: one after the other" in shown
-    assert "spoken by Creatify's own voice" in shown
+    assert "The texts are spoken by Creatify's own voices." in shown
     dialogue = job.order.dialogue
     assert dialogue is not None
     assert isinstance(job.order.face, AvatarFace)

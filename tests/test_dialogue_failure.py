@@ -5,7 +5,9 @@ provider's own reason is shown once, not inside brackets of ours."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -32,6 +34,12 @@ from bot.models import (
 from bot.providers.lipsync_studio import LipsyncStudioProvider
 from bot.providers.magichour import MagicHourProvider
 from bot.providers.preview import PreviewProvider
+from tests import media as make
+from tests.conftest import Harness, Media, to_chat
+from tests.creatify_flows import job_reaching, press_generate
+from tests.dialogue_flows import Studio, labels, photo_dialogue, said, serving_studio
+from tests.fakes.telegram import User
+from tests.flows import button
 
 T = Translator.load()
 VOICE = AudioVoice(path="left.ogg", probe=Probe(duration=3.0, has_audio=True))
@@ -63,7 +71,7 @@ def typed(words: str) -> TextVoice:
     return TextVoice(text=words, language="en", path=f"{words}.mp3", probe=probe)
 
 
-def photo_dialogue(turns: Turns = Turns.ONE_AFTER_THE_OTHER) -> Order:
+def photo_order(turns: Turns = Turns.ONE_AFTER_THE_OTHER) -> Order:
     dialogue = Dialogue(voice=typed("hello"), turns=turns)
     return Order(face=PHOTO, voice=VOICE, ratio=AspectRatio.PORTRAIT, dialogue=dialogue)
 
@@ -91,13 +99,13 @@ def failed(order: Order, provider: str = "lipsync_studio", locale: str = "en") -
 
 
 def test_no_other_provider_for_a_photo_dialogue_no_other_provider_makes() -> None:
-    job = failed(photo_dialogue())
+    job = failed(photo_order())
     makers = {"lipsync_studio": STUDIO, "preview": PREVIEW, "magichour": MAGIC_HOUR}
     assert ways_forward(job, makers) == [cd.RETRY, cd.OTHER_PHOTO, cd.RESTART]
 
 
 def test_other_provider_when_another_makes_that_dialogue() -> None:
-    job = failed(photo_dialogue(Turns.AT_THE_SAME_TIME))
+    job = failed(photo_order(Turns.AT_THE_SAME_TIME))
     meanwhile = STUDIO.model_copy(update={"dialogue_turns": frozenset({Turns.AT_THE_SAME_TIME})})
     in_turn = STUDIO.model_copy(update={"dialogue_turns": frozenset({Turns.ONE_AFTER_THE_OTHER})})
     square = STUDIO.model_copy(update={"ratios": frozenset({AspectRatio.SQUARE})})
@@ -138,7 +146,7 @@ def test_a_single_speaker_keeps_its_buttons() -> None:
 def test_the_words_follow_the_buttons(locale: str) -> None:
     other_photo = T.t(locale, "button.other_photo")
     other_provider = T.t(locale, "failure.next").split(",")[1].strip()  # "ask another provider"
-    job = failed(photo_dialogue(), locale=locale)
+    job = failed(photo_order(), locale=locale)
     photo = failure_text(T, job, [cd.RETRY, cd.OTHER_PHOTO, cd.RESTART])
     both = failure_text(T, job, [cd.RETRY, cd.OTHER_PROVIDER, cd.OTHER_PHOTO, cd.RESTART])
     same = failure_text(T, job, [cd.RETRY, cd.RESTART])
@@ -168,9 +176,52 @@ def test_the_words_follow_the_buttons(locale: str) -> None:
     ],
 )
 def test_the_fewer_faces_failure_reads_cleanly(locale: str, words: str) -> None:
-    job = failed(photo_dialogue(), locale=locale)
+    job = failed(photo_order(), locale=locale)
     text = failure_text(T, job, [cd.RETRY, cd.OTHER_PHOTO, cd.RESTART])
     assert text.startswith(words)
     # The provider's own brackets are the only ones.
     assert "(found 1))" not in text
     assert reason_text(T, job).count("(") == 1
+
+
+LUIZA = User(971, "Luiza", language_code="pt-br")
+
+
+@pytest.fixture(scope="session")
+def output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("dialogue-failure")
+    return make.make_video(folder / "result.mp4", width=480, height=854, seconds=2.0)
+
+
+@pytest.fixture
+async def studio(output: Path) -> AsyncIterator[Studio]:
+    async with serving_studio(output) as served:
+        yield served
+
+
+async def test_try_again_makes_the_same_dialogue_in_portuguese(
+    harness: Harness, studio: Studio, media: Media
+) -> None:
+    """The refusal told in Portuguese with its way forward; [Try again] makes the same
+    dialogue (the photo, both voices, the turns) and its buttons go."""
+    fake, lss = harness.fake, studio.fake
+    lss.faces_seen = 1
+    async with harness.bot(**studio.env) as bot:
+        summary = await photo_dialogue(fake, media, LUIZA, "Olá da direita.", "at_the_same_time")
+        mark = fake.mark()
+        press_generate(fake, LUIZA, summary)
+        failure = await said(fake, LUIZA, "failure.text", mark)
+        first = await job_reaching(bot, LUIZA, JobStatus.FAILED)
+        told = str(failure.params["text"])
+        assert labels(failure) == ["Tentar de novo", "Outra foto", "Novo vídeo"]
+        assert "não conseguiu fazer este vídeo — Fewer than two faces" in told
+        assert "Toque em Outra foto e mande outra foto com os dois rostos" in told
+        lss.faces_seen = 2
+        mark = fake.mark()
+        fake.press(LUIZA, failure.result, button(fake, failure.result, "Tentar de novo"))
+        await fake.wait_for("sendVideo", to_chat(LUIZA.id), since=mark, timeout=30)
+        again = await job_reaching(bot, LUIZA, JobStatus.DELIVERED)
+        left = fake.message(LUIZA.id, failure.result["message_id"])
+    assert again.id != first.id
+    assert again.order == first.order
+    assert fake.buttons(left) == []
