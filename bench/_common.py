@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -49,6 +50,7 @@ __all__ = [
     "BotProcess",
     "Call",
     "FifoLatencies",
+    "RssSampler",
     "StoredFile",
     "User",
     "bot_env",
@@ -57,8 +59,10 @@ __all__ = [
     "percentile",
     "profile_table",
     "raise_priority",
+    "reset_peak_rss",
     "serve_fake",
     "start_profiler",
+    "status_kb",
     "stop_profiler",
     "summary_ms",
     "system_cpu_seconds",
@@ -197,20 +201,48 @@ class BotProcess:
 
     def status_kb(self, *keys: str) -> dict[str, int]:
         """Fields of /proc/<pid>/status in kB (VmRSS, VmHWM, ...)."""
-        wanted, found = set(keys), {}
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            name, _, value = line.partition(":")
-            if name in wanted:
-                found[name] = int(value.split()[0])
-        return found
+        return status_kb(self.pid, *keys)
 
     def reset_peak_rss(self) -> bool:
         """Reset VmHWM to the current RSS (Linux >= 4.0: write 5 to clear_refs)."""
-        try:
-            Path(f"/proc/{self.pid}/clear_refs").write_text("5")
-        except OSError:
-            return False
-        return True
+        return reset_peak_rss(self.pid)
+
+
+def status_kb(pid: int, *keys: str) -> dict[str, int]:
+    """Fields of /proc/<pid>/status in kB (VmRSS, VmHWM, ...)."""
+    wanted, found = set(keys), {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in wanted:
+            found[name] = int(value.split()[0])
+    return found
+
+
+def reset_peak_rss(pid: int) -> bool:
+    """Reset ``pid``'s VmHWM to its current RSS (Linux >= 4.0: write 5 to clear_refs)."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+class RssSampler(threading.Thread):
+    """VmRSS (kB) of ``pid`` every 10 ms until ``halt`` is set (a thread: this process's
+    event loop may be busy, serving the fake the measured process talks to)."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.samples: list[int] = []
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.wait(0.01):
+            try:
+                self.samples.append(status_kb(self.pid, "VmRSS")["VmRSS"])
+            except (OSError, KeyError):
+                return
 
 
 async def wait_until(
