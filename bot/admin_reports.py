@@ -1,6 +1,7 @@
 """The admins' /usage and /stats as text: pure functions of the rows storage/usage.py reads.
 
-Admin-facing, so provider credits are shown (users only ever see seconds, design §6).
+Admin-facing, so provider credits are shown (users only ever see seconds, design §6), each
+provider's in its own unit (sync.so's are US dollars) and never added up across providers.
 Telegram refuses a message over 4096 characters; :func:`fit` keeps every report inside one.
 """
 
@@ -9,10 +10,11 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from bot.i18n import Translator
+from bot.providers import VENDORS
 from storage.usage import DayUsage, Spent, StateCount
 
 #: Under Telegram's 4096, with room for the "cut" note.
@@ -22,7 +24,8 @@ MAX_CHARS = 3900
 def usage_text(
     t: Translator, locale: str, heading: str, rows: Sequence[DayUsage], granted: int
 ) -> str:
-    """Per day (newest first) and provider: net seconds, jobs, credits; then the totals."""
+    """Per day (newest first) and provider: net seconds, jobs, credits; then the totals (the
+    credits by provider)."""
     lines = [heading]
     if not rows and not granted:
         lines.append(t.t(locale, "botadmin.usage_none"))
@@ -38,16 +41,19 @@ def usage_text(
             provider=provider_label(t, locale, row.provider),
             seconds=row.seconds,
             jobs=row.jobs,
-            credits=credits(row.credits),
+            credits=t.amount(locale, row.credits, unit_of(row.provider)),
         )
         lines.append(f"  {line}")
+    by_provider: dict[str, float] = defaultdict(float)
+    for row in rows:
+        by_provider[row.provider] += row.credits
     lines.append(
         t.t(
             locale,
             "botadmin.usage_total",
             seconds=sum(row.seconds for row in rows),
             jobs=sum(row.jobs for row in rows),
-            credits=credits(sum(row.credits for row in rows)),
+            credits=spending(t, locale, by_provider),
         )
     )
     if granted:
@@ -116,9 +122,9 @@ def stats_text(
             locale,
             "botadmin.stats_spent",
             today_seconds=today.seconds,
-            today_credits=credits(today.credits),
+            today_credits=spending(t, locale, today.credits),
             month_seconds=this_month.seconds,
-            month_credits=credits(this_month.credits),
+            month_credits=spending(t, locale, this_month.credits),
         )
     )
     return fit(t, locale, lines)
@@ -154,9 +160,26 @@ def duration(t: Translator, locale: str, seconds: float) -> str:
     return t.t(locale, "botadmin.minutes", minutes=whole // 60, seconds=whole % 60)
 
 
-def credits(value: float) -> str:
-    """12, 12.5: credits are fractional for some providers; no trailing zeros."""
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+def spending(t: Translator, locale: str, credits: Mapping[str, float]) -> str:
+    """Each provider's ``credits`` (by provider id) in its own unit, never added up (a dollar
+    is no credit, nor is one provider's credit another's); or that none were spent."""
+    spent = [
+        t.t(
+            locale,
+            "botadmin.spent_provider",
+            provider=provider_label(t, locale, provider),
+            amount=t.amount(locale, value, unit_of(provider)),
+        )
+        for provider, value in sorted(credits.items())
+        if value
+    ]
+    return "; ".join(spent) or t.t(locale, "botadmin.spent_none")
+
+
+def unit_of(provider: str) -> str:
+    """What ``provider``'s credits are; a provider this version no longer has, its own."""
+    vendor = VENDORS.get(provider)
+    return vendor.credit_unit if vendor is not None else "credits"
 
 
 def provider_label(t: Translator, locale: str, provider: str) -> str:

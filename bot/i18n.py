@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -50,6 +51,32 @@ class Translator:
         catalog = self._catalogs.get(locale, self._catalogs[DEFAULT_LOCALE])
         template = catalog.get(key) or self._catalogs[DEFAULT_LOCALE][key]
         return template.format(**params) if params else template
+
+    def number(self, locale: str, value: float, places: int = 2, *, trim: bool = False) -> str:
+        """``value`` to ``places`` decimals as ``locale`` writes numbers (its
+        ``number.decimal_point`` and ``number.thousands_sep``): ``1,234.50`` in English,
+        ``1.234,50`` in Brazilian Portuguese; ``trim`` drops trailing zeros (``12.5``,
+        ``91``). Never raises: what is no number (a provider's answer) reads ``∞`` or ``?``."""
+        if math.isnan(value):
+            return "?"
+        if math.isinf(value):
+            return "∞" if value > 0 else "-∞"
+        written = f"{value:,.{places}f}"
+        if trim and "." in written:
+            written = written.rstrip("0").rstrip(".")
+        if not written.lstrip("-").strip("0.,"):
+            written = written.lstrip("-")  # rounded to nothing: no "-0"
+        point = self.t(locale, "number.decimal_point")
+        group = self.t(locale, "number.thousands_sep")
+        return written.translate({ord("."): point, ord(","): group})
+
+    def amount(self, locale: str, value: float, unit: str) -> str:
+        """An amount of a provider's credits in their unit (``Provider.credit_unit``): US
+        dollars to the cent (``US$0.15``; ``US$ 0,15`` in Portuguese), or the provider's own
+        credits to the hundredth, without trailing zeros (``12.5 provider credits``)."""
+        if unit == "usd":
+            return self.t(locale, "price.usd", amount=self.number(locale, value, 2))
+        return self.t(locale, "price.credits", amount=self.number(locale, value, 2, trim=True))
 
 
 def flatten(tree: Mapping[str, object], prefix: str = "") -> dict[str, str]:

@@ -19,7 +19,6 @@ from bot.context import BotContext
 from bot.quotas import Period
 from handlers import admin_args as parse
 from handlers.admin_args import Refusal, WrongArguments
-from handlers.summary import credits_text
 
 #: An admin command's work: (context, message, admin id, locale, arguments) -> the reply.
 Body = Callable[[BotContext, Message, int, str, list[str]], Awaitable[str]]
@@ -221,7 +220,7 @@ async def providers(update: Update, context: BotContext) -> None:
         else:
             health = t.t(locale, f"providers.health_{report.state}")
         balance = (
-            credits_text(t, locale, report.balance, report.unit)
+            t.amount(locale, report.balance, report.unit)
             if report.balance is not None
             else t.t(locale, "providers.unknown_balance")
         )

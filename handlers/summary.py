@@ -50,7 +50,7 @@ def summary(
         # Provider credits are money: only the bot's admins see them, and not in a group.
         credits = catalog.quote(draft, draft.provider)
         if credits:
-            amount = credits_text(t, locale, credits, catalog.credit_unit(draft.provider))
+            amount = t.amount(locale, credits, catalog.credit_unit(draft.provider))
             notes.append(t.t(locale, "price.admin_credits", credits=amount))
     short = quota_text.short_of(seconds, allowances)
     if short is not None:
@@ -68,14 +68,6 @@ def summary(
         return t.t(locale, "prompt.confirm_dialogue", **_dialogue(t, draft), **common).strip()
     face = t.t(locale, f"face.{draft.face_kind}", name=draft.avatar.name if draft.avatar else "")
     return t.t(locale, "prompt.confirm", face=face, **common).strip()
-
-
-def credits_text(t: Translator, locale: str, amount: float, unit: str) -> str:
-    """An amount of a provider's credits in their unit (``Provider.credit_unit``): US
-    dollars to the cent (sync.so's), or the provider's own credits."""
-    if unit == "usd":
-        return t.t(locale, "price.usd", amount=f"{amount:.2f}")
-    return t.t(locale, "price.credits", amount=f"{amount:g}")
 
 
 def _typed(draft: Draft) -> list[str | None]:

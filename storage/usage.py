@@ -44,8 +44,11 @@ class StateCount:
 
 @dataclass(frozen=True)
 class Spent:
+    """Net seconds charged, and each provider's credits: in its own unit (sync.so's are US
+    dollars), so never added up."""
+
     seconds: int
-    credits: float
+    credits: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -128,12 +131,12 @@ class UsageRepository:
 
     async def spent(self, *, day: str | None = None, month: str | None = None) -> Spent:
         """Net seconds charged for jobs reserved on ``day`` (or in ``month``), and those jobs'
-        provider credits."""
+        provider credits, by provider."""
         column, key = ("day", day) if day is not None else ("month", month)
         # The column name is one of two constants above, never input.
-        row = await self._db.fetchone(
+        rows = await self._db.fetchall(
             f"""
-            SELECT COALESCE(SUM(shares.seconds), 0) AS seconds,
+            SELECT jobs.provider AS provider, SUM(shares.seconds) AS seconds,
                 COALESCE(SUM(jobs.credits), 0) AS credits
             FROM (
                 SELECT job_id, SUM(seconds) AS seconds FROM ledger
@@ -141,11 +144,14 @@ class UsageRepository:
                 GROUP BY job_id
             ) AS shares
             JOIN jobs ON jobs.id = shares.job_id
+            GROUP BY jobs.provider
             """,
             (key,),
         )
-        assert row is not None  # an aggregate always answers one row
-        return Spent(int(row["seconds"]), float(row["credits"]))
+        return Spent(
+            sum(int(row["seconds"]) for row in rows),
+            {row["provider"]: float(row["credits"]) for row in rows},
+        )
 
     async def known_user(self, user_id: int) -> Known | None:
         """The name the user last wrote to the bot with; None: never seen (or only banned)."""

@@ -118,11 +118,11 @@ async def test_usage_of_the_whole_bot(fake: FakeTelegram, seeded: Running) -> No
         [
             "Usage of the whole bot, last 7 days (UTC):",
             "2026-05-17",
-            "  Magic Hour: 8 s, 1 job(s), 91 credits",
-            "  Preview (lips do not move): 6 s, 3 job(s), 0 credits",
+            "  Magic Hour: 8 s, 1 job(s), 91 provider credits",
+            "  Preview (lips do not move): 6 s, 3 job(s), 0 provider credits",
             "2026-05-14",
-            "  Magic Hour: 6 s, 1 job(s), 45.5 credits",
-            "Total: 20 s, 5 job(s), 136.5 credits",
+            "  Magic Hour: 6 s, 1 job(s), 45.5 provider credits",
+            "Total: 20 s, 5 job(s); Magic Hour: 136.5 provider credits",
             "Granted by admins: 30 s",
         ]
     )
@@ -135,11 +135,11 @@ async def test_usage_of_a_user_by_username_and_by_reply(
         [
             f"Usage of Ann (id {ANN.id}), last 7 days (UTC):",
             "2026-05-17",
-            "  Magic Hour: 8 s, 1 job(s), 91 credits",
-            "  Preview (lips do not move): 2 s, 2 job(s), 0 credits",
+            "  Magic Hour: 8 s, 1 job(s), 91 provider credits",
+            "  Preview (lips do not move): 2 s, 2 job(s), 0 provider credits",
             "2026-05-14",
-            "  Magic Hour: 6 s, 1 job(s), 45.5 credits",
-            "Total: 16 s, 4 job(s), 136.5 credits",
+            "  Magic Hour: 6 s, 1 job(s), 45.5 provider credits",
+            "Total: 16 s, 4 job(s); Magic Hour: 136.5 provider credits",
         ]
     )
     assert await ask(fake, ADMIN, "usage", "@ANN_USER") == expected
@@ -155,8 +155,8 @@ async def test_usage_of_a_group(fake: FakeTelegram, seeded: Running) -> None:
         [
             f"Usage of the group Lipsync fans (id {GROUP}), last 7 days (UTC):",
             "2026-05-17",
-            "  Preview (lips do not move): 4 s, 1 job(s), 0 credits",
-            "Total: 4 s, 1 job(s), 0 credits",
+            "  Preview (lips do not move): 4 s, 1 job(s), 0 provider credits",
+            "Total: 4 s, 1 job(s); no provider credits",
         ]
     )
     assert await ask(fake, ADMIN, "usage", "-42") == "\n".join(
@@ -195,7 +195,10 @@ async def test_stats(fake: FakeTelegram, seeded: Running) -> None:
             "Success rate: 80% (4 delivered of 5 that ended; 0 canceled by users, not counted)",
             # 30, 100, 400 and 1000 s: the median between the middle two, p90 the slowest.
             "Turnaround of 4 delivered video(s): median 4 min 10 s, p90 16 min 40 s",
-            "Spent today: 14 s, 91 credits. This month: 27 s, 136.5 credits.",
+            (
+                "Spent today: 14 s (Magic Hour: 91 provider credits). "
+                "This month: 27 s (Magic Hour: 136.5 provider credits)."
+            ),
         ]
     )
     assert await ask(fake, ADMIN, "stats", "now") == USAGE["stats"]
@@ -210,7 +213,7 @@ async def test_stats_and_usage_of_an_empty_bot(harness: Harness, fake: FakeTeleg
                 "No jobs this month.",
                 "Success rate: no job has ended yet",
                 "Turnaround: no video delivered yet",
-                "Spent today: 0 s, 0 credits. This month: 0 s, 0 credits.",
+                "Spent today: 0 s (no provider credits). This month: 0 s (no provider credits).",
             ]
         )
         assert await ask(fake, ADMIN, "usage") == "\n".join(
@@ -256,7 +259,7 @@ def test_turnarounds_skip_broken_and_backwards_stamps() -> None:
     ("value", "shown"), [(0, "0"), (91, "91"), (45.5, "45.5"), (1 / 3, "0.33")]
 )
 def test_credits_have_no_trailing_zeros(value: float, shown: str) -> None:
-    assert admin_reports.credits(value) == shown
+    assert T.number("en", value, 2, trim=True) == shown
 
 
 async def test_users_cancels_are_left_out_of_the_success_rate(

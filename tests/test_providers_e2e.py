@@ -396,7 +396,7 @@ async def test_providers_command_for_admins_only(
         fake.send_command(ANN, "/providers")
         refused = await said(fake, ANN.id, "I don't know that command", mark)
     text = report.params["text"]
-    assert f"Magic Hour: working, balance {remote.mh.credits}" in text
+    assert f"Magic Hour: working, balance {remote.mh.credits:,} provider credits" in text
     assert "lipsync.studio: working, balance not available" in text
     assert "Preview (lips do not move): working" in text
     # The same answer as any unknown command: non-admins are not told admin commands exist.

@@ -29,7 +29,6 @@ from bot.providers import sync
 from bot.providers.base import Inputs
 from bot.providers.http import ProviderHTTP, RetryPolicy
 from bot.providers.sync import SyncProvider, idempotency_key
-from handlers.summary import credits_text
 from tests.fakes.sync import KEY as KEY_PATTERN
 from tests.fakes.sync import FakeSync
 from tests.job_rows import photo_order
@@ -151,8 +150,8 @@ async def test_a_resend_carries_the_stored_key_and_asks_no_price(
     assert again.credits == provider.estimate_cost(video_order()) == 0.2
     assert provider.credit_unit == "usd"
     t = Translator.load()
-    assert credits_text(t, "en", 0.152, "usd") == "US$0.15"
-    assert credits_text(t, "pt_BR", 12.5, "credits") == "12.5 créditos do provedor"
+    assert t.amount("en", 0.152, "usd") == "US$0.15"
+    assert t.amount("pt_BR", 12.5, "credits") == "12,5 créditos do provedor"
 
 
 async def test_without_a_webhook_secret_no_webhook_is_asked_for(

@@ -363,6 +363,9 @@ class Vendor:
     needs_public_url: str | None = None
     #: Settings that work but lose something, in words an operator can act on.
     notes: Callable[[Settings], list[str]] = _no_notes
+    #: What its credits are (its ``Provider.credit_unit``), known without building it: the
+    #: admins' reports show the jobs of providers since turned off too.
+    credit_unit: str = "credits"
 
     def missing(self, settings: Settings) -> str | None:
         """What it lacks to run, in words naming the variable; None when nothing."""

@@ -325,4 +325,5 @@ VENDOR = Vendor(
     required=("sync_api_key",),
     needs_public_url="it downloads the inputs from the bot",
     notes=notes,
+    credit_unit=SyncProvider.credit_unit,
 )
