@@ -166,7 +166,8 @@ async def open_services(settings: Settings, bot: Bot) -> AsyncIterator[Services]
                 outputs=settings.data_dir / "outputs",
                 allow_private_urls=settings.allow_private_urls,
             )
-            # Every remote provider gets webhooks when the bot has a public URL.
+            # Webhooks can reach the bot only when it has a public URL (and each provider
+            # says whether it can post ones the bot can verify: RemoteProvider.posts_webhooks).
             polls = PollPolicy(settings.poll_interval_seconds, webhooks=bool(settings.public_url))
             jobs = JobService(
                 repo=repo,

@@ -66,14 +66,16 @@ class PollPolicy:
 
     #: POLL_INTERVAL_SECONDS.
     base_seconds: float
-    #: Whether providers post webhooks (the bot has a PUBLIC_URL).
+    #: Whether webhooks can reach the bot (it has a PUBLIC_URL).
     webhooks: bool
 
     def interval(self, provider: RemoteProvider) -> float:
         """Seconds between polls of one job: slower when webhooks carry the news (providers
         retry undelivered webhooks themselves; polling is then only the safety net)."""
         interval = self.base_seconds * provider.poll_factor
-        return interval * WEBHOOK_POLL_FACTOR if self.webhooks else interval
+        if self.webhooks and provider.posts_webhooks:
+            return interval * WEBHOOK_POLL_FACTOR
+        return interval
 
 
 class Poller:

@@ -122,6 +122,12 @@ class RemoteProvider(Provider):
         #: Unknown status words already logged: a poll every few seconds must not flood logs.
         self._unknown_statuses: set[str] = set()
 
+    @property
+    def posts_webhooks(self) -> bool:
+        """Whether its jobs' news can come by webhook once the bot has a PUBLIC_URL (not when
+        the webhooks it would post could not be verified): if not, polls must keep pace."""
+        return True
+
     def create_key(self, name: str, inputs: Inputs) -> str | None:
         """Hook: the idempotency key of the job ``name``'s create, where creates carry one
         (``keyed_creates``). Made once, at the first send, and stored with the job: every

@@ -114,6 +114,10 @@ class MagicHourProvider(RemoteProvider):
         path = self.job_path("/v1/video-projects/", provider_job_id)
         return self._project(await self.call("GET", path))
 
+    @property
+    def posts_webhooks(self) -> bool:
+        return bool(self._webhook_secret)  # unsigned webhooks are refused
+
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, now: float) -> None:
         if not self._webhook_secret:
             raise WebhookRejected("MAGICHOUR_WEBHOOK_SECRET is not set")

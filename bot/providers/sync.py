@@ -176,6 +176,10 @@ class SyncProvider(RemoteProvider):
                 found[job.provider_job_id] = job
         return found
 
+    @property
+    def posts_webhooks(self) -> bool:
+        return bool(self._webhook_secret)  # unsigned webhooks are refused
+
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, now: float) -> None:
         if not self._webhook_secret:
             raise WebhookRejected("SYNC_WEBHOOK_SECRET is not set")
