@@ -99,3 +99,22 @@ async def test_with_public_url_an_unclaimed_create_ends_after_the_adoption_windo
         job = await job_when(bot, made.id, lambda j: j.status is not JobStatus.SUBMITTING)
         await fake.wait_for("editMessageText", to_chat(ANN.id, UNCONFIRMED), timeout=15)
     assert job.status is JobStatus.FAILED
+
+
+async def test_without_the_webhook_secret_an_unanswered_create_ends_at_once(
+    harness: Harness,
+    remote: Remote,  # noqa: F811 - the fixture
+    media: Media,
+) -> None:
+    """With PUBLIC_URL but no MAGICHOUR_WEBHOOK_SECRET every webhook would be refused: no
+    claim can come, so the job ends at once instead of after the 10-minute window."""
+    remote.mh.fail_next("POST /v1/ai-talking-photo", 502, after_processing=True)
+    remote.mh.webhook_url = None
+    env = {k: v for k, v in remote.env.items() if k != "MAGICHOUR_WEBHOOK_SECRET"}
+    fake = harness.fake
+    async with harness.bot(**env) as bot:
+        made = await generate(bot, fake, media, "magichour")
+        job = await job_when(bot, made.id, lambda j: j.status is not JobStatus.SUBMITTING)
+        told = await fake.wait_for("editMessageText", to_chat(ANN.id, UNCONFIRMED), timeout=15)
+    assert job.status is JobStatus.FAILED
+    assert "may have made it anyway" in told[0].params["text"]

@@ -78,7 +78,7 @@ class Submitter:
         if resend and not provider.keyed_creates:
             # Maybe sent already, and sending it again could pay twice (a second line: only
             # keyed creates are ever sent again).
-            await self.await_claim(job, job.submit_started_at or now())
+            await self.await_claim(job, provider, job.submit_started_at or now())
             return
         if resend and not job.submit_key:
             # Sent by a version that stored no key (before migration 8): the key it went with
@@ -168,7 +168,7 @@ class Submitter:
             if isinstance(provider, RemoteProvider) and provider.keyed_creates:
                 await self._repo.update(job.id, next_poll_at=now())
             else:
-                await self.await_claim(job, now())
+                await self.await_claim(job, provider, now())
         else:
             return False
         return True
@@ -205,7 +205,7 @@ class Submitter:
         elif maybe_done:
             log.warning("Job %d: %s may have it (%s)", job.id, provider.name, exc)
             assert job.submit_started_at is not None
-            await self.await_claim(job, job.submit_started_at)
+            await self.await_claim(job, provider, job.submit_started_at)
         else:
             await self._settle(self._events.submit_failure(job, exc))
         await self._health.failed(exc)  # a refused key, no credits: the admins hear
@@ -230,12 +230,15 @@ class Submitter:
             provider.name,
         )
 
-    async def await_claim(self, job: Job, since: datetime) -> None:
+    async def await_claim(self, job: Job, provider: Provider | None, since: datetime) -> None:
         """The create of ``job`` was sent ``since`` (or may have been) and got no answer: the
         provider may have the job, and charge for it. Keep it claimable by its webhook for
-        one adoption window rather than fail it and lose it; without PUBLIC_URL no webhook
-        can come (and Magic Hour cannot list jobs), so it ends at the next poll instead."""
-        window = since + timedelta(seconds=ADOPTION_SECONDS) if self._public_url else now()
+        one adoption window rather than fail it and lose it; when no webhook can come
+        (without PUBLIC_URL, or a signing secret to verify it) it ends at the next poll
+        instead (Magic Hour cannot list jobs)."""
+        hooks = isinstance(provider, RemoteProvider) and provider.posts_webhooks
+        claimable = bool(self._public_url) and hooks
+        window = since + timedelta(seconds=ADOPTION_SECONDS) if claimable else now()
         if job.deadline_at is None or job.deadline_at > window:
             await self._repo.update(job.id, deadline_at=window, next_poll_at=window)
 
