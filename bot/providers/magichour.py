@@ -247,8 +247,8 @@ def notes(settings: Settings) -> list[str]:
         ]
     if settings.magichour_webhook_secret is None:
         return [
-            "MAGICHOUR_WEBHOOK_SECRET is empty, so Magic Hour webhooks are refused and results "
-            "are only polled."
+            "MAGICHOUR_WEBHOOK_SECRET is empty, so Magic Hour webhooks are refused: results "
+            "are only polled, and a video whose create answer is lost cannot be found again."
         ]
     return []
 
