@@ -60,3 +60,20 @@ def _shown(char: str) -> str:
     if char.isspace():  # line breaks and tabs too: they part two words
         return " "
     return "" if unicodedata.category(char)[0] == "C" else char
+
+
+#: What ends a sentence, in the scripts users and providers write (a "…" says it was cut).
+_STOPS = frozenset(".!?…。！？")
+#: What may close a sentence after its stop: quotes and brackets.
+_CLOSERS = "\"')]}»”’›"
+
+
+def sentence(text: str) -> str:
+    """``text`` (a reason, one line) as a whole sentence: as it is when it ends in a stop
+    (``.``, ``?``, ``!``, ``…``; inside closing quotes or brackets too), else with a ``.``
+    after it; so that a text that puts it before its own next words never shows two
+    stops (``face..``). Trailing spaces go; empty stays empty."""
+    text = text.rstrip()
+    if not text or text.rstrip(_CLOSERS)[-1:] in _STOPS:
+        return text
+    return text + "."

@@ -4,6 +4,10 @@ they chose (remembered per user), and a short sample of each.
 
 A choice whose provider was turned off since is kept (it comes back with the provider), but
 meanwhile the language's own voice reads the text, and /voice says so.
+
+A dialogue's two speakers are read by two voices (:meth:`Voices.for_speaker`): two avatars by
+their provider's, a photo of two by the user's and then another of the language, always
+found (the built-in engine makes any of its voices a woman's).
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from bot.errors import RenderError, SpeechError
 from bot.media.ffmpeg import input_args, run_ffmpeg
 from bot.models import AvatarFace, Draft, Gender, Step
 from bot.speech import VoiceInfo
-from bot.speech.engine import engine_of, family
+from bot.speech.engine import LOCAL, engine_of, family
+from bot.speech.local import variant_of
 from bot.speech.router import Speech
 from storage import UserRepository
 
@@ -75,6 +80,11 @@ class Voices:
         """The voice that reads this user's text now."""
         return (await self.status(user_id, language)).voice
 
+    async def voice(self, language: str, voice_id: str | None) -> VoiceInfo:
+        """The voice that speaks for ``voice_id`` (None, or one whose provider is off: the
+        language's own)."""
+        return await self._speech.voice(language, voice_id)
+
     async def status(self, user_id: int, language: str) -> Current:
         stored = await self._users.voice_of(user_id)
         voice = await self._speech.voice(language, stored)
@@ -93,12 +103,44 @@ class Voices:
     async def for_speaker(self, draft: Draft) -> str | None:
         """The voice id the text typed at ``draft``'s step is ordered with (see
         :meth:`reading`): the speaker it asks for is a dialogue's second at VOICE2, who never
-        gets the first speaker's voice while their avatars' provider has another."""
-        avatar, taken = _speaker(draft)
+        gets the first speaker's voice while their avatars' provider has another; after a
+        typed text, a photo's second speaker never (see :meth:`other_than`)."""
+        avatar, typed, taken = _speaker(draft)
         language = draft.language or draft.locale
+        if avatar is None and typed:
+            return await self.other_than(draft.user_id, language, taken)
         provider = avatar.provider if avatar is not None else None
         gender = avatar.gender if avatar is not None else None
         return await self.reading(draft.user_id, language, provider, gender=gender, taken=taken)
+
+    async def speaker_voice(self, draft: Draft) -> VoiceInfo | None:
+        """The voice that reads the text typed at ``draft``'s step (to name it on the
+        prompt's button); None: an avatar's own."""
+        if draft.avatar is not None:
+            return await self.reads_speaker(draft)
+        return await self._speech.voice(
+            draft.language or draft.locale, await self.for_speaker(draft)
+        )
+
+    async def other_than(self, user_id: int, language: str, taken: str | None) -> str | None:
+        """The voice id for a photo dialogue's second speaker, whose first's text ``taken``
+        read (None: the language's own voice): the user's choice unless that is the one;
+        else another voice of its provider for ``language``, of another gender where the
+        voices say theirs; else (a built-in voice, or a provider's only one) the built-in
+        voice of the language as a woman's, or its plain (a man's) after a woman's."""
+        first = await self._speech.voice(language, taken)
+        chosen = await self.chosen_id(user_id)
+        if chosen is not None and (await self._speech.voice(language, chosen)) != first:
+            return chosen
+        other = Gender.MALE if first.gender is Gender.FEMALE else Gender.FEMALE
+        if first.engine != LOCAL:
+            listed = await self._speech.voices(language)
+            own = [v for v in listed if v.engine == first.engine and v.voice_id != first.voice_id]
+            voice = _suited(own, other, None)
+            if voice is not None:
+                return voice.voice_id
+            first = await self._speech.voice(language, None)  # the built-in one, then
+        return variant_of(first.voice_id, other)
 
     async def reads_speaker(self, draft: Draft) -> VoiceInfo | None:
         """The voice an avatar reads the text typed at ``draft``'s step with (see
@@ -179,12 +221,14 @@ class Voices:
         return voice.engine not in self._speech.engines or voice.sample_url is not None
 
 
-def _speaker(draft: Draft) -> tuple[AvatarFace | None, str | None]:
-    """The avatar of the speaker whose text ``draft``'s step asks for (None: a photo), and the
-    voice the other speaker already has (a dialogue's second: the first's typed text's)."""
+def _speaker(draft: Draft) -> tuple[AvatarFace | None, bool, str | None]:
+    """The avatar of the speaker whose text ``draft``'s step asks for (None: a photo),
+    whether that is a dialogue's second after a typed text, and the voice that text has (the
+    other speaker's; None: the language's own)."""
     if draft.step not in (Step.VOICE2, Step.VOICE2_CHECK):
-        return draft.avatar, None
-    return draft.avatar2, draft.voice_id if draft.voice_text is not None else None
+        return draft.avatar, False, None
+    typed = draft.voice_text is not None
+    return draft.avatar2, typed, draft.voice_id if typed else None
 
 
 def _suited(voices: list[VoiceInfo], gender: Gender | None, taken: str | None) -> VoiceInfo | None:

@@ -11,6 +11,7 @@ from telegram.error import TelegramError
 
 from bot import callback_data as cd
 from bot.context import BotContext
+from bot.delivery.status import failure_text, way_forward, ways_left
 from bot.models import Job, JobStatus, Step
 from bot.quotas import QuotaExceeded, TooManyActive
 from handlers.buttons import owned_job, pressed, stale
@@ -100,12 +101,34 @@ async def _other_provider(query: CallbackQuery, context: BotContext, job: Job) -
         await query.answer(t.t(job.locale, "failure.inputs_gone", job_id=job.id), show_alert=True)
         return
     if not context.catalog.able(draft):
-        await query.answer(t.t(job.locale, "failure.no_other_provider"), show_alert=True)
+        # The one that could was turned off since the failure was told (a restart).
+        await _none_able(query, context, job)
         return
     await query.answer()
     assert query.message is not None
     draft = draft.model_copy(update={"reply_to": query.message.message_id})
     await Screens.of(context).prompt(await context.drafts.adopt(draft))
+
+
+async def _none_able(query: CallbackQuery, context: BotContext, job: Job) -> None:
+    """[Other provider] with no other enabled provider able: say so, and turn the failure
+    message into what still works ([Try again] while its own provider is on, [New])."""
+    t, locale = context.t, job.locale
+    provider_on = job.provider in context.catalog
+    if provider_on:
+        said = t.t(locale, "failure.no_other_provider")
+    else:
+        try:
+            label = t.t(locale, f"provider.{job.provider}")
+        except KeyError:  # a provider removed from the bot since: its name
+            label = job.provider
+        said = t.t(locale, "failure.no_provider_on", provider=label)
+    await query.answer(said, show_alert=True)
+    actions = ways_left(job, provider_on=provider_on)
+    with contextlib.suppress(TelegramError):  # the alert said it already
+        await query.edit_message_text(
+            failure_text(t, job, actions), reply_markup=way_forward(t, job, actions)
+        )
 
 
 async def _other_photo(query: CallbackQuery, context: BotContext, job: Job) -> None:

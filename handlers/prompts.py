@@ -26,7 +26,7 @@ from bot.conversation import DraftService
 from bot.i18n import Translator
 from bot.models import Draft, FaceKind, Step
 from bot.quota_desk import QuotaDesk
-from bot.speech import VoiceInfo
+from bot.quotas import Allowance
 from bot.voices import Voices
 from handlers import dialogue_screens, keyboards, quota_text
 from handlers.summary import price_of, summary
@@ -114,18 +114,34 @@ class Screens:
             )
             short = quota_text.short_of(price_of(draft), allowances)
             shorter = short is not None and quota_text.offers_shorter(short, price_of(draft))
-            text = summary(t, self._catalog, self._admins, draft, allowances)
+            voices = await self._typed_voices(draft)
+            text = summary(t, self._catalog, self._admins, draft, allowances, voices)
             return text, keyboards.confirm(t, draft, shorter=shorter)
         return t.t(locale, "error.still_checking"), None
 
     async def _voice_prompt(self, draft: Draft) -> str:
         """Ask for the voice, with the longest that fits: the bot's limit, or what is left
         of the user's quota when that is less (and then which quota, so /quota makes
-        sense of it)."""
-        t, locale = self._t, draft.locale
+        sense of it); a dialogue's second voice, what the first leaves of it too (see
+        :func:`dialogue_screens.second_room`)."""
         longest = int(self._max_voice_seconds)
         allowances = await self._quotas.allowances(draft.user_id, draft.chat_id, draft.chat_type)
         tightest = allowances[0] if allowances else None
+        room = None
+        if draft.step is Step.VOICE2:
+            rooms = self._drafts.second_room(draft)
+            room = dialogue_screens.second_room(self._t, draft, rooms, tightest, longest)
+        if room is None:
+            return self._ask(draft, longest, tightest)
+        if room.limit is None:  # nothing fits: the notes say what to do instead
+            return "\n".join(room.notes)
+        text = self._ask(draft, room.limit, tightest if room.quota_note else None)
+        return "\n".join([text, *room.notes])
+
+    def _ask(self, draft: Draft, longest: int, tightest: Allowance | None) -> str:
+        """The voice prompt saying ``longest`` seconds, or what is left of ``tightest``
+        (None: no word of the quota) when that is less."""
+        t, locale = self._t, draft.locale
         if not self._catalog.takes_recordings(draft):
             return t.t(locale, "prompt.voice_text_only")
         if tightest is None or tightest.left >= longest:
@@ -136,6 +152,24 @@ class Screens:
         note = "voice_none_left" if tightest.left == 0 else "voice_quota"
         limit = quota_text.label(t, locale, tightest)
         return f"{text}\n{t.t(locale, f'price.{note}', left=tightest.left, limit=limit)}"
+
+    async def _typed_voices(self, draft: Draft) -> tuple[str | None, str | None]:
+        """The names of the voices reading a photo dialogue's typed texts (the first
+        speaker's, the second's; None: a recording), so the summary shows they differ. An
+        avatar's provider reads its texts with voices of its own (the summary says so)."""
+        if not draft.dialogue or draft.avatar is not None:
+            return None, None
+        language = draft.language or draft.locale
+
+        async def name(text: str | None, voice_id: str | None) -> str | None:
+            if text is None:
+                return None
+            voice = await self._voices.voice(language, voice_id)
+            return dialogue_screens.voice_name(self._t, draft.locale, voice)
+
+        return await name(draft.voice_text, draft.voice_id), await name(
+            draft.voice2_text, draft.voice2_id
+        )
 
     def _media_buttons(self, draft: Draft) -> InlineKeyboardMarkup | None:
         """[Avatars] under the MEDIA prompt when a provider has ready-made avatars, and
@@ -153,18 +187,17 @@ class Screens:
 
     async def _voice_button(self, draft: Draft) -> InlineKeyboardMarkup | None:
         """[Voice: NAME] under the VOICE prompt, for whoever types their text: it opens
-        /voice. Private chats only: a group's prompt must force a reply instead."""
+        /voice. NAME is the voice that will read it: an avatar's provider's, or a dialogue's
+        second speaker's own. Private chats only: a group's prompt must force a reply
+        instead."""
         if draft.chat_type != ChatType.PRIVATE:
             return None
-        language = draft.language or draft.locale
-        if draft.avatar is None:
-            voice: VoiceInfo | None = await self._voices.current(draft.user_id, language)
-        else:  # the avatar's provider reads the text: show the voice it will use
-            voice = await self._voices.reads_speaker(draft)
+        voice = await self._voices.speaker_voice(draft)
         if voice is None:
             label = self._t.t(draft.locale, "voice.button_avatar")
         else:
-            label = self._t.t(draft.locale, "voice.button", name=voice.name)
+            name = dialogue_screens.voice_name(self._t, draft.locale, voice)
+            label = self._t.t(draft.locale, "voice.button", name=name)
         data = cd.voice_menu(draft.user_id)
         return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)]])
 

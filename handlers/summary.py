@@ -29,8 +29,11 @@ def summary(
     admins: frozenset[int],
     draft: Draft,
     allowances: list[Allowance],
+    voices: tuple[str | None, str | None] = (None, None),
 ) -> str:
-    """The CONFIRM step's text: what will be made, by whom, at what price, and notes."""
+    """The CONFIRM step's text: what will be made, by whom, at what price, and notes.
+    ``voices``: the names of the voices reading a dialogue's typed texts, the first
+    speaker's and the second's, where the bot's voices read them (a photo of two)."""
     locale = draft.locale
     assert draft.voice is not None
     assert draft.voice.probe is not None
@@ -65,7 +68,8 @@ def summary(
         "note": "\n".join(notes),
     }
     if draft.dialogue:
-        return t.t(locale, "prompt.confirm_dialogue", **_dialogue(t, draft), **common).strip()
+        parts = _dialogue(t, draft, voices)
+        return t.t(locale, "prompt.confirm_dialogue", **parts, **common).strip()
     face = t.t(locale, f"face.{draft.face_kind}", name=draft.avatar.name if draft.avatar else "")
     return t.t(locale, "prompt.confirm", face=face, **common).strip()
 
@@ -78,24 +82,30 @@ def _typed(draft: Draft) -> list[str | None]:
     return typed
 
 
-def _dialogue(t: Translator, draft: Draft) -> dict[str, object]:
-    """A dialogue summary's own parts: its faces, its speakers and what each says it with,
-    its turns."""
+def _dialogue(
+    t: Translator, draft: Draft, voices: tuple[str | None, str | None]
+) -> dict[str, object]:
+    """A dialogue summary's own parts: its faces, its speakers and what each says it with
+    (a typed text, by which of ``voices`` where named), its turns."""
     locale = draft.locale
     if draft.avatar is not None and draft.avatar2 is not None:
         face = t.t(locale, "face.avatars", first=draft.avatar.name, second=draft.avatar2.name)
     else:
         face = t.t(locale, "face.two_people")
 
-    def said_with(text: str | None) -> str:
-        return t.t(locale, "dialogue.typed" if text is not None else "dialogue.recording")
+    def said_with(text: str | None, voice: str | None) -> str:
+        if text is None:
+            return t.t(locale, "dialogue.recording")
+        if voice is None:
+            return t.t(locale, "dialogue.typed")
+        return t.t(locale, "dialogue.typed_by", name=voice)
 
     assert draft.turns is not None
     return {
         "face": face,
         "first": speaker(t, draft, second=False),
-        "first_voice": said_with(draft.voice_text),
+        "first_voice": said_with(draft.voice_text, voices[0]),
         "second": speaker(t, draft, second=True),
-        "second_voice": said_with(draft.voice2_text),
+        "second_voice": said_with(draft.voice2_text, voices[1]),
         "turns": t.t(locale, f"dialogue.{draft.turns.value}"),
     }

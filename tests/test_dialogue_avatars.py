@@ -196,16 +196,17 @@ async def test_the_same_avatar_twice_asks_for_another(
         assert str(voice.params["text"]).startswith("First speaker (Ann Speaker):")
 
 
-#: About 40 seconds each as the built-in voice says them: either fits Creatify's 60 (its
-#: limit for every face, when the bot is public), both together do not.
+#: About 40 seconds each as the built-in voice says them: together longer than the 60 s
+#: Creatify's Aurora takes, which are a photo's limit, not its avatars' (lipsyncs_v2).
 LONG = " ".join(["We could walk along the river and talk about the weather for a while."] * 12)
 
 
-async def test_two_lines_longer_together_than_the_provider_takes(
+async def test_two_lines_longer_together_than_auroras_limit_go_on(
     harness: Harness, creatify: FakeCreatify
 ) -> None:
-    """Each text fits, both together do not: the second is asked for again, shorter (no
-    dead end at the provider step after both were typed), and a shorter one goes on."""
+    """Each text fits the bot's limit for a voice, both together are longer than Aurora's
+    60 s: a dialogue of avatars is no Aurora job, so on to the summary and the video, the
+    quota reserving their sum."""
     fake = harness.fake
     creatify.personas = {}
     creatify.add_persona("Ann Speaker", "f")
@@ -222,11 +223,15 @@ async def test_two_lines_longer_together_than_the_provider_takes(
         await said(fake, ANN, "dialogue.second", mark)
         mark = fake.mark()
         fake.send_text(ANN, LONG)
-        refused = await said(fake, ANN, "error.dialogue_too_long", mark)
-        assert "Second speaker (Bob Speaker):" in str(refused.params["text"])
-        draft = await bot.services.drafts.get(ANN.id, ANN.id)
-        assert draft is not None
-        assert (draft.step, draft.voice2, draft.voice_text) == (Step.VOICE2, None, LONG)
-        mark = fake.mark()
-        fake.send_text(ANN, SECOND)
-        await said(fake, ANN, "prompt.ratio", mark)
+        ratios = await said(fake, ANN, "prompt.ratio", mark)
+        summary = await tap(fake, ANN, ratios, "9:16", "prompt.confirm_dialogue")
+        press_generate(fake, ANN, summary)
+        job = await job_reaching(
+            bot, ANN, JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.DELIVERED
+        )
+        reserved = await seconds_used(bot, ANN)
+    assert job.order.seconds > 60
+    assert job.provider == "creatify"
+    assert reserved == price(job.order.seconds)
+    [create] = creates(creatify, "/api/lipsyncs_v2/")
+    assert len(create.json["video_inputs"]) == 2

@@ -1,7 +1,7 @@
 """After a dialogue fails (issue 9): the failure message offers only the buttons that can
-work ([Other provider] only when another enabled provider makes that dialogue, [Other photo]
-for a photo of both), and its words say what each does, in English and Portuguese; the
-provider's own reason is shown once, not inside brackets of ours."""
+work ([Other provider] only when another enabled provider makes the order, a dialogue or
+not; [Other photo] for a photo of both), and its words say what each does, in English and
+Portuguese; the provider's own reason is shown once, not inside brackets of ours."""
 
 from __future__ import annotations
 
@@ -127,14 +127,21 @@ def test_a_dialogue_of_avatars_has_neither_other_provider_nor_other_photo() -> N
     assert ways_forward(job, makers) == [cd.RETRY, cd.RESTART]
 
 
-def test_a_single_speaker_keeps_its_buttons() -> None:
+def test_a_single_speaker_gets_other_provider_only_when_another_makes_it() -> None:
+    """As for a dialogue: another enabled provider able to make the order, or no button."""
     order = Order(face=PHOTO, voice=VOICE, ratio=AspectRatio.PORTRAIT)
     job = failed(order, provider="magichour")
-    assert ways_forward(job, {"magichour": MAGIC_HOUR}) == [
+    assert ways_forward(job, {"magichour": MAGIC_HOUR}) == [cd.RETRY, cd.RESTART]
+    assert ways_forward(job, {"magichour": MAGIC_HOUR, "creatify": CREATIFY}) == [
+        cd.RETRY,
+        cd.RESTART,
+    ]
+    assert ways_forward(job, {"magichour": MAGIC_HOUR, "preview": PREVIEW}) == [
         cd.RETRY,
         cd.OTHER_PROVIDER,
         cd.RESTART,
     ]
+    assert ways_forward(job) == [cd.RETRY, cd.OTHER_PROVIDER, cd.RESTART]  # makers unknown
     avatar = Order(face=ANN, voice=typed("hi"), ratio=AspectRatio.PORTRAIT)
     assert ways_forward(failed(avatar, provider="creatify"), {"creatify": CREATIFY}) == [
         cd.RETRY,

@@ -1,7 +1,7 @@
 """Where a dialogue's draft goes once its second voice is checked (bot.conversation.steps):
 two voices longer together than any enabled provider takes are asked for again, the second
 alone when the first leaves it room, else both, rather than leading to a PROVIDER step with
-nothing to pick."""
+nothing to pick; and how long the second may be, by the providers, before it is sent."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ from bot.providers import Provider
 
 ANN = AvatarFace(provider="creatify", avatar_id="a-1", name="Ann")
 BOB = AvatarFace(provider="creatify", avatar_id="b-2", name="Bob")
-#: Creatify's, when the bot is public: 60 s for any face.
+#: A provider of avatar dialogues taking 60 s at most (Creatify's Aurora limit is for photos
+#: only: bot.providers.creatify).
 AVATARS = Capabilities(
     faces=frozenset({FaceKind.AVATAR}),
     native_text=True,
@@ -116,3 +117,23 @@ def test_at_the_same_time_a_dialogue_lasts_its_longer_voice() -> None:
 def test_no_provider_at_all_is_not_a_matter_of_length() -> None:
     """Its provider switched off (a restart): PROVIDER says so, the voices stay."""
     assert rules().too_long(typed(40, 40)) is None
+
+
+def asking_second(first: float, turns: Turns | None = None) -> Draft:
+    """Two avatars at VOICE2, the first's text ``first`` seconds long."""
+    cleared = {"voice2": None, "voice2_kind": None, "voice2_text": None}
+    return typed(first, 0).model_copy(update={"step": Step.VOICE2, "turns": turns, **cleared})
+
+
+def test_the_second_voice_has_the_room_the_first_leaves() -> None:
+    one, same = Turns.ONE_AFTER_THE_OTHER, Turns.AT_THE_SAME_TIME
+    assert rules(creatify=AVATARS).second_room(asking_second(40), 120) == {one: 20}
+    assert rules(creatify=AVATARS).second_room(asking_second(40.5), 120) == {one: 19}
+    both_ways = AVATARS.model_copy(update={"dialogue_turns": frozenset(Turns)})
+    steps = rules(creatify=both_ways)
+    assert steps.second_room(asking_second(40), 120) == {one: 20, same: 60}
+    assert steps.second_room(asking_second(40), 45) == {one: 20, same: 45}  # the bot's limit
+    assert steps.second_room(asking_second(40, same), 120) == {same: 60}  # chosen already
+    unlimited = AVATARS.model_copy(update={"max_seconds": None})
+    assert rules(creatify=unlimited).second_room(asking_second(40), 120) == {one: 120}
+    assert rules().second_room(asking_second(40), 120) == {}

@@ -1,8 +1,11 @@
-"""Which voice reads each speaker's typed text in a dialogue of avatars (issue 9,
-bot.voices): two speakers get two voices of their language where the provider has more than
-one, one of each avatar's gender where the voices say theirs; the user's own choice reads
-the first and, unless the first has it, the second; with a single voice for the language
-both speakers get it; English avatars keep their own voices."""
+"""Which voice reads each speaker's typed text in a dialogue (issue 9, bot.voices). Two
+avatars: two voices of their language where the provider has more than one, one of each
+avatar's gender where the voices say theirs; the user's own choice reads the first and,
+unless the first has it, the second; with a single voice for the language both speakers get
+it; English avatars keep their own voices. A photo of two: the first speaker's text is read
+by the user's voice, the second's by another of the language: another of the same provider
+(of the other gender where known), else the built-in voice as a woman's (eSpeak's variant)
+or, after a woman's voice, as its plain one; so there is always a second voice."""
 
 from __future__ import annotations
 
@@ -44,7 +47,14 @@ class Listed:
         return any(voice.voice_id == voice_id for voice in self.listed)
 
     async def voice(self, language: str, voice_id: str | None) -> VoiceInfo:
-        return next(voice for voice in self.listed if voice.voice_id == voice_id)
+        """As the built-in engine answers: the language's own voice for None, a variant as
+        its voice with the variant's gender."""
+        base, _, variant = (voice_id or BUILT_IN.voice_id).partition("+")
+        voice = next(voice for voice in self.listed if voice.voice_id == base)
+        if variant:
+            gender = Gender.FEMALE if variant.startswith("f") else Gender.MALE
+            return VoiceInfo(voice_id or "", voice.name, voice.language, gender=gender)
+        return voice
 
 
 class Chosen:
@@ -142,9 +152,50 @@ async def test_english_avatars_keep_their_own_voices() -> None:
     assert await both(chosen, ANN, BOB, **english) == [FATIMA.voice_id, None]
 
 
-async def test_a_photo_dialogue_reads_both_with_the_users_voice() -> None:
-    """No avatar: the user's own choice (or the language's voice) reads both texts."""
-    draft = at(Step.VOICE, ANN, BOB).model_copy(update={"avatar": None, "avatar2": None})
+def photo(step: Step = Step.VOICE) -> Draft:
+    """A dialogue of a photo of two at ``step``, in Brazilian Portuguese."""
+    return at(step, ANN, BOB).model_copy(update={"avatar": None, "avatar2": None})
+
+
+async def test_a_photo_dialogue_reads_the_second_text_with_a_womans_voice() -> None:
+    """No choice made: the language's own voice reads the first text, the same as a
+    woman's (eSpeak's variant) the second; the button names it."""
     speakers = voices(Listed(HELENA, TIAGO))
-    assert await speakers.for_speaker(draft) is None
-    assert await speakers.for_speaker(said(draft, None)) is None
+    assert await speakers.for_speaker(photo()) is None
+    second = await speakers.for_speaker(said(photo(), None))
+    assert second == "roa/pt-BR+f3"
+    shown = await speakers.speaker_voice(said(photo(), None))
+    assert shown == VoiceInfo("roa/pt-BR+f3", "Portuguese (Brazil)", "pt-br", gender=Gender.FEMALE)
+    assert await speakers.speaker_voice(photo()) == BUILT_IN
+
+
+async def test_a_providers_voice_chosen_gets_another_of_that_provider() -> None:
+    speakers = voices(Listed(HELENA, TIAGO), chosen=HELENA.voice_id)
+    first = await speakers.for_speaker(photo())
+    assert first == HELENA.voice_id
+    assert await speakers.for_speaker(said(photo(), first)) == TIAGO.voice_id
+
+
+async def test_a_providers_only_voice_for_the_language_is_followed_by_the_built_in_one() -> None:
+    """Helena (a woman's voice) is Creatify's only Brazilian one: the built-in voice, plain
+    (a man's), reads the second text rather than Helena again."""
+    speakers = voices(Listed(HELENA, FATIMA), chosen=HELENA.voice_id)
+    assert await speakers.for_speaker(said(photo(), HELENA.voice_id)) == BUILT_IN.voice_id
+    tiago = voices(Listed(TIAGO), chosen=TIAGO.voice_id)
+    assert await tiago.for_speaker(said(photo(), TIAGO.voice_id)) == "roa/pt-BR+f3"
+
+
+async def test_a_voice_chosen_at_the_second_voice_reads_it() -> None:
+    speakers = voices(Listed(HELENA, TIAGO), chosen=TIAGO.voice_id)
+    assert await speakers.for_speaker(said(photo(), None)) == TIAGO.voice_id
+    # Chosen again as the first's: another, still.
+    same = voices(Listed(HELENA, TIAGO), chosen=BUILT_IN.voice_id)
+    assert await same.for_speaker(said(photo(), None)) == "roa/pt-BR+f3"
+
+
+async def test_after_a_recording_the_second_text_has_the_users_voice() -> None:
+    """The first speaker's own voice is no voice of ours: nothing to differ from."""
+    recorded = photo(Step.VOICE2)
+    assert await voices(Listed(HELENA, TIAGO)).for_speaker(recorded) is None
+    chosen = voices(Listed(HELENA, TIAGO), chosen=HELENA.voice_id)
+    assert await chosen.for_speaker(recorded) == HELENA.voice_id

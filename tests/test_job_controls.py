@@ -1,7 +1,8 @@
 """Jobs a user can steer, end to end: the summary is kept and progress gets its own message,
 [Cancel] and /cancel stop a job for good, a second [Generate] says the video has started,
-a failure offers [Try again] [Other provider] [New], and progress without a percentage shows
-the time taken."""
+a failure offers [Try again] [New] and [Other provider] when another enabled provider can
+make the order (a press after that one was turned off says so and offers what still works),
+and progress without a percentage shows the time taken."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from bot.providers.base import ProgressCallback
 from storage.db import now
 from tests import media as make
 from tests.conftest import Harness, Media, to_chat
+from tests.creatify_flows import creatify_env
+from tests.fakes.creatify import FakeCreatify
 from tests.fakes.telegram import Call, FakeTelegram, User
 from tests.flows import button, edited, generate, latest_job_reaching, said, to_confirm
 from tests.test_providers_e2e import Remote, provider_output, remote  # noqa: F401 (fixtures)
@@ -199,13 +202,11 @@ async def test_a_failure_offers_try_again_which_makes_the_video(
     failure = found[0]
     assert "the video could not be rendered" in failure.params["text"]
     assert failure.params["reply_parameters"]["message_id"] == status.result["message_id"]
-    assert [text for text, _ in fake.buttons(failure.result)] == [
-        "Try again",
-        "Other provider",
-        "New video",
-    ]
+    # Only the preview is on: no other provider to offer.
+    assert [text for text, _ in fake.buttons(failure.result)] == ["Try again", "New video"]
+    assert "You can try again or start over." in failure.params["text"]
     line = fake.message(group["id"], status.result["message_id"])
-    assert line["text"].startswith("Video #1 failed")
+    assert line["text"] == "Video #1 failed: the video could not be rendered."
     assert fake.buttons(line) == []
     mark = fake.mark()
     fake.press(BOB, failure.result, button(fake, failure.result, "Try again"))
@@ -226,20 +227,54 @@ async def test_a_failure_offers_try_again_which_makes_the_video(
     assert (first.order, first.provider) == (again.order, again.provider)
 
 
-async def test_other_provider_with_no_other_says_so_and_new_starts_over(
-    fake: FakeTelegram, bot: Running, media: Media, monkeypatch: pytest.MonkeyPatch
+async def test_other_provider_turned_off_since_says_so_and_new_starts_over(
+    harness: Harness,
+    media: Media,
+    monkeypatch: pytest.MonkeyPatch,
+    creatify: FakeCreatify,
+    remote: Remote,  # noqa: F811 (the imported fixture)
 ) -> None:
-    fail_renders(monkeypatch, bot)
-    await generate_with_status(fake, media)
-    failure = await said(fake, ANN.id, "did not work out", 0)
-    mark = fake.mark()
-    fake.press(ANN, failure.result, button(fake, failure.result, "Other provider"))
-    refused = await answer(fake, mark)
-    assert refused["text"].startswith("No other provider can make this video")
-    assert refused["show_alert"] is True
-    mark = fake.mark()
-    fake.press(ANN, failure.result, button(fake, failure.result, "New video"))
-    await said(fake, ANN.id, "Send a photo or a video of a face", mark)
+    """[Other provider] is offered while Magic Hour could make the video; after a restart
+    without it, a press says no other provider can, and the failure message offers what
+    still works; with the preview off too, only a fresh start."""
+    fake = harness.fake
+    async with harness.bot(**{**remote.env, "PROVIDERS": "preview,magichour"}) as bot:
+        fail_renders(monkeypatch, bot)
+        mark = fake.mark()
+        await generate(fake, media, ANN, provider="Preview")
+        failure = await said(fake, ANN.id, "did not work out", mark)
+    other = button(fake, failure.result, "Other provider")
+    assert [text for text, _ in fake.buttons(failure.result)] == [
+        "Try again",
+        "Other provider",
+        "New video",
+    ]
+    async with harness.bot(**{**remote.env, "PROVIDERS": "preview"}):
+        mark = fake.mark()
+        fake.press(ANN, failure.result, other)
+        refused = await answer(fake, mark)
+        assert refused["text"] == (
+            "No other provider can make this video now. You can try again or start a new one."
+        )
+        assert refused["show_alert"] is True
+        now = (await edited(fake, ANN.id, "did not work out", mark)).params
+        assert now["text"].endswith("You can try again or start over.")
+        assert [text for text, _ in fake.buttons(now)] == ["Try again", "New video"]
+    # Only Creatify, without a public URL (avatars only): nothing makes a photo now.
+    async with harness.bot(**creatify_env(creatify, public=False), PROVIDERS="creatify"):
+        mark = fake.mark()
+        fake.press(ANN, failure.result, other, forged=True)  # a client showing it still
+        refused = await answer(fake, mark)
+        assert refused["text"] == (
+            "Preview (lips do not move) is not available any more, and no other provider "
+            "can make this video. Tap New video to start a new one."
+        )
+        now = (await edited(fake, ANN.id, "did not work out", mark)).params
+        assert now["text"].endswith("You can start over.")
+        assert [text for text, _ in fake.buttons(now)] == ["New video"]
+        mark = fake.mark()
+        fake.press(ANN, failure.result, button(fake, failure.result, "New video"))
+        await said(fake, ANN.id, "Pick a ready-made avatar", mark)
 
 
 async def test_other_provider_offers_only_the_others(

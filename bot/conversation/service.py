@@ -83,6 +83,11 @@ class DraftService(FaceSteps):
     def max_voice_seconds(self) -> float:
         return self._media.max_voice_seconds
 
+    def second_room(self, draft: Draft) -> dict[Turns, int]:
+        """How long a dialogue's second voice may be, by the providers (see
+        :meth:`StepRules.second_room`)."""
+        return self._rules.second_room(draft, self.max_voice_seconds)
+
     @property
     def download_limit(self) -> int:
         return self._media.download_limit

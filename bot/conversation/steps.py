@@ -7,7 +7,7 @@ for again. Pure rules on a draft and the enabled providers."""
 from __future__ import annotations
 
 from bot.catalog import Catalog
-from bot.models import Draft, InputFile, Step, Turns
+from bot.models import Draft, InputFile, Probe, Step, Turns, VoiceKind
 from bot.models.draft import VOICE_FIELDS, second_speaker
 
 #: The shortest second voice worth asking for: a first voice leaving less is asked again too.
@@ -69,6 +69,28 @@ class StepRules:
             cleared |= dict.fromkeys(VOICE_FIELDS)
         return draft.model_copy(update={**cleared, "step": Step.VOICE if both else Step.VOICE2})
 
+    def second_room(self, draft: Draft, longest: float) -> dict[Turns, int]:
+        """A dialogue's draft at VOICE2: for each way of taking turns still open (the one
+        chosen, else those some able provider offers), the longest second voice (whole
+        seconds, at most ``longest``, the bot's limit for one voice) some enabled provider
+        makes the dialogue with, one after the other counting the first voice too. Empty
+        when none would make it at any length (PROVIDER says so later)."""
+        rooms: dict[Turns, int] = {}
+        for turns in [draft.turns] if draft.turns is not None else list(Turns):
+
+            def fits(seconds: int, turns: Turns = turns) -> bool:
+                return bool(self._catalog.able(_with_second(draft, turns, seconds)))
+
+            if not fits(0):
+                continue
+            # Limits are lengths: a voice that fits fits shorter too (a bisection).
+            low, high = 0, int(longest)
+            while low < high:
+                middle = (low + high + 1) // 2
+                low, high = (middle, high) if fits(middle) else (low, middle - 1)
+            rooms[turns] = low
+        return rooms
+
     def _fits(self, draft: Draft) -> bool:
         """Whether some provider makes the dialogue this long: in its chosen turns, or any."""
         offered = self._catalog.turns_offered(draft)
@@ -90,6 +112,14 @@ class StepRules:
 def _checked(file: InputFile | None) -> bool:
     """Whether ``file`` was downloaded (or spoken) and probed."""
     return file is not None and file.path is not None and file.probe is not None
+
+
+def _with_second(draft: Draft, turns: Turns, seconds: float) -> Draft:
+    """``draft`` with a typed second voice ``seconds`` long (text: what every provider making
+    dialogues takes), taking ``turns``, no ratio chosen yet."""
+    voice2 = InputFile(file_id="", source="text", path="", probe=Probe(duration=seconds))
+    update = {"voice2": voice2, "voice2_kind": VoiceKind.TEXT, "turns": turns, "ratio": None}
+    return draft.model_copy(update=update)
 
 
 def _silent(draft: Draft, field: str, seconds: float = 0.0) -> Draft:

@@ -16,6 +16,7 @@ from bot.delivery.progress import ProgressBoard
 from bot.i18n import Translator
 from bot.jobs.reasons import reason_text
 from bot.models import Capabilities, Job, JobStatus
+from bot.untrusted import sentence
 from storage.db import now
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ class StatusMessages:
         """The status line says so, and a new message (a reply to it, so it notifies) gives
         the reason (``job.reason``, put into words here) with [Try again] [Other provider]
         [New] (see :func:`ways_forward`), and says what they do."""
-        reason = reason_text(self._t, job)
+        reason = sentence(reason_text(self._t, job))
         await self.show(job, "progress.failed", final=True, reason=reason)
         actions = ways_forward(job, self._makers)
         text = failure_text(self._t, job, actions, reason)
@@ -106,7 +107,7 @@ class StatusMessages:
             await self._bot.send_message(
                 job.chat_id,
                 text,
-                reply_markup=self._way_forward(job, actions),
+                reply_markup=way_forward(self._t, job, actions),
                 reply_parameters=reply,
             )
         except TelegramError as exc:
@@ -138,16 +139,6 @@ class StatusMessages:
         data = cd.job_action(cd.STOP, job.id)
         return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)]])
 
-    def _way_forward(self, job: Job, actions: list[str]) -> InlineKeyboardMarkup:
-        row = [
-            InlineKeyboardButton(
-                self._t.t(job.locale, _LABELS[action]), callback_data=cd.job_action(action, job.id)
-            )
-            for action in actions
-        ]
-        # Four labels in one row would be cut short on a phone: two rows of two.
-        return InlineKeyboardMarkup([row[:2], row[2:]] if len(row) > 3 else [row])
-
 
 #: The label of each button after a failure.
 _LABELS = {
@@ -168,28 +159,51 @@ _NEXT = {
 
 def ways_forward(job: Job, makers: Mapping[str, Capabilities] | None = None) -> list[str]:
     """The job actions offered after ``job`` failed, in order: [Try again]; [Other provider]
-    for a face that is a file (an avatar is made only by its own provider) and, for a
-    dialogue, only when another of ``makers`` makes it; [Other photo] for a dialogue of a
-    photo (the provider may have seen fewer than two faces: another photo, keeping both
-    voices); [New]."""
+    for a face that is a file (an avatar is made only by its own provider) when another of
+    ``makers`` (the enabled providers; None: not known, offered) makes the order as it is;
+    [Other photo] for a dialogue of a photo (the provider may have seen fewer than two
+    faces: another photo, keeping both voices); [New]."""
     order = job.order
     face = order.face_file
     actions = [cd.RETRY]
-    if face is not None and (order.dialogue is None or _others_make(job, makers)):
+    if face is not None and _others_make(job, makers):
         actions.append(cd.OTHER_PROVIDER)
     if face is not None and order.dialogue is not None:
         actions.append(cd.OTHER_PHOTO)
     return [*actions, cd.RESTART]
 
 
+def ways_left(job: Job, *, provider_on: bool) -> list[str]:
+    """The job actions still offered once [Other provider] found no other enabled provider
+    able (the one that was, turned off since): the same without it; only [New] when
+    ``job``'s own provider is off too (nothing on can make its order, nor its photo)."""
+    return ways_forward(job, {}) if provider_on else [cd.RESTART]
+
+
+def way_forward(translator: Translator, job: Job, actions: list[str]) -> InlineKeyboardMarkup:
+    """The buttons of ``actions`` (:func:`ways_forward`) under ``job``'s failure message."""
+    row = [
+        InlineKeyboardButton(
+            translator.t(job.locale, _LABELS[action]), callback_data=cd.job_action(action, job.id)
+        )
+        for action in actions
+    ]
+    # Four labels in one row would be cut short on a phone: two rows of two.
+    return InlineKeyboardMarkup([row[:2], row[2:]] if len(row) > 3 else [row])
+
+
 def failure_text(
     translator: Translator, job: Job, actions: list[str], reason: str | None = None
 ) -> str:
     """The failure message: the reason (``job``'s, put into words unless given) and what
-    ``actions`` (:func:`ways_forward`) let the user do, in the job's language."""
+    ``actions`` (:func:`ways_forward`) let the user do, in the job's language. The reason
+    ends its sentence once, whether it brought its own stop or not."""
     locale = job.locale
-    reason = reason_text(translator, job) if reason is None else reason
-    key = _NEXT[(cd.OTHER_PROVIDER in actions, cd.OTHER_PHOTO in actions)]
+    reason = sentence(reason_text(translator, job) if reason is None else reason)
+    if cd.RETRY not in actions:
+        key = "failure.next_new"
+    else:
+        key = _NEXT[(cd.OTHER_PROVIDER in actions, cd.OTHER_PHOTO in actions)]
     button = translator.t(locale, _LABELS[cd.OTHER_PHOTO])
     then = translator.t(locale, key, button=button)
     return translator.t(locale, "failure.text", job_id=job.id, reason=reason, next=then)

@@ -195,8 +195,10 @@ class Capabilities(BaseModel):
     #: Whether typed text is sent as text (else its spoken copy is sent as audio).
     native_text: bool = False
     ratios: frozenset[AspectRatio] = frozenset(AspectRatio)
-    #: The longest voice the provider takes (None: no limit of its own).
+    #: The longest voice the provider takes (None: no limit of its own)...
     max_seconds: float | None = None
+    #: ...or, for a face listed here, that face's (Creatify: Aurora's 60 s are for photos).
+    face_max_seconds: dict[FaceKind, float] = {}
     #: The longest text it takes natively.
     max_text_chars: int | None = None
     #: Free and offline: users are told it does not move lips.
@@ -213,8 +215,7 @@ class Capabilities(BaseModel):
         """Whether this provider can render this face with this voice of ``seconds``; typed
         text is a recording once spoken."""
         takes_voice = self.audio or (voice is VoiceKind.TEXT and self.native_text)
-        fits = self.max_seconds is None or seconds <= self.max_seconds
-        return face in self.faces and takes_voice and fits
+        return face in self.faces and takes_voice and self._fits(face, seconds)
 
     def accepts_dialogue(
         self,
@@ -230,8 +231,16 @@ class Capabilities(BaseModel):
             recordings or (voice is VoiceKind.TEXT and self.native_text) for voice in voices
         )
         takes_turns = bool(self.dialogue_turns) and (turns is None or turns in self.dialogue_turns)
-        fits = self.max_seconds is None or seconds <= self.max_seconds
+        fits = self._fits(face, seconds)
         return face in self.dialogue_faces and takes_voices and takes_turns and fits
+
+    def limit(self, face: FaceKind) -> float | None:
+        """The longest video of ``face`` it makes (None: no limit of its own)."""
+        return self.face_max_seconds.get(face, self.max_seconds)
+
+    def _fits(self, face: FaceKind, seconds: float) -> bool:
+        limit = self.limit(face)
+        return limit is None or seconds <= limit
 
     def makes(self, order: Order) -> bool:
         """Whether this provider can make ``order`` as it is (its face, every voice, a

@@ -118,8 +118,9 @@ class CreatifyProvider(RemoteProvider):
             faces=frozenset(faces),
             native_text=True,
             audio=public,
-            # Aurora takes 60 s of audio; one limit covers every face (see the report).
-            max_seconds=AURORA_MAX_SECONDS if public else None,
+            # Aurora (photos) takes 60 s of audio; lipsyncs, v1 and v2 (avatars, a dialogue
+            # of two), document no limit (providers.md §1.4-1.6): the bot's own is theirs.
+            face_max_seconds={FaceKind.PHOTO: AURORA_MAX_SECONDS},
             max_text_chars=MAX_TEXT_CHARS,
             # Two of its avatars talking, each reading a text, one after the other: v2's
             # scenes take text voices [C] (an audio voice is undocumented).

@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import TypeVar
 
 from bot.errors import SpeechError, SpeechTooLong, SpeechUnavailable
+from bot.models.avatars import Gender
 from bot.speech.engine import VoiceInfo
 from bot.speech.espeak import RATE_NORMAL, Espeak, EspeakVoice, check_data
 
@@ -35,6 +36,12 @@ FALLBACK = "en-us"
 #: (about 1 ms per second of speech) and, with no ``max_seconds``, its memory too (22,050
 #: samples/s x 2 bytes: 26 MB at 10 minutes). Callers pass MAX_VOICE_SECONDS as max_seconds.
 HARD_LIMIT_SECONDS = 600.0
+#: eSpeak's variants (``voices/!v``: pitch and formants) that make a voice of any language
+#: another person's: a dialogue's second speaker gets one (a voice id ``<voice>+<variant>``;
+#: any other variant named is ignored: eSpeak would silently take an unknown one too).
+#: Its plain voices are a man's.
+VARIANTS = {Gender.FEMALE: "f3", Gender.MALE: "m3"}
+_VARIANT_GENDERS = {variant: gender for gender, variant in VARIANTS.items()}
 #: Line breaks and tabs are spacing; every other control character (NUL, ESC, DEL, C1) is
 #: replaced by a space, and lone surrogates (invalid UTF-16 halves) too: they cannot be
 #: encoded to UTF-8 at all.
@@ -138,12 +145,18 @@ class LocalSpeech:
         return await self._run(lambda engine: voice_for(engine.voices, language) is not None)
 
     async def voice(self, language: str, voice_id: str | None = None) -> VoiceInfo:
-        """The voice :meth:`speak` uses for these arguments (to name it on a button).
+        """The voice :meth:`speak` uses for these arguments (to name it on a button); a
+        variant's (see :data:`VARIANTS`) with its gender.
 
         Raises:
             SpeechUnavailable: the library or its data is missing.
         """
-        return _info(await self._run(lambda engine: _pick(engine, language, voice_id)))
+        base, variant = _split(voice_id)
+        info = _info(await self._run(lambda engine: _pick(engine, language, base)))
+        if variant is None:
+            return info
+        gender = _VARIANT_GENDERS[variant]
+        return VoiceInfo(f"{info.voice_id}+{variant}", info.name, info.language, gender=gender)
 
     async def speak(
         self,
@@ -183,8 +196,11 @@ class LocalSpeech:
         limit = min(max_seconds or hard_limit, hard_limit)
         rate = self._rate
 
+        base, variant = _split(voice_id)
+
         def job(engine: Espeak) -> float:
-            engine.set_voice(_pick(engine, language, voice_id).identifier)
+            identifier = _pick(engine, language, base).identifier
+            engine.set_voice(identifier if variant is None else f"{identifier}+{variant}")
             engine.set_rate(rate)  # the library's settings are global: set them every time
             return _synthesize(engine, words, limit, hard_limit, out)
 
@@ -238,6 +254,21 @@ def voice_for(
             if wanted in voice.languages:
                 return voice
     return None
+
+
+def variant_of(voice_id: str, gender: Gender) -> str:
+    """The built-in voice ``voice_id`` (any variant of it dropped) as ``gender``'s: a
+    woman's variant, or its plain voice for a man's."""
+    base = voice_id.partition("+")[0]
+    return base if gender is not Gender.FEMALE else f"{base}+{VARIANTS[gender]}"
+
+
+def _split(voice_id: str | None) -> tuple[str | None, str | None]:
+    """A voice id as its voice and its variant, if it names one of :data:`VARIANTS`."""
+    if voice_id is None or "+" not in voice_id:
+        return voice_id, None
+    base, _, variant = voice_id.partition("+")
+    return base, variant if variant in _VARIANT_GENDERS else None
 
 
 def _pick(engine: Espeak, language: str, voice_id: str | None) -> EspeakVoice:
