@@ -45,8 +45,9 @@ def summary(
         both = draft.dialogue and draft.voice_text is not None and draft.voice2_text is not None
         key = "note.spoken_natively_two" if both else "note.spoken_natively"
         notes.append(t.t(locale, key, provider=provider))
-    elif any(engine_of(voice_id or "") == LOCAL for voice_id in _typed(draft)):
-        notes.append(t.t(locale, "note.spoken"))  # a provider's voice is no robot
+    elif robots := sum(engine_of(voice_id or "") == LOCAL for voice_id in _typed(draft)):
+        # A provider's voice is no robot; a photo dialogue's two texts may both be.
+        notes.append(t.t(locale, "note.spoken_two" if robots > 1 else "note.spoken"))
     if catalog.is_preview(draft.provider):
         notes.append(t.t(locale, "note.preview"))
     if draft.user_id in admins and draft.chat_type == ChatType.PRIVATE:

@@ -1,8 +1,8 @@
 """A photo of two people, each speaker's text typed (issue 9: "each spoken with its own
 voice"), end to end with the fake lipsync.studio: the second speaker's prompt names the voice
-that will read it, a woman's variant of the built-in voice the first has, the summary names
-both, and the same words typed twice are spoken twice, differently; lipsync.studio gets the
-two recordings."""
+that will read it, a woman's variant of the built-in voice the first has; the summary names
+both (and says once that both are robotic); the same words typed twice are spoken twice,
+differently; lipsync.studio gets the two recordings."""
 
 from __future__ import annotations
 
@@ -82,6 +82,7 @@ async def test_two_typed_texts_are_read_by_two_voices(
         job = await job_reaching(bot, user, JobStatus.DELIVERED, timeout=30)
     assert text(user, "dialogue.typed_by", name=first) in shown
     assert text(user, "dialogue.typed_by", name=second) in shown
+    assert text(user, "note.spoken_two") in shown  # both robotic, said once
     left, dialogue = job.order.voice, job.order.dialogue
     assert dialogue is not None
     right = dialogue.voice

@@ -2,7 +2,9 @@
 to [New avatar], every step (a bad input at one), [Create] and the ready notice; an avatar
 made in a group and shared, picked there by another member with /avatars; a
 lipsync.studio dialogue (a photo of two, two voices, at the same time) to delivery, then the
-two-faces refusal with [Other photo]; a dialogue of two Creatify avatars; a sync.so video.
+two-faces refusal with [Other photo]; a photo dialogue of two typed lines under a daily quota
+(the second voice's room, its own voice); a dialogue of two Creatify avatars; a sync.so
+video.
 
 Each part runs its own bot against the same fake Telegram and database."""
 
@@ -148,6 +150,23 @@ async def two_faces_refused(t: Transcript, media: Media, studio_fake: object) ->
     await t.settle(3.0)
 
 
+async def two_typed_lines(t: Transcript, media: Media) -> None:
+    """Both speakers typed: the second's prompt says what the first leaves of the quota and
+    names the other voice that will read it; the summary names both voices."""
+    chat = t.user.id
+    first, second = LINES[locale_of(t)]
+    t.scenario("issue 9: a photo dialogue of two typed lines, with a daily quota of 60 s")
+    await t.act(*command(t, "/new"))
+    await t.tap(chat, word(t, "dialogue.button"))
+    await t.act(*photo(t, media))
+    await t.act(*sending(t, first.replace("\n\n", " ")))
+    await t.act(*sending(t, second))
+    await t.tap(chat, word(t, "button.one_after_the_other"))
+    await t.tap(chat, "9:16")
+    await t.tap(chat, word(t, "button.generate"))
+    await t.settle(3.0)
+
+
 async def avatars_dialogue(t: Transcript) -> None:
     chat = t.user.id
     first, second = LINES[locale_of(t)]
@@ -202,6 +221,11 @@ async def run(
         await begin(t, bot)
         await studio_dialogue(t, media)
         await two_faces_refused(t, media, studio.fake)
+    # Not an admin here: a daily quota like anyone's.
+    quota = {"USER_DAILY_QUOTA_SECONDS": "60", "LOG_LEVEL": "CRITICAL"}
+    async with serving_studio(output, **quota) as studio, harness.bot(**studio.env) as bot:
+        await begin(t, bot)
+        await two_typed_lines(t, media)
     async with serving_sync(output) as sync, harness.bot(**(sync.env | admin)) as bot:
         await begin(t, bot)
         await sync_video(t, media)
