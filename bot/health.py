@@ -11,6 +11,7 @@ from telegram.error import TelegramError
 from bot.errors import ProviderAuthError, ProviderError, ProviderOutOfCredits
 from bot.i18n import Translator
 from bot.jobs.reasons import shown_reason
+from bot.untrusted import sentence
 from storage.health import HealthRecord, HealthRepository
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class ProviderHealth:
             await self._tell_admins(
                 f"admin.provider_{state}",
                 provider=error.provider,
-                reason=shown_reason(error.reason) or "-",
+                reason=sentence(shown_reason(error.reason) or "-"),  # no "..": the text goes on
             )
 
     async def succeeded(self, provider: str) -> None:

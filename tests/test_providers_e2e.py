@@ -305,7 +305,8 @@ async def test_lipsync_studio_rejection_shows_its_reason(
 async def test_account_problems_tell_the_admins_once(
     harness: Harness, remote: Remote, media: Media, status: int, alert: str
 ) -> None:
-    remote.mh.fail_next("POST /v1/ai-talking-photo", status, times=2)
+    reason = {"message": "Check your account."}  # a reason that ends in its own stop
+    remote.mh.fail_next("POST /v1/ai-talking-photo", status, body=reason, times=2)
     fake = harness.fake
     async with harness.bot(**remote.env) as bot:
         mark = fake.mark()
@@ -323,6 +324,7 @@ async def test_account_problems_tell_the_admins_once(
             if alert in c.params["text"]
         ]
         assert len(alerts) == 1
+        assert "Check your account. Jobs for it fail" in alerts[0].params["text"]  # not ".."
         assert [job.status for job in await bot.services.jobs.recent(ANN.id)] == [
             JobStatus.FAILED,
             JobStatus.FAILED,
