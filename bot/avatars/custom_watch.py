@@ -129,14 +129,21 @@ class AvatarWatcher:
         self._task: asyncio.Task[None] | None = None
         #: The latest webhook hint per avatar not handled yet (see :meth:`hinted`).
         self._hints: dict[int, str | None] = {}
+        #: One publish at a time: each reads the table after the one before has set its
+        #: lists, so the last to finish has read the newest state.
+        self._publishing = asyncio.Lock()
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def publish(self) -> None:
         """Give the picker every ready avatar, and every custom avatar's provider id (never
-        to be offered as a provider's stock)."""
-        ready = [a for row in await self._repo.ready() if (a := row.as_avatar()) is not None]
-        self._catalog.set_custom(ready, await self._repo.persona_ids())
+        to be offered as a provider's stock). Serialized: two reads are awaited before the
+        lists are set, and an older publish finishing after a newer one (an un-share, a
+        delete) would put back what was taken away, until the next change."""
+        async with self._publishing:
+            rows = await self._repo.ready()
+            ready = [a for row in rows if (a := row.as_avatar()) is not None]
+            self._catalog.set_custom(ready, await self._repo.persona_ids())
 
     async def start(self) -> None:
         """Check every pending avatar now (news may have been missed while the bot was
