@@ -60,10 +60,16 @@ async def on_button(update: Update, context: BotContext) -> None:
     if draft is None:
         await stale(update, context)
         return
-    if draft.step is not Step.MEDIA:
+    if draft.step is not Step.MEDIA:  # an alert only: nothing is edited
         await alert(update, context, "avatars.too_late")
         return
     query, _ = pressed(update)
+    # A modified client can send one of the member's own buttons against any message with
+    # buttons (another member's picker or still, a video): nothing is edited or removed
+    # unless the pressed message carries the button.
+    if not _carries(query):
+        await stale(update, context)
+        return
     assert query.message is not None
     if button.action == cd.AVATARS:
         wanted = cd.parse_avatar_page(button.value)
@@ -77,9 +83,6 @@ async def on_button(update: Update, context: BotContext) -> None:
         await query.answer()
         await Screens.of(context).show(query, draft)
     elif button.action in (cd.AVATAR_CLOSE, cd.AVATAR_BACK):  # a group's picker has no prompt
-        if not _carries(query):  # forged onto another message (a member's video, say)
-            await stale(update, context)
-            return
         await query.answer()
         await _remove(context, draft.chat_id, query.message.message_id)
     else:
@@ -112,6 +115,8 @@ async def command(update: Update, context: BotContext) -> None:
         await message.reply_text(context.t.t(locale, "avatars.none"))
     elif draft is None:
         await message.reply_text(context.t.t(locale, "avatars.not_now"))
+    elif draft.step is Step.MEDIA_CHECK:  # the face sent may yet be refused: not past it
+        await message.reply_text(context.t.t(locale, "error.still_checking"))
     elif draft.step is not Step.MEDIA:
         await message.reply_text(context.t.t(locale, "avatars.too_late"))
     elif not _takes_avatars(context, draft):
@@ -196,8 +201,8 @@ def _ticked(text: str, current: bool) -> str:
 
 def _carries(query: CallbackQuery) -> bool:
     """Whether the pressed message has the pressed button: a modified client can send a
-    button's data from any message with buttons, and a message is only removed, or the one
-    it replies to edited, for a press on a still or a picker."""
+    button's data from any message with buttons, and every press here edits or removes the
+    pressed message (or the one it replies to)."""
     markup = query.message.reply_markup if isinstance(query.message, Message) else None
     rows = markup.inline_keyboard if markup is not None else ()
     return any(b.callback_data == query.data for row in rows for b in row)
@@ -212,7 +217,8 @@ def _takes_avatars(context: BotContext, draft: Draft) -> bool:
     dialogues, and not when only a new photo is asked for ([Other photo] keeps the voices)."""
     if not draft.dialogue:
         return True
-    return draft.voice is None and FaceKind.AVATAR in context.catalog.dialogue_faces()
+    again = draft.voice is None or draft.faces_again  # a kept avatar was no longer offered
+    return again and FaceKind.AVATAR in context.catalog.dialogue_faces()
 
 
 def _filter(letter: str) -> Filter | None:
@@ -282,7 +288,7 @@ async def _use(update: Update, context: BotContext, draft: Draft, avatar: Avatar
     with contextlib.suppress(TelegramError):  # a leftover button only gets an alert
         await still.edit_reply_markup(None)
     picker_message = still.reply_to_message
-    if picker_message is not None and _carries(query):  # else forged onto another message
+    if picker_message is not None:
         chosen = context.t.t(draft.locale, "avatars.chosen", name=avatar.name)
         await edit(context.bot, draft.chat_id, picker_message.message_id, chosen)
     await Screens.of(context).prompt(updated)

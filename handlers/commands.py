@@ -10,7 +10,7 @@ from telegram.error import Forbidden
 
 from bot.context import BotContext
 from bot.models import AvatarFace, DeliveryClaim, InputFile, Job, JobStatus
-from handlers import dialogue_screens, keyboards
+from handlers import avatar_gone, dialogue_screens, keyboards
 from handlers.buttons import owned_job, pressed, stale
 from handlers.conversation import begin
 from handlers.gate import may_start
@@ -194,6 +194,8 @@ async def again(update: Update, context: BotContext) -> None:
             dialogue=two,
             avatar2=second if kept else None,
         )
+        if await avatar_gone.refused_again(context, draft):
+            return  # asks for another face instead
     elif Path(face.path).exists():
         held = InputFile(file_id="", source="again", path=face.path, probe=face.probe)
         draft = await begin(context, update, face=held, face_kind=face.media_kind, dialogue=two)

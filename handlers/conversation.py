@@ -19,7 +19,7 @@ from bot.conversation import CHECKS
 from bot.errors import MediaError
 from bot.models import AvatarFace, Draft, InputFile, MediaKind, Step
 from bot.quotas import QuotaExceeded, TooManyActive
-from handlers import dialogue_screens, keyboards
+from handlers import avatar_gone, dialogue_screens, keyboards
 from handlers.buttons import alert, pressed, stale, step_press
 from handlers.gate import may_start
 from handlers.incoming import Incoming, Kind, classify, replies_to
@@ -248,6 +248,8 @@ async def on_step_button(update: Update, context: BotContext) -> None:
 
 
 async def _generate(context: BotContext, draft: Draft, summary_id: int) -> None:
+    if await avatar_gone.refused_at_generate(context, draft, summary_id):
+        return  # asks for another face instead
     # Ending the draft is the claim: a double tap finds nothing left to generate.
     if not await context.drafts.claim(draft):
         return

@@ -35,7 +35,9 @@ def media(
     private = draft.chat_type == ChatType.PRIVATE
     faces = catalog.dialogue_faces()
     photo, avatars = FaceKind.PHOTO in faces, FaceKind.AVATAR in faces and picker
-    if draft.voice is not None:  # [Other photo]: the voices and the rest are kept
+    # [Other photo]: the voices and the rest are kept (faces_again: avatars too, see
+    # DraftService.face_again)
+    if draft.voice is not None and not draft.faces_again:
         return t.t(locale, "dialogue.other_photo"), None
     if draft.avatar is not None:
         text = t.t(locale, "dialogue.second_avatar", name=draft.avatar.name)

@@ -14,6 +14,7 @@ from bot.context import BotContext
 from bot.delivery.status import failure_text, way_forward, ways_left
 from bot.models import Job, JobStatus, Step
 from bot.quotas import QuotaExceeded, TooManyActive
+from handlers import avatar_gone
 from handlers.buttons import owned_job, pressed, stale
 from handlers.conversation import begin
 from handlers.gate import may_start
@@ -77,6 +78,8 @@ async def _retry(query: CallbackQuery, context: BotContext, job: Job) -> None:
     if draft is None:
         await query.answer(t.t(job.locale, "failure.inputs_gone", job_id=job.id), show_alert=True)
         return
+    if await avatar_gone.refused_rebuilt(context, query, draft):
+        return  # asks for another face instead
     await query.answer()
     assert query.message is not None
     try:
@@ -100,6 +103,8 @@ async def _other_provider(query: CallbackQuery, context: BotContext, job: Job) -
     if draft is None:
         await query.answer(t.t(job.locale, "failure.inputs_gone", job_id=job.id), show_alert=True)
         return
+    if await avatar_gone.refused_rebuilt(context, query, draft):
+        return  # asks for another face instead
     if not context.catalog.able(draft):
         # The one that could was turned off since the failure was told (a restart).
         await _none_able(query, context, job)

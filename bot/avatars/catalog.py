@@ -64,7 +64,11 @@ class Filter(StrEnum):
 def ref_of(avatar: Avatar) -> str:
     """A short, stable name for an avatar in a button payload (11 characters): provider ids
     are 36-character UUIDs, too long for Telegram's 64 bytes beside the owner and the draft."""
-    digest = hashlib.sha256(f"{avatar.provider}\0{avatar.avatar_id}".encode()).digest()
+    return _ref(avatar.provider, avatar.avatar_id)
+
+
+def _ref(provider: str, avatar_id: str) -> str:
+    digest = hashlib.sha256(f"{provider}\0{avatar_id}".encode()).digest()
     return base64.urlsafe_b64encode(digest[:8]).decode().rstrip("=")
 
 
@@ -234,6 +238,21 @@ class AvatarCatalog:
         if chat_id is not None and avatar.shared_chat_id == chat_id:
             return avatar
         return None
+
+    def offers(
+        self, provider: str, avatar_id: str, owner_id: int, chat_id: int | None = None
+    ) -> bool:
+        """Whether an avatar picked earlier may still be used by ``owner_id`` in ``chat_id``
+        (as :meth:`find` judges it): a custom avatar while it is ready and theirs or shared
+        with the chat; a stock one unless its provider's list, once loaded, no longer has it.
+        A list not loaded yet (a first start, the provider down) is no reason to refuse."""
+        avatar = self._snapshot.by_ref.get(_ref(provider, avatar_id))
+        if avatar is not None and (avatar.provider, avatar.avatar_id) == (provider, avatar_id):
+            return self.find(ref_of(avatar), owner_id, chat_id) is not None
+        if (provider, avatar_id) in self._hidden:
+            return False  # a user's custom avatar no longer ready: deleted
+        source = self._sources.get(provider)
+        return source is None or not source.avatars
 
     def has_own(self, owner_id: int, chat_id: int | None = None) -> bool:
         """Whether the user has custom avatars, or ``chat_id`` shared ones ([My avatars])."""

@@ -5,6 +5,8 @@ holds the state these transitions use."""
 
 from __future__ import annotations
 
+import secrets
+
 from bot.catalog import Catalog
 from bot.conversation.background import BackgroundChecks
 from bot.conversation.picker import AvatarPicker
@@ -84,8 +86,8 @@ class FaceSteps:
             if current.step is not Step.MEDIA:
                 return None
             update: dict[str, object] = {"avatar": face, "media": None, "media_kind": None}
-            if not current.dialogue:
-                return current.model_copy(update={"step": Step.VOICE, **update})
+            if not current.dialogue:  # on to the voice, or past it when one is kept
+                return self._rules.advance(current.model_copy(update=update))
             if not self._catalog.makes_dialogue(FaceKind.AVATAR, face.provider):
                 return None
             first = current.avatar
@@ -96,6 +98,31 @@ class FaceSteps:
             return self._rules.advance(current.model_copy(update={"avatar2": face}))
 
         return await self._repo.update(draft, chosen)
+
+    def face_again(self, draft: Draft) -> Draft | None:
+        """``draft`` asking for a face again, when an avatar of it (a dialogue's either) is
+        no longer offered to its user in its chat (:meth:`AvatarPicker.gone`); None when
+        every face still is. Back at MEDIA with everything else kept (the voices, the turns,
+        the ratio, the provider, a dialogue's first avatar while it is still offered), so
+        the next face leads on to what is still missing; under a new token, so the buttons
+        shown for the old face (a summary's [Generate]) are stale."""
+        gone = self.picker.gone(draft)
+        if not gone:
+            return None
+        first = None if draft.avatar in gone else draft.avatar
+        update = {
+            "step": Step.MEDIA,
+            "avatar": first,
+            "avatar2": None,
+            "token": secrets.token_urlsafe(6),
+            "faces_again": draft.dialogue and draft.voice is not None,
+        }
+        return draft.model_copy(update=update)
+
+    async def ask_face_again(self, draft: Draft) -> Draft | None:
+        """The stored draft moved as :meth:`face_again` says ([Generate] with an avatar no
+        longer offered); None when every face still is, or the conversation ended."""
+        return await self._repo.update(draft, self.face_again)
 
     async def offer_face(self, draft: Draft, file: InputFile, kind: MediaKind) -> Draft | None:
         """Keep a face sent after the MEDIA step for [Use this face instead]; None if the

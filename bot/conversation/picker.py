@@ -1,12 +1,13 @@
 """The avatar picker's side of the conversation: which avatars a draft is offered, page by
-page, and which one a button names. It reads only the catalogue's in-memory snapshot, so a
-tap never waits for a provider; an empty catalogue asks for a refresh in the background."""
+page, which one a button names, and which picked earlier are no longer offered. It reads
+only the catalogue's in-memory snapshot, so a tap never waits for a provider; an empty
+catalogue asks for a refresh in the background."""
 
 from __future__ import annotations
 
 from bot import callback_data as cd
 from bot.avatars import AvatarCatalog, AvatarPage, Filter
-from bot.models import Avatar, Draft
+from bot.models import Avatar, AvatarFace, Draft
 
 
 class AvatarPicker:
@@ -37,6 +38,22 @@ class AvatarPicker:
         if not cd.is_avatar_ref(ref):
             return None
         return self._catalog.find(ref, draft.user_id, _group(draft))
+
+    def gone(self, draft: Draft) -> list[AvatarFace]:
+        """The draft's avatars (a dialogue's two) no longer offered to its user in its chat:
+        someone else's custom avatar no longer shared with the group, a custom avatar
+        deleted, a stock one its provider no longer lists. Asked again where a picked face
+        is used ([Generate], and a job's inputs taken up again: [Again], [Try again],
+        [Other provider]): [Use NAME] alone would let a conversation, or a job's buttons,
+        keep an avatar forever after its owner took it back."""
+        faces = [face for face in (draft.avatar, draft.avatar2) if face is not None]
+        return [
+            face
+            for face in faces
+            if not self._catalog.offers(
+                face.provider, face.avatar_id, draft.user_id, _group(draft)
+            )
+        ]
 
 
 def _group(draft: Draft) -> int | None:

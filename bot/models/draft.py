@@ -99,6 +99,9 @@ class Draft(BaseModel):
     #: A face sent after the MEDIA step, waiting for [Use this face instead].
     offered_media: InputFile | None = None
     offered_media_kind: MediaKind | None = None
+    #: A dialogue asking for its avatars again, its voices kept (one picked earlier is no
+    #: longer offered): its MEDIA prompt takes avatars, not [Other photo]'s photo only.
+    faces_again: bool = False
     #: The user's latest message in this conversation; in groups prompts reply to it.
     reply_to: int | None = None
     #: In groups, the conversation's latest prompt: typed text is an answer only when it
