@@ -133,22 +133,32 @@ def delete_question(
 
 def _line(t: Translator, locale: str, number: int, avatar: CustomAvatar) -> str:
     if avatar.state is CustomAvatarState.READY:
-        state = t.t(locale, "avatar.state_ready", date=_date(avatar.ready_at or avatar.created_at))
+        state = t.t(
+            locale,
+            "avatar.state_ready",
+            date=_date(t, locale, avatar.ready_at or avatar.created_at),
+        )
     elif avatar.state is CustomAvatarState.FAILED:
         # The reason in the reader's language, not the one it was made in.
         reason = reason_words(t, avatar.model_copy(update={"locale": locale}))
-        state = t.t(locale, "avatar.state_failed", date=_date(avatar.updated_at), reason=reason)
+        state = t.t(
+            locale, "avatar.state_failed", date=_date(t, locale, avatar.updated_at), reason=reason
+        )
     else:
-        state = t.t(locale, "avatar.state_pending", date=_date(avatar.created_at))
+        state = t.t(locale, "avatar.state_pending", date=_date(t, locale, avatar.created_at))
     line = t.t(locale, "avatar.list_line", number=number, name=avatar.name, state=state)
     if avatar.shared_with_chat:
         line += " " + t.t(locale, "avatar.list_shared")
     return line
 
 
-def _date(moment: object) -> str:
-    # Stored in UTC; a day is precise enough for something that takes days.
-    return moment.strftime("%Y-%m-%d") if hasattr(moment, "strftime") else "?"
+def _date(t: Translator, locale: str, moment: object) -> str:
+    # Stored in UTC; a day is precise enough for something that takes days. Written the
+    # reader's way (02/12/2026 in Brazil), never 2026-12-02 to everyone.
+    if not hasattr(moment, "strftime"):
+        return "?"
+    day, month, year = moment.strftime("%d %m %Y").split()
+    return t.t(locale, "avatar.date", day=day, month=month, year=year)
 
 
 def _button(

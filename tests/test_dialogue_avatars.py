@@ -61,7 +61,7 @@ async def test_two_avatars_with_typed_lines(
         assert second.params["text"].startswith("First speaker: Ann Speaker. Now pick a different")
         first_voice = await use(fake, ANN, second, "Bob Speaker")
         asked = str(first_voice.params["text"])
-        assert asked.startswith("First speaker (Ann Speaker):\nEach paragraph")
+        assert asked.startswith("First speaker (Ann Speaker):\nPut a blank line between")
         assert "Now type the text the avatar should say." in asked
         mark = fake.mark()
         fake.send_voice(ANN, media.voice.read_bytes(), duration=3)

@@ -151,7 +151,7 @@ async def test_a_photo_with_fewer_than_two_faces_and_another_photo(
         ) in told
         # What to do: another photo, the voices kept. No [Other provider]: the preview, the
         # only other one on, makes no dialogue.
-        assert "Tap Other photo and send another photo with both faces" in told
+        assert "Tap Other photo and send a new one with both faces" in told
         assert "voices" in told
         assert "another provider" not in told
         assert labels(failure) == ["Try again", "Other photo", "New video"]
@@ -244,6 +244,6 @@ async def test_the_dialogue_in_portuguese(harness: Harness, studio: Studio, medi
     assert "Primeira pessoa (à esquerda): uma gravação" in shown
     assert "Segunda pessoa (à direita): texto digitado" in shown
     assert "Falas: ao mesmo tempo" in shown
-    for words in ("Diálogo (duas pessoas)", "Duas pessoas conversando", "Como elas falam?"):
+    for words in ("Diálogo (duas pessoas)", "Duas pessoas conversando", "Como as duas vão falar?"):
         assert words in seen
     assert "[Uma depois da outra] [Ao mesmo tempo]" in seen

@@ -222,7 +222,7 @@ async def test_try_again_makes_the_same_dialogue_in_portuguese(
         told = str(failure.params["text"])
         assert labels(failure) == ["Tentar de novo", "Outra foto", "Novo vídeo"]
         assert "não conseguiu fazer este vídeo — Fewer than two faces" in told
-        assert "Toque em Outra foto e mande outra foto com os dois rostos" in told
+        assert "Toque em Outra foto e mande uma nova, com os dois rostos" in told
         lss.faces_seen = 2
         mark = fake.mark()
         fake.press(LUIZA, failure.result, button(fake, failure.result, "Tentar de novo"))

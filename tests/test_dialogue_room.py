@@ -59,8 +59,8 @@ async def test_turns_still_to_choose_say_both_rooms(
         "Now the voice: send a voice message or an audio file (up to 30 seconds), or type "
         "the text to say.",
         "You have 30 s left (your daily quota): a longer voice would not fit.",
-        f"If they talk one after the other, the second voice can last up to {30 - first} "
-        "seconds: you choose that next.",
+        f"If they talk one after the other, this voice can last up to {30 - first} "
+        "seconds (you choose how they talk next).",
     ]
 
 

@@ -52,7 +52,7 @@ async def test_new_face_at_confirm_keeps_voice_and_choices(
     ratios = await to_ratio(fake, media, ANN)
     mark = fake.mark()
     fake.press(ANN, ratios.result, button(fake, ratios.result, "16:9"))
-    await edited(fake, ANN.id, "Face: photo", mark)
+    await edited(fake, ANN.id, "Face: a photo", mark)
     before = await bot.services.drafts.get(ANN.id, ANN.id)
     assert before is not None
     offer = await _offer(fake, media)
@@ -60,7 +60,7 @@ async def test_new_face_at_confirm_keeps_voice_and_choices(
     mark = fake.mark()
     fake.press(ANN, offer.result, button(fake, offer.result, USE_FACE))
     confirm = await said(fake, ANN.id, "Ready to make your video", mark)
-    assert "Face: video" in confirm.params["text"]
+    assert "Face: a video" in confirm.params["text"]
     after = await bot.services.drafts.get(ANN.id, ANN.id)
     assert after is not None
     assert after.step is Step.CONFIRM

@@ -109,7 +109,7 @@ async def test_a_ratio_pressed_while_the_swap_lands_keeps_the_new_face(
     held.hold_next_read()
     mark = fake.mark()
     fake.press(ANN, ratios.result, button(fake, ratios.result, "16:9"))
-    await edited(fake, ANN.id, "Face: video", mark)
+    await edited(fake, ANN.id, "Face: a video", mark)
     await bot.services.tasks.wait_idle()
     draft = await held.stored()
     assert draft.media_kind is MediaKind.VIDEO
