@@ -157,7 +157,7 @@ async def test_portuguese_text_to_a_creatify_avatar(
         print(transcript(fake, ZE.id))
     text = str(summary.params["text"])
     assert text.startswith("Tudo pronto para fazer o seu vídeo")
-    assert "O seu texto é falado pela própria voz do Creatify." in text
+    assert "Seu texto é falado por uma voz da própria Creatify." in text
     assert video.params["caption"].startswith("Vídeo")
     assert isinstance(job.order.voice, TextVoice)
     assert job.order.voice.language == "pt-br"
