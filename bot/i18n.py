@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 
 LOCALES_DIR = Path(__file__).with_name("locales")
@@ -69,6 +70,12 @@ class Translator:
         point = self.t(locale, "number.decimal_point")
         group = self.t(locale, "number.thousands_sep")
         return written.translate({ord("."): point, ord(","): group})
+
+    def date(self, locale: str, moment: datetime) -> str:
+        """The day of ``moment`` as ``locale`` writes it (``number.date``): ``2026-12-02`` in
+        English, ``02/12/2026`` in Brazilian Portuguese."""
+        day, month, year = moment.strftime("%d %m %Y").split()
+        return self.t(locale, "number.date", day=day, month=month, year=year)
 
     def amount(self, locale: str, value: float, unit: str) -> str:
         """An amount of a provider's credits in their unit (``Provider.credit_unit``): US

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from telegram import (
     Bot,
@@ -155,10 +156,9 @@ def _line(t: Translator, locale: str, number: int, avatar: CustomAvatar) -> str:
 def _date(t: Translator, locale: str, moment: object) -> str:
     # Stored in UTC; a day is precise enough for something that takes days. Written the
     # reader's way (02/12/2026 in Brazil), never 2026-12-02 to everyone.
-    if not hasattr(moment, "strftime"):
+    if not isinstance(moment, datetime):
         return "?"
-    day, month, year = moment.strftime("%d %m %Y").split()
-    return t.t(locale, "avatar.date", day=day, month=month, year=year)
+    return t.date(locale, moment)
 
 
 def _button(

@@ -289,7 +289,8 @@ async def _use(update: Update, context: BotContext, draft: Draft, avatar: Avatar
         await still.edit_reply_markup(None)
     picker_message = still.reply_to_message
     if picker_message is not None:
-        chosen = context.t.t(draft.locale, "avatars.chosen", name=avatar.name)
+        key = "avatars.chosen" if avatar.owner_id is None else "avatars.chosen_custom"
+        chosen = context.t.t(draft.locale, key, name=avatar.name)
         await edit(context.bot, draft.chat_id, picker_message.message_id, chosen)
     await Screens.of(context).prompt(updated)
 

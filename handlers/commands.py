@@ -129,7 +129,7 @@ async def _jobs_listing(
             "jobs.line",
             job_id=job.id,
             # Stored in UTC; the locale line says so.
-            date=job.created_at.strftime("%Y-%m-%d %H:%M"),
+            date=f"{t.date(locale, job.created_at)} {job.created_at:%H:%M}",
             ratio=job.ratio,
             provider=t.t(locale, f"provider.{job.provider}"),
             status=t.t(locale, _status_key(job)),

@@ -91,8 +91,11 @@ async def pick(fake: FakeTelegram, user: User, group: dict, picker: Call, name: 
     still = (await fake.wait_for("sendPhoto", with_button(group["id"], use), since=mark))[0]
     mark = fake.mark()
     fake.press(user, still.result, button(fake, still.result, use))
-    chosen = TEXTS.t("pt_BR" if user is BOB else "en", "avatars.chosen", name=name)
-    await fake.wait_for("editMessageText", to_chat(group["id"], chosen), since=mark)
+    locale = "pt_BR" if user is BOB else "en"
+    said = [TEXTS.t(locale, key, name=name) for key in ("avatars.chosen", "avatars.chosen_custom")]
+    await fake.wait_for(
+        "editMessageText", lambda c: any(to_chat(group["id"], x)(c) for x in said), since=mark
+    )
     return (await fake.wait_for("sendMessage", to_chat(group["id"]), since=mark))[0]
 
 
@@ -166,6 +169,10 @@ async def test_a_member_picks_an_avatar_shared_with_the_group_and_gets_a_video(
     fake.press(BOB, still.result, button(fake, still.result, use))
     voice = await in_chat(fake, group["id"], BOB, "prompt.voice", mark)
     assert voice.params["reply_markup"]["force_reply"] is True
+    # The picker says what was chosen: someone's own avatar, not a ready-made one.
+    custom = TEXTS.t("pt_BR", "avatars.chosen_custom", name="Ann's twin")
+    edits = fake.sent(chat_id=group["id"], method="editMessageText")
+    assert custom in [c.params.get("text") for c in edits]
     draft = await bot.services.drafts.get(group["id"], BOB.id)
     assert draft is not None
     assert draft.step is Step.VOICE

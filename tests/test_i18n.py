@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 import tomllib
+from datetime import UTC, datetime
 
 import pytest
 
@@ -59,3 +60,10 @@ def test_unknown_locale_falls_back_to_english() -> None:
     t = Translator.load()
     assert t.t("xx", "cancel.nothing") == t.t("en", "cancel.nothing")
     assert "60" in t.t("pt_BR", "error.too_long", limit=60, duration=90)
+
+
+def test_a_day_is_written_the_readers_way() -> None:
+    t = Translator.load()
+    moment = datetime(2026, 12, 2, 3, 4, tzinfo=UTC)
+    assert t.date("en", moment) == "2026-12-02"
+    assert t.date("pt_BR", moment) == "02/12/2026"

@@ -24,3 +24,13 @@ async def test_a_video_offered_with_a_button_says_so_in_jobs(
     listing = await said(fake, ANN.id, f"#{job.id}", mark)
     assert "tap Get my video" in listing.params["text"]
     assert "sending" not in listing.params["text"]
+
+
+async def test_jobs_writes_the_day_the_readers_way(fake: FakeTelegram, bot: Running) -> None:
+    bia = User(222, "Bia", language_code="pt-br")
+    job = await job_row(bot, bia.id, "preview")
+    day = job.created_at.strftime("%d/%m/%Y %H:%M")
+    mark = fake.mark()
+    fake.send_command(bia, "/jobs")
+    listing = await said(fake, bia.id, f"#{job.id}", mark)
+    assert f"#{job.id} · {day} UTC" in listing.params["text"]
