@@ -38,7 +38,7 @@ def usage_text(
         line = t.t(
             locale,
             "botadmin.usage_line",
-            provider=provider_label(t, locale, row.provider),
+            provider=t.provider(locale, row.provider),
             seconds=row.seconds,
             jobs=row.jobs,
             credits=t.amount(locale, row.credits, unit_of(row.provider)),
@@ -84,7 +84,7 @@ def stats_text(
             )
             for c in counts
         )
-        name = provider_label(t, locale, provider)
+        name = t.provider(locale, provider)
         lines.append(t.t(locale, "botadmin.stats_provider", provider=name, states=listed))
     delivered = sum(c.jobs for c in states if c.status == "delivered")
     # A user's cancel says nothing about the providers: not counted either way.
@@ -167,7 +167,7 @@ def spending(t: Translator, locale: str, credits: Mapping[str, float]) -> str:
         t.t(
             locale,
             "botadmin.spent_provider",
-            provider=provider_label(t, locale, provider),
+            provider=t.provider(locale, provider),
             amount=t.amount(locale, value, unit_of(provider)),
         )
         for provider, value in sorted(credits.items())
@@ -180,14 +180,6 @@ def unit_of(provider: str) -> str:
     """What ``provider``'s credits are; a provider this version no longer has, its own."""
     vendor = VENDORS.get(provider)
     return vendor.credit_unit if vendor is not None else "credits"
-
-
-def provider_label(t: Translator, locale: str, provider: str) -> str:
-    """The provider's name; a provider no longer in the catalog (an old job's) by its id."""
-    try:
-        return t.t(locale, f"provider.{provider}")
-    except KeyError:
-        return provider
 
 
 def state_label(t: Translator, locale: str, status: str) -> str:

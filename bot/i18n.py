@@ -71,6 +71,14 @@ class Translator:
         group = self.t(locale, "number.thousands_sep")
         return written.translate({ord("."): point, ord(","): group})
 
+    def provider(self, locale: str, name: str) -> str:
+        """A provider's label (``provider.<name>``); its id where there is none (a provider
+        removed since, as an old job's, or one an operator added)."""
+        try:
+            return self.t(locale, f"provider.{name}")
+        except KeyError:
+            return name
+
     def date(self, locale: str, moment: datetime) -> str:
         """The day of ``moment`` as ``locale`` writes it (``number.date``): ``2026-12-02`` in
         English, ``02/12/2026`` in Brazilian Portuguese."""

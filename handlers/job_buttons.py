@@ -123,11 +123,7 @@ async def _none_able(query: CallbackQuery, context: BotContext, job: Job) -> Non
     if provider_on:
         said = t.t(locale, "failure.no_other_provider")
     else:
-        try:
-            label = t.t(locale, f"provider.{job.provider}")
-        except KeyError:  # a provider removed from the bot since: its name
-            label = job.provider
-        said = t.t(locale, "failure.no_provider_on", provider=label)
+        said = t.t(locale, "failure.no_provider_on", provider=t.provider(locale, job.provider))
     await query.answer(said, show_alert=True)
     actions = ways_left(job, provider_on=provider_on)
     with contextlib.suppress(TelegramError):  # the alert said it already

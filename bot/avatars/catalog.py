@@ -246,9 +246,10 @@ class AvatarCatalog:
         (as :meth:`find` judges it): a custom avatar while it is ready and theirs or shared
         with the chat; a stock one unless its provider's list, once loaded, no longer has it.
         A list not loaded yet (a first start, the provider down) is no reason to refuse."""
-        avatar = self._snapshot.by_ref.get(_ref(provider, avatar_id))
+        ref = _ref(provider, avatar_id)
+        avatar = self._snapshot.by_ref.get(ref)
         if avatar is not None and (avatar.provider, avatar.avatar_id) == (provider, avatar_id):
-            return self.find(ref_of(avatar), owner_id, chat_id) is not None
+            return self.find(ref, owner_id, chat_id) is not None
         if (provider, avatar_id) in self._hidden:
             return False  # a user's custom avatar no longer ready: deleted
         source = self._sources.get(provider)

@@ -50,7 +50,7 @@ def reason_text(translator: Translator, job: Job) -> str:
         name: (shown_reason(value) or "") if isinstance(value, str) else value
         for name, value in reason.params.items()
     }
-    params["provider"] = _provider_label(translator, job)
+    params["provider"] = translator.provider(job.locale, job.provider)
     if reason.code == PROVIDER_REJECTED and not params.get("reason"):
         params["reason"] = translator.t(job.locale, "error.no_reason")
     try:
@@ -64,12 +64,3 @@ def reason_text(translator: Translator, job: Job) -> str:
             exc,
         )
         return translator.t(job.locale, UNKNOWN)
-
-
-def _provider_label(translator: Translator, job: Job) -> str:
-    """The provider's label in the job's language; its name when the catalog has none (an
-    operator-added provider, or one removed since)."""
-    try:
-        return translator.t(job.locale, f"provider.{job.provider}")
-    except KeyError:
-        return job.provider
